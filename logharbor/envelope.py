@@ -1,0 +1,63 @@
+"""The event envelope: what the gateway writes to ``logharbor.raw`` and the pipeline reads.
+
+One Kafka record per event, key = source, value = JSON (orjson). Fields (DESIGN §2):
+``id``, ``tenant``, ``source``, ``key_id``, ``received_at`` and the event as sent —
+``timestamp``, ``level``, ``message``, ``host``, ``fields`` — or ``raw`` plus ``format``.
+Extra metadata the gateway or shipper knows (``environment``, ``path``, ``labels``) rides
+along under ``meta``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+RAW_FORMATS: frozenset[str] = frozenset(
+    {"auto", "json", "nginx", "apache", "syslog", "app", "logfmt", "docker", "postgres", "text"}
+)
+
+
+@dataclass(slots=True)
+class Envelope:
+    """One event on its way through Kafka."""
+
+    id: str
+    tenant: str
+    source: str
+    received_at: str
+    key_id: str | None = None
+    timestamp: str | None = None
+    level: str | None = None
+    message: str | None = None
+    host: str | None = None
+    fields: dict[str, Any] | None = None
+    raw: str | None = None
+    format: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """Serialise, leaving out empty members to keep records small."""
+        return orjson.dumps({k: v for k, v in self.as_dict().items() if v not in (None, {})})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "tenant": self.tenant, "source": self.source, "received_at": self.received_at,
+            "key_id": self.key_id, "timestamp": self.timestamp, "level": self.level,
+            "message": self.message, "host": self.host, "fields": self.fields, "raw": self.raw,
+            "format": self.format, "meta": self.meta,
+        }
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Envelope:
+        """Parse a record value; raises ValueError naming what is wrong."""
+        obj = orjson.loads(data)
+        if not isinstance(obj, dict):
+            raise ValueError("envelope: record value is not a JSON object")
+        for required in ("id", "tenant", "source", "received_at"):
+            if not isinstance(obj.get(required), str):
+                raise ValueError(f"envelope: missing or non-string '{required}'")
+        known = {k: obj.get(k) for k in cls.__slots__ if k in obj}  # type: ignore[attr-defined]
+        known.setdefault("meta", {})
+        return cls(**known)

@@ -1,0 +1,1 @@
+"""LogHarbor opensearch package."""

@@ -1,0 +1,1 @@
+"""LogHarbor ops/devstack package."""
