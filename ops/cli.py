@@ -1,0 +1,68 @@
+"""The ``logharbor`` command: one subcommand per role, registered by each component.
+
+Each component owns ``<component>/cli.py`` with ``register(subparsers)``; this module only
+collects them, so adding a role never edits another component's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from logharbor import __version__
+from logharbor.config import CONFIG_ENV, ConfigError
+
+# Modules that contribute subcommands, in help order. A missing module is a packaging bug.
+COMMAND_MODULES: tuple[str, ...] = (
+    "ops.devstack.cli",
+    "opensearch.cli",
+    "gateway.cli",
+    "pipeline.cli",
+    "shipper.cli",
+    "ui.cli",
+    "ops.run_cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="logharbor",
+        description="LogHarbor: self-hosted real-time log aggregation on Kafka and OpenSearch.",
+    )
+    parser.add_argument("--version", action="version", version=f"logharbor {__version__}")
+    parser.add_argument("--config", help=f"YAML settings file (also {CONFIG_ENV})")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config:
+        os.environ[CONFIG_ENV] = args.config
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except ConfigError as exc:
+        print(f"logharbor: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

