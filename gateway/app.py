@@ -1,0 +1,368 @@
+"""The gateway's HTTP layer: routes, status codes and headers. Decisions live in the modules it calls.
+
+Order of checks on ``POST /ingest`` (cheapest refusal first, so abuse costs us little):
+draining/concurrency (503) → auth (401/403) → Content-Type/Encoding (415) → declared length
+(413) → Kafka and backpressure (503) → streamed, capped body read (400/413/408) → parse
+(400/413) → rate limit in events (429) → validation (400 strict / 202 partial) → produce and
+wait for every ack (202, or 503 if Kafka did not ack).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from gateway.auth import KeyCache
+from gateway.decompress import CappedDecompressor, DecompressError, DecompressLimits, TooLargeError
+from gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.produce import EventProducer, KafkaUnavailable, LagMonitor
+from gateway.ratelimit import ConcurrencyLimiter, KeyRateLimiter, retry_after_header
+from gateway.settings import GatewaySettings
+from gateway.validate import (
+    BatchError,
+    KeyContext,
+    ValidationLimits,
+    check_content_type,
+    parse_batch,
+    validate_batch,
+)
+from logharbor.config import KafkaSettings, OpenSearchSettings
+from opensearch.audit import AuditWriter, audit_record
+from opensearch.client import async_client
+from opensearch.keys import KeyStore
+
+log = logging.getLogger(__name__)
+MAX_IDEMPOTENCY_KEY = 200
+
+
+@dataclass
+class GatewayState:
+    """Everything one gateway app owns; stored on the app so handlers stay functions."""
+
+    settings: GatewaySettings
+    kafka: KafkaSettings
+    opensearch: OpenSearchSettings
+    metrics: GatewayMetrics
+    producer: EventProducer
+    lag: LagMonitor
+    limiter: KeyRateLimiter
+    concurrency: ConcurrencyLimiter
+    keys: KeyCache | None = None
+    audit: AuditWriter | None = None
+    os_client: Any = None
+    draining: bool = False
+    ready_cache: tuple[float, bool, dict[str, str]] = field(default=(0.0, False, {}))
+
+    @property
+    def decompress_limits(self) -> DecompressLimits:
+        s = self.settings
+        return DecompressLimits(
+            max_output=s.max_decompressed_bytes,
+            max_ratio=s.max_compression_ratio,
+            ratio_grace=s.ratio_grace_bytes,
+            max_members=s.max_gzip_members,
+        )
+
+    @property
+    def validation_limits(self) -> ValidationLimits:
+        s = self.settings
+        return ValidationLimits(
+            max_message_bytes=s.max_message_bytes,
+            max_entry_bytes=s.max_entry_bytes,
+            max_events=s.max_events_per_batch,
+            future_skew_s=s.future_skew_s,
+            trust_event_ids=s.trust_event_ids,
+        )
+
+
+STATE = web.AppKey("gateway_state", GatewayState)
+
+
+def problem(status: int, message: str, *, retry_after: str | None = None, **extra: Any) -> web.Response:
+    """Every error body has the same shape: ``{"error": message, "status": status, ...}``."""
+    headers = {"Retry-After": retry_after} if retry_after else None
+    body = orjson.dumps({"error": message, "status": status, **extra})
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+def _route_name(request: web.Request) -> str:
+    info = request.match_info.route.resource
+    return info.canonical if info is not None else "unmatched"
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    state = request.app[STATE]
+    route = _route_name(request)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        state.metrics.requests.labels(route, str(status)).inc()
+        state.metrics.response_time.labels(route).observe(time.perf_counter() - started)
+
+
+async def _read_body(request: web.Request, state: GatewayState, encoding: str) -> tuple[bytes, int]:
+    """Stream the body through the capped decompressor; (decoded bytes, wire bytes)."""
+    settings = state.settings
+    dec = CappedDecompressor(encoding, state.decompress_limits)
+    pieces: list[bytes] = []
+    wire = 0
+    async with asyncio.timeout(settings.body_timeout_s):
+        while True:
+            chunk = await request.content.readany()
+            if not chunk:
+                break
+            wire += len(chunk)
+            if wire > settings.max_batch_bytes:
+                raise TooLargeError(f"body: more than {settings.max_batch_bytes} bytes (batch limit)")
+            pieces.extend(dec.feed(chunk))
+        dec.finish()
+    return b"".join(pieces), wire
+
+
+def _client_ip(request: web.Request) -> str | None:
+    return request.remote
+
+
+async def ingest(request: web.Request) -> web.StreamResponse:
+    state = request.app[STATE]
+    s = state.settings
+    m = state.metrics
+    if state.draining:
+        return problem(503, "gateway is shutting down; retry on another instance", retry_after="1")
+    if not state.concurrency.try_acquire():
+        m.rate_limited.labels("concurrency").inc()
+        return problem(
+            503,
+            f"gateway is at its limit of {s.max_concurrent_requests} concurrent requests; retry shortly",
+            retry_after=str(s.retry_after_s),
+        )
+    m.in_flight.inc()
+    try:
+        return await _ingest(request, state)
+    finally:
+        m.in_flight.dec()
+        state.concurrency.release()
+
+
+async def _ingest(request: web.Request, state: GatewayState) -> web.StreamResponse:
+    s, m = state.settings, state.metrics
+    assert state.keys is not None
+    verdict, key_id = await state.keys.verify(request.headers.get("Authorization"), "ingest")
+    if state.audit is not None:
+        state.audit.record(
+            audit_record(
+                action="ingest.auth",
+                outcome=verdict.outcome,
+                key_id=key_id,
+                client_ip=_client_ip(request),
+                tenant=verdict.record.tenant if verdict.record else None,
+                status=verdict.status if not verdict.ok else None,
+                path=request.path,
+            )
+        )
+    if not verdict.ok:
+        m.auth_failures.labels(verdict.outcome).inc()
+        return problem(verdict.status, verdict.message)
+    record = verdict.record
+    assert record is not None
+
+    try:
+        kind = check_content_type(request.headers.get("Content-Type"))
+        encoding = CappedDecompressor(
+            request.headers.get("Content-Encoding", "identity"), state.decompress_limits
+        )
+    except (BatchError, DecompressError) as exc:
+        return problem(exc.status, str(exc))
+    if request.content_length is not None and request.content_length > s.max_batch_bytes:
+        response = problem(
+            413, f"body: {request.content_length} bytes exceeds the batch limit of {s.max_batch_bytes} bytes"
+        )
+        response.force_close()
+        return response
+    if not state.producer.ready:
+        return problem(
+            503,
+            f"Kafka is unavailable ({state.producer.last_error}); nothing was accepted, retry later",
+            retry_after=str(s.kafka_unavailable_retry_after_s),
+        )
+    if state.lag.over:
+        m.rate_limited.labels("backpressure").inc()
+        return problem(
+            503,
+            f"pipeline is behind: consumer lag {state.lag.lag} exceeds {s.max_consumer_lag}; retry later",
+            retry_after=str(s.kafka_unavailable_retry_after_s),
+        )
+    idem = request.headers.get("Idempotency-Key")
+    if idem is not None and (not idem.strip() or len(idem) > MAX_IDEMPOTENCY_KEY):
+        return problem(400, f"Idempotency-Key: must be 1-{MAX_IDEMPOTENCY_KEY} characters")
+
+    try:
+        body, wire = await _read_body(request, state, encoding.encoding)
+    except DecompressError as exc:
+        response = problem(exc.status, str(exc))
+        response.force_close()  # the rest of the body is unread; do not drain a bomb
+        return response
+    except TimeoutError:
+        response = problem(408, f"body: not received within {s.body_timeout_s:g} s")
+        response.force_close()
+        return response
+    m.bytes_in.observe(wire)
+    m.bytes_decoded.observe(len(body))
+
+    try:
+        entries = parse_batch(body, kind, state.validation_limits)
+    except BatchError as exc:
+        return problem(exc.status, str(exc))
+    del body
+
+    wait = state.limiter.check(record.key_id, len(entries), record.rate, record.burst)
+    if wait > 0:
+        m.rate_limited.labels("key_rate").inc()
+        rate = record.rate or s.default_rate
+        burst = record.burst or s.default_burst
+        return problem(
+            429,
+            f"rate limit for key {record.key_id}: {rate:g} events/s, burst {burst:g}; "
+            f"this batch of {len(entries)} events fits in {wait:.2f} s",
+            retry_after=retry_after_header(wait, s.retry_after_s),
+        )
+
+    key = KeyContext(
+        key_id=record.key_id, tenant=record.tenant, source=record.source, environment=record.environment
+    )
+    result = validate_batch(entries, key, idempotency_key=idem, limits=state.validation_limits)
+    m.events_rejected.inc(len(result.rejected))
+    if result.rejected and s.policy == "strict":
+        return problem(
+            400,
+            f"{len(result.rejected)} of {len(entries)} entries are invalid; "
+            "nothing was accepted (strict policy)",
+            rejected=result.rejected[:1000],
+        )
+    if result.envelopes:
+        try:
+            await state.producer.send_all(result.envelopes, record.source.encode())
+        except KafkaUnavailable as exc:
+            return problem(
+                503,
+                f"{exc}; nothing of this batch should be considered accepted, retry it",
+                retry_after=str(s.kafka_unavailable_retry_after_s),
+            )
+    m.events_accepted.inc(len(result.envelopes))
+    payload = {"accepted": len(result.envelopes), "rejected": result.rejected}
+    return web.Response(status=202, body=orjson.dumps(payload), content_type="application/json")
+
+
+async def health(request: web.Request) -> web.Response:
+    """Liveness: the process answers. Use /ready for dependencies."""
+    return web.json_response({"status": "ok"})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """Readiness: Kafka and OpenSearch reachable (cached for 1 s so probes cannot stampede)."""
+    state = request.app[STATE]
+    at, ok, detail = state.ready_cache
+    if time.monotonic() - at > 1.0:
+        detail = {}
+        kafka_ok = await state.producer.check()
+        detail["kafka"] = "ok" if kafka_ok else f"unreachable ({state.producer.last_error or 'no metadata'})"
+        try:
+            os_ok = bool(await asyncio.wait_for(state.os_client.ping(), 2.0))
+        except Exception as exc:
+            os_ok = False
+            detail["opensearch"] = f"unreachable ({type(exc).__name__})"
+        else:
+            detail["opensearch"] = "ok" if os_ok else "unreachable"
+        if state.draining:
+            detail["gateway"] = "draining"
+        ok = kafka_ok and os_ok and not state.draining
+        state.ready_cache = (time.monotonic(), ok, detail)
+    status = 200 if ok else 503
+    headers = None if ok else {"Retry-After": "5"}
+    return web.json_response({"ready": ok, "checks": detail}, status=status, headers=headers)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    if state.audit is not None:
+        state.metrics.audit_dropped.set(state.audit.dropped)
+    return web.Response(body=state.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def _on_startup(app: web.Application) -> None:
+    state = app[STATE]
+    state.os_client = async_client(state.opensearch)
+    store = KeyStore(state.os_client)
+    state.keys = KeyCache(store.all_by_id, store.get, refresh_s=state.settings.key_refresh_s)
+    await state.keys.start()
+    state.audit = AuditWriter(
+        state.os_client, flush_s=state.settings.audit_flush_s, max_buffer=state.settings.audit_max_buffer
+    )
+    state.audit.start()
+    await state.producer.start()
+    state.lag.start()
+
+
+async def _on_shutdown(app: web.Application) -> None:
+    app[STATE].draining = True
+
+
+async def _on_cleanup(app: web.Application) -> None:
+    """Runs after in-flight requests finished: flush the producer, then close the rest."""
+    state = app[STATE]
+    await state.producer.stop()
+    await state.lag.stop()
+    if state.keys is not None:
+        await state.keys.close()
+    if state.audit is not None:
+        await state.audit.close()
+    if state.os_client is not None:
+        await state.os_client.close()
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    kafka: KafkaSettings | None = None,
+    opensearch: OpenSearchSettings | None = None,
+    topic: str | None = None,
+) -> web.Application:
+    """The gateway as an aiohttp Application (``logharbor run`` mounts or runs it)."""
+    settings = settings or GatewaySettings()
+    kafka = kafka or KafkaSettings()
+    metrics_ = GatewayMetrics()
+    state = GatewayState(
+        settings=settings,
+        kafka=kafka,
+        opensearch=opensearch or OpenSearchSettings(),
+        metrics=metrics_,
+        producer=EventProducer(kafka, settings, metrics_, topic=topic),
+        lag=LagMonitor(kafka, settings, metrics_, topic=topic),
+        limiter=KeyRateLimiter(settings.default_rate, settings.default_burst),
+        concurrency=ConcurrencyLimiter(settings.max_concurrent_requests),
+    )
+    app = web.Application(middlewares=[metrics_middleware])
+    app[STATE] = state
+    app.router.add_post("/ingest", ingest)
+    app.router.add_post("/api/v1/ingest", ingest)
+    app.router.add_get("/health", health)
+    app.router.add_get("/ready", ready)
+    app.router.add_get("/metrics", metrics)
+    app.on_startup.append(_on_startup)
+    app.on_shutdown.append(_on_shutdown)
+    app.on_cleanup.append(_on_cleanup)
+    return app

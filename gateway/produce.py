@@ -1,0 +1,252 @@
+"""Kafka producing for the gateway: 202 only after Kafka acknowledged every accepted record.
+
+The producer is idempotent with ``acks="all"`` (DESIGN §3). A batch is sent record by record
+into aiokafka's accumulator and then all delivery futures are awaited together, so one
+request costs one round of broker requests, not one per event. If Kafka is unreachable at
+start the gateway still starts (answering 503) and keeps reconnecting in the background.
+
+The lag monitor implements backpressure: when the pipeline's consumer group falls further
+behind on the raw topic than ``max_consumer_lag``, new batches get 503 + Retry-After so
+shippers spool on their disks instead of growing Kafka without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from gateway.metrics import GatewayMetrics
+from gateway.settings import GatewaySettings
+from logharbor.config import KafkaSettings
+from logharbor.envelope import Envelope
+
+log = logging.getLogger(__name__)
+
+
+class KafkaUnavailable(Exception):
+    """Kafka did not acknowledge in time or cannot be reached: answer 503, never 202."""
+
+
+class EventProducer:
+    """Owns one AIOKafkaProducer; ``send_all`` returns only when every record is acked."""
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        settings: GatewaySettings,
+        metrics: GatewayMetrics | None = None,
+        topic: str | None = None,
+    ) -> None:
+        self.kafka = kafka
+        self.settings = settings
+        self.metrics = metrics
+        self.topic = topic or kafka.raw_topic
+        self._producer: AIOKafkaProducer | None = None
+        self._connect_task: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+        self._stopping = False
+
+    def _make(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.kafka.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=self.settings.kafka_linger_ms,
+            max_batch_size=self.settings.kafka_max_batch_bytes,
+            max_request_size=max(self.settings.kafka_max_batch_bytes, 2 * self.settings.max_entry_bytes),
+            compression_type=self.settings.kafka_compression,
+            request_timeout_ms=int(self.settings.produce_timeout_s * 1000),
+            client_id="logharbor-gateway",
+        )
+
+    @property
+    def ready(self) -> bool:
+        return self._producer is not None
+
+    async def _connect_once(self) -> bool:
+        producer = self._make()
+        try:
+            await producer.start()
+            await asyncio.wait_for(producer.partitions_for(self.topic), self.settings.produce_timeout_s)
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            return False
+        self._producer = producer
+        self.last_error = None
+        if self.metrics:
+            self.metrics.kafka_up.set(1)
+        return True
+
+    async def _connect_loop(self) -> None:
+        delay = 0.5
+        while not self._stopping and not await self._connect_once():
+            log.warning(
+                "kafka: cannot connect to %s (%s); retrying in %.1fs",
+                self.kafka.bootstrap,
+                self.last_error,
+                delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def start(self) -> None:
+        """Connect now if possible, else keep trying in the background."""
+        if self.metrics:
+            self.metrics.kafka_up.set(0)
+        if not await self._connect_once():
+            log.warning(
+                "kafka: %s unreachable at start (%s); will keep retrying",
+                self.kafka.bootstrap,
+                self.last_error,
+            )
+            self._connect_task = asyncio.create_task(self._connect_loop(), name="kafka-connect")
+
+    async def send_all(self, envelopes: Sequence[Envelope], key: bytes) -> None:
+        """Produce every envelope and wait for all acks; raise KafkaUnavailable otherwise."""
+        producer = self._producer
+        if producer is None:
+            raise KafkaUnavailable(f"Kafka at {self.kafka.bootstrap} is not reachable ({self.last_error})")
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.settings.produce_timeout_s):
+                futures = [await producer.send(self.topic, env.to_bytes(), key=key) for env in envelopes]
+                await asyncio.gather(*futures)
+        except (TimeoutError, Exception) as exc:
+            if self.metrics:
+                self.metrics.produce_errors.inc()
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            raise KafkaUnavailable(f"Kafka did not acknowledge the batch ({self.last_error})") from exc
+        if self.metrics:
+            self.metrics.produce_latency.observe(time.perf_counter() - started)
+            self.metrics.kafka_up.set(1)
+
+    async def check(self, timeout_s: float = 2.0) -> bool:
+        """Kafka reachable: a metadata round trip succeeds (for /ready)."""
+        producer = self._producer
+        if producer is None:
+            return False
+        try:
+            ok = await asyncio.wait_for(producer.client.force_metadata_update(), timeout_s)
+        except Exception:
+            ok = False
+        if self.metrics:
+            self.metrics.kafka_up.set(1 if ok else 0)
+        return bool(ok)
+
+    async def stop(self) -> None:
+        """Flush what is queued and close; called after in-flight requests finished."""
+        self._stopping = True
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connect_task
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._producer.flush(), self.settings.shutdown_timeout_s)
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+
+
+def total_lag(end: dict[TopicPartition, int], committed: dict[TopicPartition, int]) -> int:
+    """Sum of (end offset − committed offset); a partition never committed counts from 0."""
+    return sum(max(0, off - max(committed.get(tp, 0), 0)) for tp, off in end.items())
+
+
+class LagMonitor:
+    """Polls the pipeline group's lag on the raw topic; ``over`` drives 503 backpressure.
+
+    While the lag is unknown (group never committed, Kafka unreachable) it does not refuse:
+    the Kafka-down case is caught by produce errors, and a pipeline that never ran would
+    otherwise block first ingest forever.
+    """
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        settings: GatewaySettings,
+        metrics: GatewayMetrics | None = None,
+        topic: str | None = None,
+    ) -> None:
+        self.kafka = kafka
+        self.settings = settings
+        self.metrics = metrics
+        self.topic = topic or kafka.raw_topic
+        self.lag: int | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def over(self) -> bool:
+        bound = self.settings.max_consumer_lag
+        return bool(bound) and self.lag is not None and self.lag > bound
+
+    async def poll(self) -> int | None:
+        try:
+            if self._admin is None:
+                admin = AIOKafkaAdminClient(
+                    bootstrap_servers=self.kafka.bootstrap, client_id="logharbor-gw-lag"
+                )
+                await admin.start()
+                self._admin = admin
+            if self._consumer is None:
+                consumer = AIOKafkaConsumer(
+                    bootstrap_servers=self.kafka.bootstrap,
+                    enable_auto_commit=False,
+                    client_id="logharbor-gw-lag",
+                )
+                await consumer.start()
+                self._consumer = consumer
+            committed_raw = await self._admin.list_consumer_group_offsets(self.kafka.consumer_group)
+            committed = {tp: meta.offset for tp, meta in committed_raw.items() if tp.topic == self.topic}
+            if not committed:
+                self.lag = None
+            else:
+                parts = self._consumer.partitions_for_topic(self.topic)
+                if not parts:
+                    await self._consumer._client.force_metadata_update()
+                    parts = self._consumer.partitions_for_topic(self.topic) or set()
+                tps = [TopicPartition(self.topic, p) for p in parts]
+                end = await self._consumer.end_offsets(tps) if tps else {}
+                self.lag = total_lag(end, committed)
+        except Exception as exc:
+            log.debug("lag check failed: %s", exc)
+            self.lag = None
+            await self._close_clients()
+        if self.metrics:
+            self.metrics.consumer_lag.set(-1 if self.lag is None else self.lag)
+        return self.lag
+
+    async def run(self) -> None:
+        while True:
+            await self.poll()
+            await asyncio.sleep(self.settings.lag_check_s)
+
+    def start(self) -> None:
+        if self.settings.max_consumer_lag and self._task is None:
+            self._task = asyncio.create_task(self.run(), name="lag-monitor")
+
+    async def _close_clients(self) -> None:
+        for client in (self._admin, self._consumer):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await client.close() if isinstance(client, AIOKafkaAdminClient) else await client.stop()
+        self._admin = None
+        self._consumer = None
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close_clients()
