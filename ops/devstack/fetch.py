@@ -69,7 +69,7 @@ def fetch(profile: str, cache_dir: Path, maven: str = "mvn", log=print) -> Path:
         assert proc.stdout is not None
         last_report = 0.0
         for line in proc.stdout:
-            tail = (tail + [line.rstrip()])[-25:]
+            tail = [*tail, line.rstrip()][-25:]
             if line.startswith(("Downloaded from", "[INFO] Downloaded from")):
                 downloaded += 1
             now = time.monotonic()

@@ -127,7 +127,7 @@ def describe(url: str) -> dict:
     """Version, health, nodes with attributes and plugins — for ``devstack status``."""
     root = http_json(url) or {}
     health = http_json(f"{url}/_cluster/health") or {}
-    nodes = http_json(f"{url}/_nodes/plugins") or {}
+    nodes = http_json(f"{url}/_nodes/plugins,http") or {}
     out_nodes = []
     for node in (nodes.get("nodes") or {}).values():
         out_nodes.append({

@@ -76,7 +76,7 @@ def port_owner(port: int) -> str:
 def spawn(cmd: list[str], log_path: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
     """Start ``cmd`` in its own session so it outlives the CLI and can be stopped as a group."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
+    log = open(log_path, "ab")  # handed to the child
     try:
         return subprocess.Popen(
             cmd, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -1,0 +1,50 @@
+"""Retention days per class: read and change them at run time (``/api/v1/retention``).
+
+A change is stored in ``.logharbor-lifecycle`` (so it survives restarts and wins over the
+configured defaults) and immediately re-renders and re-applies the class policies, which
+also re-attaches indices already managed (see :mod:`opensearch.bootstrap`).
+"""
+
+from __future__ import annotations
+
+from opensearchpy import OpenSearch
+
+from logharbor.config import ConfigError, StorageSettings
+
+from . import lifecycle
+from .bootstrap import Change, bootstrap
+from .definitions import retention_classes
+
+MAX_RETENTION_DAYS = 3650
+
+
+def get_retention(client: OpenSearch, storage: StorageSettings | None = None) -> dict[str, int]:
+    """Effective days per class: settings, overridden by what the API stored."""
+    days = retention_classes(storage or StorageSettings())
+    days.update(lifecycle.stored_retention(client))
+    return days
+
+
+def validate_retention(update: dict[str, object], known: dict[str, int]) -> dict[str, int]:
+    """Check classes and day counts; raises ConfigError naming the class and the limit."""
+    clean: dict[str, int] = {}
+    for cls, value in update.items():
+        if cls not in known:
+            raise ConfigError(f"unknown retention class '{cls}': known classes are {', '.join(sorted(known))}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RETENTION_DAYS:
+            raise ConfigError(f"retention.{cls}: must be a whole number of days from 1 to {MAX_RETENTION_DAYS}")
+        clean[cls] = value
+    return clean
+
+
+def set_retention(client: OpenSearch, update: dict[str, object],
+                  storage: StorageSettings | None = None) -> tuple[dict[str, int], list[Change]]:
+    """Store new days for some classes and re-apply the policies; returns (effective, changes)."""
+    storage = storage or StorageSettings()
+    current = get_retention(client, storage)
+    clean = validate_retention(update, current)
+    stored = lifecycle.stored_retention(client)
+    stored.update(clean)
+    lifecycle.store_retention(client, stored)
+    current.update(clean)
+    return current, bootstrap(client, storage, retention=current)
