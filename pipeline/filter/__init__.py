@@ -1,0 +1,1 @@
+"""Filter rule kinds: each drops events on purpose, and every drop is counted under its rule name."""

@@ -1,0 +1,101 @@
+"""The ``extract`` step: named-group regex rules per source or format → extra fields.
+
+``Failed to authenticate user (?P<email>\\S+): (?P<reason>.+)`` with ``add: {action: authenticate}``
+turns an app-log message into ``email``, ``reason`` and ``action`` fields. Operator regexes
+cannot be proven linear, so rules are screened for the classic catastrophic shapes (a
+quantified group that itself contains a quantifier, like ``(a+)+``) and only the first
+``max_chars`` characters of a field are searched.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pipeline.event import Event
+from pipeline.settings import PipelineSettings
+from pipeline.step import Step, StepConfig, register
+
+# A group containing + or * that is itself followed by + * or { — e.g. (a+)+, (\w*x)*, (a|b+){2,}
+_NESTED_QUANTIFIER = re.compile(r"\((?:[^()\\]|\\.)*[+*](?:[^()\\]|\\.)*\)[+*{]")
+
+
+def check_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile an operator regex, refusing shapes known to backtrack catastrophically."""
+    if _NESTED_QUANTIFIER.search(pattern):
+        raise ValueError(
+            f"pattern {pattern!r} nests quantifiers (like (a+)+), which can take exponential time; "
+            "rewrite it, or make the inner part possessive/atomic (a++ or (?>...))"
+        )
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"pattern {pattern!r} does not compile: {exc}") from exc
+
+
+class ExtractRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    pattern: str
+    field: str = "message"
+    source: str | None = None  # glob on the event's source
+    format: str | None = None  # detected/declared format (app, nginx, syslog, json, logfmt)
+    add: dict[str, Any] = Field(default_factory=dict)
+    stop: bool = False  # later rules are skipped once this one matched
+
+    @field_validator("pattern")
+    @classmethod
+    def _safe(cls, value: str) -> str:
+        compiled = check_pattern(value)
+        if not compiled.groupindex:
+            raise ValueError(f"pattern {value!r} has no named group (?P<name>...) to extract")
+        return value
+
+
+@register
+class ExtractConfig(StepConfig):
+    type: Literal["extract"] = "extract"
+    max_chars: int = 8192
+    rules: list[ExtractRule] = Field(default_factory=list)
+
+    def build(self, settings: PipelineSettings) -> Step:
+        return ExtractStep(self)
+
+
+class ExtractStep(Step):
+    def __init__(self, config: ExtractConfig) -> None:
+        self.name = config.rule_name
+        self.max_chars = config.max_chars
+        self.rules = [
+            (
+                r,
+                re.compile(r.pattern),
+                re.compile(fnmatch.translate(r.source)) if r.source else None,
+            )
+            for r in config.rules
+        ]
+
+    def process(self, event: Event) -> Event:
+        doc = event.doc
+        for rule, rx, source_rx in self.rules:
+            if rule.format is not None and rule.format != event.format:
+                continue
+            if source_rx is not None and not source_rx.match(event.envelope.source):
+                continue
+            value = doc.get(rule.field)
+            if not isinstance(value, str):
+                continue
+            m = rx.search(value, 0, self.max_chars)
+            if m is None:
+                continue
+            for key, group in m.groupdict().items():
+                if group is not None:
+                    doc[key] = group
+            doc.update(rule.add)
+            if rule.stop:
+                break
+        return event

@@ -1,0 +1,59 @@
+"""Pipeline settings: section ``pipeline`` of the YAML file, env prefix ``LOGHARBOR_PIPELINE_``.
+
+Connection details (Kafka, OpenSearch) and topic names stay in :mod:`logharbor.config` so
+there is one place for them; this class holds only what the pipeline alone decides. The
+processing steps themselves (parsers, filter rules, redactors, enrichers, routing) live in a
+separate *rules file* (``rules_path``) because operators edit those often and the pipeline
+hot-reloads that file by mtime without a restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from logharbor.config import SectionSettings
+
+
+class PipelineSettings(SectionSettings):
+    """What one pipeline process needs besides the shared Kafka/OpenSearch settings."""
+
+    section: ClassVar[str] = "pipeline"
+    model_config = SettingsConfigDict(env_prefix="LOGHARBOR_PIPELINE_", env_nested_delimiter="__", extra="forbid")
+
+    # Rules file (YAML, see docs/PIPELINE.md). None = the built-in default step list.
+    rules_path: Path | None = None
+    rules_reload_interval_s: float = Field(default=2.0, gt=0)
+
+    # Parsing defaults; the rules file may override per source.
+    default_format: str = "auto"
+    default_timezone: str = "UTC"
+
+    # Kafka consumption. None = the names in KafkaSettings (one place for topic names).
+    topic: str | None = None
+    consumer_group: str | None = None
+    max_poll_records: int = Field(default=2000, ge=1)
+    poll_timeout_ms: int = Field(default=500, ge=1)
+    publish_processed: bool = True
+
+    # Bulk indexing: a bulk request is cut at whichever limit is hit first.
+    bulk_max_docs: int = Field(default=2000, ge=1)
+    bulk_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    backoff_initial_s: float = Field(default=0.5, gt=0)
+    backoff_max_s: float = Field(default=30.0, gt=0)
+
+    # A record whose processing raises is retried this many times, then dead-lettered.
+    max_record_attempts: int = Field(default=3, ge=1)
+    dlq_index: bool = True
+
+    # Enrichment resources named by path (the rules file refers to them by setting).
+    geoip_path: Path | None = None
+
+    # Multiprocessing and the operations endpoint (/health, /ready, /metrics).
+    workers: int = Field(default=1, ge=1)
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=8089, ge=0, le=65535)
+    restart_crashed_workers: bool = True
