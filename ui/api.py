@@ -1,0 +1,467 @@
+"""What each query endpoint does, as async functions over OpenSearch — no HTTP in here.
+
+The aiohttp handlers in :mod:`ui.app` only authenticate, call one of these with the caller's
+:class:`~ui.auth.Principal` and the query parameters, and serialise the dict returned. Every
+index list comes from :meth:`StreamResolver.streams` for ``principal.tenant``, so no code path
+can reach another tenant's data streams.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from opensearchpy import AsyncOpenSearch, NotFoundError
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import TransportError
+
+from logharbor import ecs
+from logharbor.config import StorageSettings
+from opensearch import aggregate as agg
+from opensearch.export import Formatter, formatter_for, iter_batches, source_filter
+from opensearch.search import (
+    Page,
+    StreamResolver,
+    build_query,
+    build_sort,
+    close_pit,
+    context_events,
+    data_stream_of,
+    get_event,
+    get_path,
+    hit_to_result,
+    open_pit,
+    pit_page,
+    related_events,
+    search_page,
+)
+from ui.auth import Principal
+from ui.cursor import decode_cursor, encode_cursor
+from ui.errors import ApiError, bad_request
+from ui.params import (
+    EXPORT_FORMATS,
+    Filters,
+    choose_interval,
+    interval_seconds,
+    parse_aggregate,
+    parse_detail,
+    parse_export,
+    parse_filters,
+    parse_list,
+    parse_search,
+    resolve_field,
+)
+from ui.settings import UISettings
+
+INGESTED = "event.ingested"
+AGGREGATABLE = frozenset({
+    "keyword", "ip", "long", "integer", "short", "byte", "double", "float", "half_float",
+    "scaled_float", "boolean", "date", "unsigned_long", "constant_keyword",
+})
+
+
+@contextlib.contextmanager
+def opensearch_errors() -> Iterator[None]:
+    """OpenSearch failures as API errors: its 400s are the caller's (bad field type…), the rest 502/503."""
+    try:
+        yield
+    except ApiError:
+        raise
+    except OSConnectionError as exc:
+        raise ApiError(503, f"OpenSearch is unreachable: {exc.error}") from exc
+    except TransportError as exc:
+        status = exc.status_code if isinstance(exc.status_code, int) else 502
+        reason = _reason(exc)
+        if status == 400:
+            raise ApiError(400, f"OpenSearch rejected the request: {reason}") from exc
+        if status == 429:
+            raise ApiError(503, f"OpenSearch is overloaded: {reason}") from exc
+        raise ApiError(502, f"OpenSearch error {status}: {reason}") from exc
+
+
+def _reason(exc: TransportError) -> str:
+    info = exc.info if isinstance(exc.info, dict) else {}
+    err = info.get("error")
+    if isinstance(err, dict):
+        causes = err.get("root_cause") or []
+        if causes and isinstance(causes[0], dict) and causes[0].get("reason"):
+            return str(causes[0]["reason"])
+        return str(err.get("reason") or err.get("type") or exc.error)
+    return str(err or exc.error)
+
+
+def _ms_since(t0: float) -> int:
+    return int((time.perf_counter() - t0) * 1000)
+
+
+def filters_query(f: Filters) -> dict[str, Any]:
+    return build_query(f.query, f.levels, f.sources, f.start, f.end)
+
+
+@dataclass(slots=True)
+class ExportPlan:
+    """Everything the HTTP layer needs to stream an export."""
+
+    content_type: str
+    filename: str
+    formatter: Formatter
+    batches: AsyncIterator[list[dict[str, Any]]]
+
+
+class QueryService:
+    """The query API's behaviour over one OpenSearch client."""
+
+    def __init__(self, client: AsyncOpenSearch, settings: UISettings, storage: StorageSettings | None = None,
+                 resolver: StreamResolver | None = None) -> None:
+        self.client = client
+        self.settings = settings
+        self.storage = storage or StorageSettings()
+        self.resolver = resolver or StreamResolver(client)
+        self.secret = (settings.cursor_secret or secrets.token_hex(32)).encode()
+
+    async def _indices(self, principal: Principal, f: Filters | None = None,
+                       include_dlq: bool = False) -> list[str]:
+        with opensearch_errors():
+            return await self.resolver.streams(principal.tenant, f.classes if f else (), include_dlq)
+
+    # ------------------------------------------------------------ search
+
+    async def search(self, principal: Principal, query: Mapping[str, str], now: datetime | None = None
+                     ) -> dict[str, Any]:
+        """A page of results; ``next`` is a cursor while more results exist."""
+        t0 = time.perf_counter()
+        now = now or datetime.now(UTC)
+        p = parse_search(query, self.settings, now)
+        if p.cursor:
+            return await self._search_cursor(principal, p.cursor, p.limit, t0)
+        indices = await self._indices(principal, p.filters)
+        if not indices:
+            return {"total": 0, "results": [], "took_ms": _ms_since(t0), "next": None}
+        os_query = filters_query(p.filters)
+        sort = build_sort(p.sort)
+        with opensearch_errors():
+            page = await search_page(self.client, indices, os_query, sort, p.limit, p.offset)
+        position = p.offset + len(page.hits)
+        nxt = None
+        if page.hits and position < page.total:
+            nxt = encode_cursor({
+                "tenant": principal.tenant, "indices": indices, "query": os_query, "sort": sort,
+                "sa": page.hits[-1]["sort"], "pit": None, "total": page.total, "pos": position,
+            }, self.secret)
+        return self._page_response(page, t0, nxt)
+
+    def _page_response(self, page: Page, t0: float, nxt: str | None) -> dict[str, Any]:
+        return {
+            "total": page.total,
+            "results": [hit_to_result(h) for h in page.hits],
+            "took_ms": _ms_since(t0),
+            "next": nxt,
+        }
+
+    async def _search_cursor(self, principal: Principal, token: str, limit: int, t0: float) -> dict[str, Any]:
+        c = decode_cursor(token, self.secret, principal.tenant)
+        keep_alive = self.settings.pit_keep_alive
+        with opensearch_errors():
+            # The first deep page opens the point in time; later pages reuse it, so every page
+            # after the first sees one consistent snapshot of the data.
+            pit = c["pit"] or await open_pit(self.client, c["indices"], keep_alive)
+            try:
+                page = await pit_page(self.client, pit, keep_alive, c["query"], c["sort"], limit, c["sa"])
+            except NotFoundError as exc:
+                raise ApiError(410, "cursor expired (its point in time timed out); search again") from exc
+        page.total = int(c["total"])
+        position = int(c["pos"]) + len(page.hits)
+        nxt = None
+        if len(page.hits) == limit and position < page.total:
+            nxt = encode_cursor({**c, "sa": page.hits[-1]["sort"], "pit": page.pit_id, "pos": position},
+                                self.secret)
+        else:
+            await close_pit(self.client, page.pit_id or pit)
+        return self._page_response(page, t0, nxt)
+
+    # ------------------------------------------------------------ one event
+
+    async def detail(self, principal: Principal, event_id: str, query: Mapping[str, str]) -> dict[str, Any]:
+        """One event, optionally with ``context`` neighbours and ``related`` events."""
+        p = parse_detail(query, self.settings)
+        indices = await self._indices(principal, include_dlq=True)
+        with opensearch_errors():
+            hit = await get_event(self.client, indices, event_id)
+            if hit is None:
+                raise ApiError(404, f"no event with id {event_id!r}")
+            out = hit_to_result(hit)
+            if p.context:
+                before, after = await context_events(self.client, indices, hit, p.context)
+                out["context"] = {"before": [hit_to_result(h) for h in before],
+                                  "after": [hit_to_result(h) for h in after]}
+            if p.related:
+                related: dict[str, Any] = {}
+                for name, fld in p.related:
+                    value = get_path(hit.get("_source") or {}, fld)
+                    hits = [] if value is None else await related_events(
+                        self.client, indices, fld, value, hit["_id"], self.settings.related_max)
+                    related[name] = {"field": fld, "value": value,
+                                     "results": [hit_to_result(h) for h in hits]}
+                out["related"] = related
+        return out
+
+    # ------------------------------------------------------------ aggregations
+
+    async def aggregate(self, principal: Principal, query: Mapping[str, str], now: datetime | None = None
+                        ) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        now = now or datetime.now(UTC)
+        p = parse_aggregate(query, self.settings, now)
+        f = p.filters
+        interval = p.interval
+        time_buckets = 1
+        if interval is not None:
+            assert f.start is not None and f.end is not None
+            if interval == "auto":
+                interval = choose_interval(f.start, f.end, self.settings.auto_interval_buckets)
+            time_buckets = math.ceil((f.end - f.start).total_seconds() / interval_seconds(interval)) + 1
+        estimate = agg.bucket_estimate([p.size] * len(p.group_by), time_buckets)
+        if estimate > self.settings.max_buckets:
+            raise bad_request(
+                f"this request could create {estimate} buckets (limit {self.settings.max_buckets}); "
+                "use a larger interval, a shorter range or a smaller size", param="interval")
+        out: dict[str, Any] = {
+            "metric": p.metric, "field": p.field, "group_by": p.group_by, "interval": interval,
+            "from": f.start.isoformat() if f.start else None, "to": f.end.isoformat() if f.end else None,
+        }
+        indices = await self._indices(principal, f)
+        if not indices:
+            return {**out, "total": 0, "aggregations": [], "took_ms": _ms_since(t0)}
+        aggs = agg.build_aggs(p.metric, p.field, p.group_by, p.size, interval, f.start, f.end, p.percents)
+        body: dict[str, Any] = {"size": 0, "query": filters_query(f), "track_total_hits": True}
+        if aggs:
+            body["aggs"] = aggs
+        with opensearch_errors():
+            resp = await self.client.search(
+                index=",".join(indices), body=body,
+                params={"ignore_unavailable": "true", "allow_no_indices": "true", "pre_filter_shard_size": 1})
+        total = int(resp["hits"]["total"]["value"])
+        rows = agg.flatten(p.metric, p.group_by, interval, resp.get("aggregations"), total)
+        return {**out, "total": total, "aggregations": rows, "took_ms": _ms_since(t0)}
+
+    # ------------------------------------------------------------ export
+
+    async def export(self, principal: Principal, query: Mapping[str, str], now: datetime | None = None
+                     ) -> ExportPlan:
+        """Validate now (so errors are still a JSON 400), stream later."""
+        now = now or datetime.now(UTC)
+        p = parse_export(query, self.settings, now)
+        indices = await self._indices(principal, p.filters)
+        content_type, ext = EXPORT_FORMATS[p.format]
+        batches = iter_batches(
+            self.client, indices, filters_query(p.filters), build_sort(p.sort),
+            batch_size=self.settings.export_batch_size, limit=p.limit,
+            keep_alive=self.settings.pit_keep_alive, source=source_filter(p.format, p.columns),
+        )
+        filename = f"logharbor-{principal.tenant}-{now.strftime('%Y%m%dT%H%M%SZ')}.{ext}"
+        return ExportPlan(content_type, filename, formatter_for(p.format, p.columns), batches)
+
+    # ------------------------------------------------------------ fields
+
+    async def fields(self, principal: Principal, query: Mapping[str, str], now: datetime | None = None
+                     ) -> dict[str, Any]:
+        """Field names and types across the tenant's streams, with top values among matching events."""
+        t0 = time.perf_counter()
+        now = now or datetime.now(UTC)
+        f = parse_filters(query, now)
+        wanted = {resolve_field(n, "fields") for n in parse_list(query.get("fields"))}
+        indices = await self._indices(principal, f)
+        if not indices:
+            return {"fields": [], "sampled": 0, "took_ms": _ms_since(t0)}
+        with opensearch_errors():
+            mappings = await self.client.indices.get_mapping(index=",".join(indices))
+        types = merge_mapping_types(mappings)
+        if wanted:
+            types = {k: v for k, v in types.items() if k in wanted}
+        top: dict[str, list[dict[str, Any]]] = {}
+        sampled = 0
+        k = self.settings.fields_top_values
+        candidates = [n for n, t in sorted(types.items()) if t & AGGREGATABLE][:100]
+        if k and candidates:
+            aggs = {f"f{i}": {"terms": {"field": n, "size": k}} for i, n in enumerate(candidates)}
+            body = {"size": 0, "query": filters_query(f), "aggs": {
+                "sample": {"sampler": {"shard_size": self.settings.fields_sample_size}, "aggs": aggs}}}
+            with opensearch_errors():
+                resp = await self.client.search(index=",".join(indices), body=body,
+                                                params={"ignore_unavailable": "true"})
+            sample = resp.get("aggregations", {}).get("sample", {})
+            sampled = int(sample.get("doc_count", 0))
+            for i, n in enumerate(candidates):
+                buckets = sample.get(f"f{i}", {}).get("buckets", [])
+                top[n] = [{"value": b.get("key_as_string", b["key"]), "count": b["doc_count"]}
+                          for b in buckets]
+        fields = [{"name": n, "type": sorted(t)[0] if len(t) == 1 else sorted(t),
+                   "top_values": top.get(n, [])} for n, t in sorted(types.items())]
+        return {"fields": fields, "sampled": sampled, "took_ms": _ms_since(t0)}
+
+    # ------------------------------------------------------------ sources, metrics
+
+    async def sources(self, principal: Principal, now: datetime | None = None) -> dict[str, Any]:
+        """Per source (service.name): first/last seen, events in the last hour/day, error ratio (last day)."""
+        now = now or datetime.now(UTC)
+        indices = await self._indices(principal)
+        if not indices:
+            return {"sources": []}
+        hour, day = (now - timedelta(hours=1)).isoformat(), (now - timedelta(days=1)).isoformat()
+        errors = {"filter": {"terms": {ecs.LEVEL: list(agg.ERROR_LEVELS)}}}
+        body = {"size": 0, "aggs": {"s": {
+            "terms": {"field": ecs.SERVICE, "size": self.settings.max_sources},
+            "aggs": {
+                "first": {"min": {"field": ecs.TIMESTAMP}},
+                "last": {"max": {"field": ecs.TIMESTAMP}},
+                "hour": {"filter": {"range": {ecs.TIMESTAMP: {"gte": hour}}}},
+                "day": {"filter": {"range": {ecs.TIMESTAMP: {"gte": day}}}, "aggs": {"errors": errors}},
+            }}}}
+        with opensearch_errors():
+            resp = await self.client.search(index=",".join(indices), body=body,
+                                            params={"ignore_unavailable": "true"})
+        return {"sources": shape_sources(principal.tenant, resp.get("aggregations", {}))}
+
+    async def metrics(self, principal: Principal, now: datetime | None = None, window_s: int = 300
+                      ) -> dict[str, Any]:
+        """Ingest and error rate over the last ``window_s`` (by arrival) and storage per data stream."""
+        now = now or datetime.now(UTC)
+        indices = await self._indices(principal, include_dlq=True)
+        out: dict[str, Any] = {"tenant": principal.tenant, "window_s": window_s, "events": 0,
+                               "errors": 0, "ingest_rate_per_s": 0.0, "error_rate": None, "storage": []}
+        if not indices:
+            return out
+        start = (now - timedelta(seconds=window_s)).isoformat()
+        body = {"size": 0, "track_total_hits": True,
+                "query": arrived_since(start),
+                "aggs": {"errors": {"filter": {"terms": {ecs.LEVEL: list(agg.ERROR_LEVELS)}}}}}
+        with opensearch_errors():
+            resp = await self.client.search(index=",".join(indices), body=body,
+                                            params={"ignore_unavailable": "true"})
+            stats = await self.client.indices.stats(index=",".join(indices), metric="docs,store",
+                                                    params={"ignore_unavailable": "true"})
+        events = int(resp["hits"]["total"]["value"])
+        errors = int(resp["aggregations"]["errors"]["doc_count"])
+        out.update(events=events, errors=errors, ingest_rate_per_s=round(events / window_s, 3),
+                   error_rate=(errors / events) if events else None,
+                   storage=shape_storage(stats))
+        return out
+
+    # ------------------------------------------------------------ retention
+
+    async def get_retention(self) -> dict[str, Any]:
+        lifecycle = _lifecycle()
+        if lifecycle is not None:
+            with opensearch_errors():
+                days = await _maybe_await(lifecycle.get_retention(self.client))
+            return {"retention_days": dict(days), "source": "lifecycle"}
+        return {"retention_days": dict(self.storage.retention_days), "source": "settings"}
+
+    async def set_retention(self, body: Any) -> dict[str, Any]:
+        days = parse_retention_body(body, self.storage)
+        lifecycle = _lifecycle()
+        if lifecycle is None:
+            raise ApiError(501, "retention cannot be changed here: the lifecycle module "
+                                "(opensearch.lifecycle) is not installed; edit storage.retention_days")
+        with opensearch_errors():
+            await _maybe_await(lifecycle.set_retention(self.client, days))
+        return await self.get_retention()
+
+
+def arrived_since(start: str) -> dict[str, Any]:
+    """Events that arrived since ``start``: by ``event.ingested`` (set by the pipeline), falling
+    back to ``@timestamp`` for documents without it — a rate by arrival, not by event time."""
+    return {"bool": {"minimum_should_match": 1, "should": [
+        {"range": {INGESTED: {"gte": start}}},
+        {"bool": {"must_not": {"exists": {"field": INGESTED}},
+                  "filter": {"range": {ecs.TIMESTAMP: {"gte": start}}}}},
+    ]}}
+
+
+async def _maybe_await(value: Any) -> Any:
+    if hasattr(value, "__await__"):
+        return await value
+    return value
+
+
+def _lifecycle() -> Any | None:
+    try:
+        import opensearch.lifecycle as lifecycle
+    except ModuleNotFoundError:
+        return None
+    if hasattr(lifecycle, "get_retention") and hasattr(lifecycle, "set_retention"):
+        return lifecycle
+    return None
+
+
+def parse_retention_body(body: Any, storage: StorageSettings) -> dict[str, int]:
+    """``{"retention_days": {"debug": 3}}`` (or the bare mapping) → validated days by class."""
+    if isinstance(body, dict) and "retention_days" in body:
+        body = body["retention_days"]
+    if not isinstance(body, dict) or not body:
+        raise bad_request('body must be {"retention_days": {"<class>": <days>, ...}}')
+    out: dict[str, int] = {}
+    for cls, days in body.items():
+        if cls not in storage.retention_days:
+            known = ", ".join(sorted(storage.retention_days))
+            raise bad_request(f"unknown retention class {cls!r}; known: {known}", param=cls)
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 36500:
+            raise bad_request(f"retention for {cls!r} must be a whole number of days (1..36500)", param=cls)
+        out[cls] = days
+    return out
+
+
+def merge_mapping_types(mappings: dict[str, Any]) -> dict[str, set[str]]:
+    """``get_mapping`` of several indices → {dotted field: {types}} (multi-fields included)."""
+    out: dict[str, set[str]] = {}
+
+    def walk(props: dict[str, Any], prefix: str) -> None:
+        for name, spec in props.items():
+            path = prefix + name
+            if "properties" in spec:
+                walk(spec["properties"], path + ".")
+                continue
+            out.setdefault(path, set()).add(spec.get("type", "object"))
+            for sub, sub_spec in (spec.get("fields") or {}).items():
+                out.setdefault(f"{path}.{sub}", set()).add(sub_spec.get("type", "object"))
+
+    for index_mapping in mappings.values():
+        walk(index_mapping.get("mappings", {}).get("properties", {}), "")
+    return out
+
+
+def shape_sources(tenant: str, aggregations: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for b in aggregations.get("s", {}).get("buckets", []):
+        day = b["day"]["doc_count"]
+        rows.append({
+            "source": b["key"],
+            "tenant": tenant,
+            "first_seen": b["first"].get("value_as_string"),
+            "last_seen": b["last"].get("value_as_string"),
+            "events_total": b["doc_count"],
+            "events_last_hour": b["hour"]["doc_count"],
+            "events_last_day": day,
+            "error_ratio": (b["day"]["errors"]["doc_count"] / day) if day else None,
+        })
+    return rows
+
+
+def shape_storage(stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """Index stats of backing indices → one row per data stream."""
+    by_stream: dict[str, dict[str, Any]] = {}
+    for index, s in (stats.get("indices") or {}).items():
+        row = by_stream.setdefault(data_stream_of(index), {
+            "data_stream": data_stream_of(index), "docs": 0, "store_bytes": 0,
+            "primary_store_bytes": 0, "backing_indices": 0})
+        row["docs"] += int(s["primaries"].get("docs", {}).get("count", 0))
+        row["store_bytes"] += int(s["total"].get("store", {}).get("size_in_bytes", 0))
+        row["primary_store_bytes"] += int(s["primaries"].get("store", {}).get("size_in_bytes", 0))
+        row["backing_indices"] += 1
+    return sorted(by_stream.values(), key=lambda r: r["data_stream"])

@@ -1,0 +1,258 @@
+"""Live tail: ONE Kafka consumer per ui process fans ``logharbor.processed`` out to subscribers.
+
+Why one consumer: every subscriber wants the same newest records; a consumer per browser tab
+would multiply broker load and connections. The consumer has no group (nothing to commit,
+every ui process sees every record) and starts at the latest offsets.
+
+Each subscriber has a tenant (from its key), a parsed query (the same grammar as search,
+evaluated in memory by ``opensearch.query.matches``) and a bounded buffer holding the newest
+``tail_buffer`` events. A slow or paused client never slows the consumer: the oldest buffered
+events are discarded and counted, and the client is told ``{"type": "dropped", "count": n}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from logharbor import ecs
+from logharbor.config import KafkaSettings
+from opensearch.search import get_path
+
+log = logging.getLogger(__name__)
+
+
+def tenant_of(doc: dict[str, Any]) -> str | None:
+    """The tenant a processed document belongs to (``labels.tenant``, else its data stream name)."""
+    tenant = get_path(doc, ecs.TENANT)
+    if isinstance(tenant, str):
+        return tenant
+    tenant = doc.get("tenant")
+    if isinstance(tenant, str):
+        return tenant
+    stream = doc.get("_index") or get_path(doc, "data_stream.name")
+    if isinstance(stream, str) and stream.startswith("logs-"):
+        return stream[5:].rsplit("-", 1)[0]
+    return None
+
+
+def tail_result(doc: dict[str, Any]) -> dict[str, Any]:
+    """The same shape as a search result, so a client renders both with one code path."""
+    event_id = str(get_path(doc, ecs.EVENT_ID) or doc.get("id") or "")
+    return {
+        "id": event_id,
+        "link": "/api/v1/logs/" + event_id,
+        "timestamp": get_path(doc, ecs.TIMESTAMP),
+        "level": get_path(doc, ecs.LEVEL),
+        "source": get_path(doc, ecs.SERVICE),
+        "host": get_path(doc, ecs.HOST),
+        "message": get_path(doc, ecs.MESSAGE),
+        "fields": doc,
+    }
+
+
+Matcher = Callable[[dict[str, Any]], bool]
+
+
+def build_matcher(query: Any | None, levels: list[str], sources: list[str]) -> Matcher:
+    """In-memory twin of the search filters: the parsed query plus level and source lists."""
+    level_set, source_set = set(levels), set(sources)
+    match_query: Callable[[Any, dict[str, Any]], bool] | None = None
+    if query is not None:
+        from opensearch.query import matches
+
+        match_query = matches
+
+    def match(doc: dict[str, Any]) -> bool:
+        if level_set and get_path(doc, ecs.LEVEL) not in level_set:
+            return False
+        if source_set and get_path(doc, ecs.SERVICE) not in source_set:
+            return False
+        if match_query is None:
+            return True
+        try:
+            return bool(match_query(query, doc))
+        except Exception:  # a document the matcher cannot judge is simply not a match
+            return False
+
+    return match
+
+
+class Subscriber:
+    """One live-tail client: its filter and a bounded buffer of events not yet sent."""
+
+    def __init__(self, tenant: str, match: Matcher, buffer_size: int) -> None:
+        self.tenant = tenant
+        self.match = match
+        self.buffer: deque[dict[str, Any]] = deque(maxlen=buffer_size)
+        self.dropped = 0
+        self.paused = False
+        self.wakeup = asyncio.Event()
+
+    def offer(self, doc: dict[str, Any]) -> None:
+        """Called by the consumer loop; never blocks, discards the oldest when full."""
+        if len(self.buffer) == self.buffer.maxlen:
+            self.dropped += 1
+        self.buffer.append(doc)
+        if not self.paused:
+            self.wakeup.set()
+
+    def take(self) -> tuple[int, list[dict[str, Any]]]:
+        """(dropped since last take, buffered events) and reset both."""
+        dropped, self.dropped = self.dropped, 0
+        items = list(self.buffer)
+        self.buffer.clear()
+        return dropped, items
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self.wakeup.set()
+
+
+async def pump(sub: Subscriber, send: Callable[[dict[str, Any]], Awaitable[None]],
+               heartbeat_s: float, closed: asyncio.Event) -> None:
+    """Move events from the buffer to the client; a heartbeat every ``heartbeat_s`` seconds.
+
+    ``send`` awaits the transport, so while a slow client is being written to, the consumer
+    keeps filling (and if need be overflowing) the buffer rather than waiting.
+    """
+    next_beat = time.monotonic() + heartbeat_s
+    while not closed.is_set():
+        timeout = max(0.0, next_beat - time.monotonic())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(sub.wakeup.wait(), timeout)
+        if time.monotonic() >= next_beat:
+            await send({"type": "heartbeat"})
+            next_beat = time.monotonic() + heartbeat_s
+        if not sub.wakeup.is_set():
+            continue
+        sub.wakeup.clear()
+        if sub.paused:
+            continue
+        dropped, items = sub.take()
+        if dropped:
+            await send({"type": "dropped", "count": dropped})
+        for item in items:
+            await send({"type": "log", "data": tail_result(item)})
+
+
+class TailHub:
+    """Owns the shared consumer (started on the first subscriber) and the subscriber sets."""
+
+    def __init__(self, kafka: KafkaSettings, buffer_size: int = 1000, max_subscribers: int = 500) -> None:
+        self.kafka = kafka
+        self.buffer_size = buffer_size
+        self.max_subscribers = max_subscribers
+        self._subs: dict[str, set[Subscriber]] = {}
+        self._consumer: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        self.records = 0
+        self.delivered = 0
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(s) for s in self._subs.values())
+
+    async def _start(self) -> None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.kafka.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+            client_id="logharbor-ui-tail",
+        )
+        await consumer.start()
+        try:
+            topic = self.kafka.processed_topic
+            await consumer.topics()  # fetch metadata so the partitions are known
+            partitions = consumer.partitions_for_topic(topic)
+            if partitions:
+                tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+                consumer.assign(tps)
+                # Resolve "latest" now, so a subscriber told it is ready misses nothing after.
+                await consumer.seek_to_end(*tps)
+                for tp in tps:
+                    await consumer.position(tp)
+            else:
+                # Topic not created yet (ui started before the pipeline): follow it once it exists.
+                consumer.subscribe([topic])
+        except BaseException:
+            await consumer.stop()
+            raise
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._run(), name="live-tail-consumer")
+
+    async def _run(self) -> None:
+        consumer = self._consumer
+        while True:
+            try:
+                batches = await consumer.getmany(timeout_ms=500, max_records=2000)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("live tail: Kafka read failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            for records in batches.values():
+                for record in records:
+                    self.records += 1
+                    self.dispatch(record.value)
+
+    def dispatch(self, value: bytes | None) -> None:
+        """Parse one processed record and offer it to the subscribers of its tenant that match."""
+        if not value or not self._subs:
+            return
+        try:
+            doc = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return
+        if not isinstance(doc, dict):
+            return
+        subs = self._subs.get(tenant_of(doc) or "")
+        if not subs:
+            return
+        for sub in subs:
+            if sub.match(doc):
+                sub.offer(doc)
+                self.delivered += 1
+
+    async def subscribe(self, tenant: str, match: Matcher) -> Subscriber:
+        """Register a subscriber; returns once the consumer is positioned (events after this are seen)."""
+        if self.subscriber_count >= self.max_subscribers:
+            raise RuntimeError(f"too many live-tail subscribers (limit {self.max_subscribers})")
+        async with self._lock:
+            if self._consumer is None:
+                await self._start()
+        sub = Subscriber(tenant, match, self.buffer_size)
+        self._subs.setdefault(tenant, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        subs = self._subs.get(sub.tenant)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._subs[sub.tenant]
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None

@@ -1,0 +1,70 @@
+"""Settings of the query API and live tail (``ui`` section, env prefix ``LOGHARBOR_UI_``).
+
+Every limit that protects OpenSearch or the ui process from one caller lives here, with a
+single-node default, so an operator can tighten it without touching code.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+
+from logharbor.config import SectionSettings
+
+
+class StaticKey(BaseModel):
+    """A key defined in the config file: bootstrap access before the key store holds any key."""
+
+    tenant: str
+    scopes: list[str] = Field(default_factory=lambda: ["read"])
+    rate: float = Field(default=50.0, gt=0)
+    burst: int = Field(default=100, ge=1)
+
+
+class UISettings(SectionSettings):
+    """How ``logharbor ui`` listens and the limits it enforces on each request."""
+
+    section: ClassVar[str] = "ui"
+    model_config = SettingsConfigDict(env_prefix="LOGHARBOR_UI_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    # Search paging: `offset` is allowed while offset+limit stays within OpenSearch's result
+    # window; deeper pages must follow the `next` cursor (point in time + search_after).
+    default_limit: int = Field(default=100, ge=1)
+    max_limit: int = Field(default=1000, ge=1)
+    max_offset: int = Field(default=10_000, ge=0)
+    pit_keep_alive: str = "2m"
+    # Signs cursors so a caller cannot forge one pointing at another tenant's point in time.
+    # Empty means a random per-process secret: fine for one ui process; set it when running
+    # several behind a load balancer so a cursor from one is honoured by the others.
+    cursor_secret: str = ""
+    context_max: int = Field(default=100, ge=0)
+    related_max: int = Field(default=200, ge=1)
+    # Aggregations
+    percentiles: list[float] = Field(default_factory=lambda: [50.0, 90.0, 95.0, 99.0])
+    default_group_size: int = Field(default=10, ge=1)
+    max_group_size: int = Field(default=1000, ge=1)
+    max_buckets: int = Field(default=10_000, ge=1)
+    auto_interval_buckets: int = Field(default=60, ge=1)
+    # Export
+    export_batch_size: int = Field(default=2000, ge=10, le=10_000)
+    export_max_rows: int = Field(default=5_000_000, ge=1)
+    # Fields / sources
+    fields_top_values: int = Field(default=5, ge=0)
+    fields_sample_size: int = Field(default=2000, ge=1)
+    max_sources: int = Field(default=1000, ge=1)
+    # Live tail
+    tail_buffer: int = Field(default=1000, ge=1)
+    heartbeat_s: float = Field(default=15.0, gt=0)
+    max_subscribers: int = Field(default=500, ge=1)
+    # Health probes for /api/v1/status
+    gateway_health_url: str = "http://127.0.0.1:8088/health"
+    probe_timeout_s: float = Field(default=2.0, gt=0)
+    # Auth: keys from the key store, plus these (token -> key) for bootstrap and tests.
+    static_keys: dict[str, StaticKey] = Field(default_factory=dict)
+    # Accept `?access_token=` on the live-tail path only: browsers cannot set headers on a
+    # WebSocket. Tokens in URLs end up in proxy logs, hence off by default.
+    allow_query_token: bool = False
