@@ -52,7 +52,7 @@ EVENT_FIELDS = frozenset(
 RAW_FIELDS = frozenset(
     {"id", "raw", "format", "host", "source", "tenant", "environment", "path", "labels", "meta", "timestamp"}
 )
-_EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{7,127}$")
+_EVENT_ID_RE = re.compile(r"^[\x21-\x7e]{8,128}$")  # printable ASCII: it becomes an OpenSearch _id
 MAX_HOST_BYTES = 255
 _EPOCH_MS_THRESHOLD = 100_000_000_000  # numbers above this are milliseconds (1e11 s is year 5138)
 
@@ -269,7 +269,7 @@ def _event_id(
     if given is not None and limits.trust_event_ids:
         if isinstance(given, str) and _EVENT_ID_RE.match(given):
             return given
-        errors.append("id: must be 8-128 characters of letters, digits, '_', '.', ':' or '-'")
+        errors.append("id: must be a string of 8-128 printable ASCII characters without spaces")
     if idem:
         return stable_id(key.key_id, idem, index)
     return new_ulid()
