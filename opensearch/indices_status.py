@@ -15,7 +15,7 @@ def collect(client: OpenSearch, pattern: str = "logs-*", storage: StorageSetting
     except NotFoundError:
         return []
     rows = {r["index"]: r for r in client.cat.indices(
-        index=f".ds-{pattern}", format="json", bytes="b", h="index,docs.count,store.size,health")}
+        index=f".ds-{pattern}-*", format="json", bytes="b", h="index,docs.count,store.size,health")}
     backing = [i["index_name"] for ds in streams for i in ds["indices"]]
     states = lifecycle.explain(client, backing, storage)
     out = []

@@ -267,7 +267,7 @@ def run_once(client: OpenSearch, now: float | None = None, pattern: str = "logs-
         streams = []
     stats = {}
     if streams:
-        rows = client.cat.indices(index=f".ds-{pattern}", format="json", h="index,docs.count,creation.date")
+        rows = client.cat.indices(index=f".ds-{pattern}-*", format="json", h="index,docs.count,creation.date")
         stats = {r["index"]: r for r in rows}
     for ds in streams:
         backing = [i["index_name"] for i in ds["indices"]]
