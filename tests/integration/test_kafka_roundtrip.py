@@ -22,8 +22,8 @@ async def test_produce_consume_roundtrip_on_raw_topic(kafka_bootstrap):
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", enable_idempotence=True)
     await producer.start()
     try:
-        assert topic in await consumer.topics()  # also refreshes the metadata
-        partitions = consumer.partitions_for_topic(topic) or set()
+        assert topic in await consumer.topics()
+        partitions = await producer.partitions_for(topic)
         assert partitions, f"topic {topic} does not exist: the devstack creates it on `up`"
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
