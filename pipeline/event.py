@@ -26,6 +26,8 @@ class Event:
     ts: datetime | None = None
     retention_class: str | None = None
     format: str | None = None
+    # The Kafka record this event came from (opaque to steps; the worker needs it to commit).
+    origin: Any = None
 
     @classmethod
     def from_envelope(cls, env: Envelope) -> Event:
@@ -34,14 +36,14 @@ class Event:
             ecs.EVENT_ID: env.id,
             ecs.TENANT: env.tenant,
             ecs.SERVICE: env.source,
-            "event.created": env.received_at,
+            "event.received": env.received_at,
         }
         if env.fields:
             flatten_into(doc, env.fields, "", overwrite=False)
         if env.host:
             doc[ecs.HOST] = env.host
         if env.level is not None:
-            doc[ecs.LEVEL] = normalize_level(env.level) or str(env.level).upper()
+            set_level(doc, env.level)
         if env.message is not None:
             doc[ecs.MESSAGE] = env.message
         return cls(envelope=env, doc=doc)
@@ -58,6 +60,15 @@ class Event:
     def tag(self, name: str) -> None:
         if name not in self.tags:
             self.tags.append(name)
+
+
+def set_level(doc: dict[str, Any], raw: object) -> None:
+    """``log.level`` if ``raw`` names a known level, else keep it as ``log.level_original``."""
+    level = normalize_level(raw)
+    if level is not None:
+        doc[ecs.LEVEL] = level
+    elif raw is not None and raw != "":
+        doc["log.level_original"] = str(raw)
 
 
 def flatten_into(

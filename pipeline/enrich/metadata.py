@@ -21,8 +21,8 @@ DEFAULT_FIELDS: dict[str, str] = {
     "hostname": ecs.HOST,
     "environment": "labels.environment",
     "env": "labels.environment",
-    "datacenter": "labels.datacenter",
-    "dc": "labels.datacenter",
+    "datacenter": "host.datacenter",
+    "dc": "host.datacenter",
     "region": "cloud.region",
     "app_version": "service.version",
     "version": "service.version",
@@ -70,6 +70,9 @@ class MetadataStep(Step):
                         doc.setdefault(f"labels.{lk}", str(lv))
                 elif isinstance(value, dict):
                     flatten_into(doc, {key: value}, overwrite=False)
+        # labels.environment is the query engine's name (logharbor.ecs); service.environment is ECS's.
+        if "labels.environment" in doc:
+            doc.setdefault("service.environment", doc["labels.environment"])
         if env.key_id:
             doc.setdefault("labels.key_id", env.key_id)
         for key, value in self.static.items():

@@ -4,7 +4,7 @@ Events are grouped by a *fingerprint*: the message with numbers and hex ids mask
 service and level. Within each window (default one minute) the first ``threshold`` events of a
 fingerprint pass untouched. Beyond that, at most ``keep`` samples pass per window, spread over
 the excess using the previous window's excess as the rate estimate; the rest are folded. Each
-sample that passes carries ``sampling.folded`` — how many events of its fingerprint were folded
+sample that passes carries ``event.sampled_count`` — how many events of its fingerprint were folded
 since the previous one passed — so counts stay reconstructible; every fold is also counted.
 """
 
@@ -94,6 +94,6 @@ class SampleStep(Step):
             st.kept_over += 1
             event.tag("sampled")
         if st.folded:
-            event.doc["sampling.folded"] = st.folded
+            event.doc["event.sampled_count"] = st.folded
             st.folded = 0
         return event

@@ -38,5 +38,5 @@ def parse(line: str) -> dict[str, Any] | None:
     component = m["component"]
     if component:
         out["log.logger"] = component
-        out["component"] = component
+        out["service.component"] = component
     return out

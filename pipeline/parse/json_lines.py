@@ -7,8 +7,7 @@ from typing import Any
 import orjson
 
 from logharbor import ecs
-from logharbor.levels import normalize_level
-from pipeline.event import flatten_into
+from pipeline.event import flatten_into, set_level
 
 MESSAGE_KEYS: tuple[str, ...] = ("message", "msg", "log", "text", "event")
 LEVEL_KEYS: tuple[str, ...] = ("level", "severity", "lvl", "loglevel", "log_level", "levelname", "log.level")
@@ -45,8 +44,7 @@ def normalise(obj: dict[str, Any]) -> dict[str, Any]:
             break
     for key in LEVEL_KEYS:
         if key in obj:
-            raw = obj.pop(key)
-            out[ecs.LEVEL] = normalize_level(raw) or str(raw).upper()
+            set_level(out, obj.pop(key))
             break
     for key in TIME_KEYS:
         if key in obj and isinstance(obj[key], str | int | float):

@@ -1,0 +1,236 @@
+"""Bulk indexing into data streams: ``op_type=create``, ``_id`` = event id, bounded bulks.
+
+Outcomes per document (DESIGN §2–3):
+* 201 → created; 409 → duplicate avoided (the id is already stored: a replay);
+* 429 / 5xx / connection errors (whole request or per item) → retried with tenacity exponential
+  backoff, for as long as it takes; the caller pauses consumption meanwhile (``on_backpressure``);
+* a mapping conflict (400 naming a field) → retried once with that field moved into the
+  ``_malformed`` text field, so the rest of the event stays searchable;
+* anything else → failed, with the reason, for the dead-letter path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from opensearchpy import AsyncOpenSearch
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import ConnectionTimeout, TransportError
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
+
+from pipeline import metrics
+from pipeline.document import MALFORMED, pop_path
+
+log = logging.getLogger(__name__)
+
+
+class Outcome(enum.Enum):
+    CREATED = "created"
+    DUPLICATE = "duplicate"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class IndexItem:
+    """One document bound for ``index`` (a data stream) with ``_id``; ``ref`` is the caller's."""
+
+    index: str
+    id: str
+    doc: dict[str, Any]
+    ref: Any = None
+    mapping_retried: bool = False
+    outcome: Outcome | None = None
+    reason: str | None = None
+    _body: bytes | None = field(default=None, repr=False)
+
+    def body(self) -> bytes:
+        if self._body is None:
+            action = orjson.dumps({"create": {"_index": self.index, "_id": self.id}})
+            self._body = action + b"\n" + orjson.dumps(self.doc) + b"\n"
+        return self._body
+
+
+class Stopping(Exception):
+    """Raised out of a backoff when the pipeline is shutting down (nothing is committed)."""
+
+
+MAPPING_ERRORS = frozenset(
+    {
+        "mapper_parsing_exception",
+        "document_parsing_exception",
+        "illegal_argument_exception",
+        "strict_dynamic_mapping_exception",
+    }
+)
+_FIELD_IN_REASON = re.compile(r"\[([^\[\]\s]{1,256})\]")
+
+
+def offending_field(error: dict[str, Any]) -> str | None:
+    """The field a mapping error names (``failed to parse field [x] of type ...``), if any."""
+    for err in (error, error.get("caused_by") or {}):
+        reason = str(err.get("reason") or "")
+        m = _FIELD_IN_REASON.search(reason)
+        if m:
+            return m.group(1)
+    return None
+
+
+def _retryable_status(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
+def _retryable_exc(exc: BaseException) -> bool:
+    if isinstance(exc, OSConnectionError | ConnectionTimeout | asyncio.TimeoutError | OSError):
+        return True
+    if isinstance(exc, TransportError):
+        return isinstance(exc.status_code, int) and _retryable_status(exc.status_code)
+    return False
+
+
+def chunk_items(items: list[IndexItem], max_docs: int, max_bytes: int) -> list[list[IndexItem]]:
+    """Cut items into bulks by count and by bytes (a single huge doc still gets its own bulk)."""
+    chunks: list[list[IndexItem]] = []
+    current: list[IndexItem] = []
+    size = 0
+    for item in items:
+        n = len(item.body())
+        if current and (len(current) >= max_docs or size + n > max_bytes):
+            chunks.append(current)
+            current, size = [], 0
+        current.append(item)
+        size += n
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+class BulkIndexer:
+    """Sends items with bounded bulks and settles every one of them to an :class:`Outcome`."""
+
+    def __init__(
+        self,
+        client: AsyncOpenSearch,
+        *,
+        max_docs: int = 2000,
+        max_bytes: int = 8 * 1024 * 1024,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        stop_event: asyncio.Event | None = None,
+        on_backpressure: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.client = client
+        self.max_docs = max_docs
+        self.max_bytes = max_bytes
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.stop_event = stop_event or asyncio.Event()
+        self.on_backpressure = on_backpressure or (lambda paused: None)
+
+    async def _sleep(self, seconds: float) -> None:
+        # Backoff sleeps end early on shutdown: the batch is then abandoned, not committed.
+        try:
+            await asyncio.wait_for(self.stop_event.wait(), timeout=seconds)
+        except TimeoutError:
+            return
+        raise Stopping()
+
+    def _retrying(self) -> AsyncRetrying:
+        def before_sleep(state: Any) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            cause = type(exc).__name__ if exc else "unknown"
+            metrics.BULK_RETRIES.labels(cause).inc()
+            self.on_backpressure(True)
+            log.warning("bulk request failed (%s), retry %d", exc, state.attempt_number)
+
+        return AsyncRetrying(
+            retry=retry_if_exception(_retryable_exc),
+            wait=wait_exponential_jitter(initial=self.backoff_initial_s, max=self.backoff_max_s),
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+
+    async def _send(self, chunk: list[IndexItem]) -> list[dict[str, Any]]:
+        body = b"".join(item.body() for item in chunk)
+        metrics.BULK_DOCS.observe(len(chunk))
+        metrics.BULK_BYTES.observe(len(body))
+        async for attempt in self._retrying():
+            with attempt:
+                started = time.perf_counter()
+                resp = await self.client.bulk(body=body)
+                metrics.BULK_LATENCY.observe(time.perf_counter() - started)
+        items = resp.get("items") or []
+        if len(items) != len(chunk):
+            raise TransportError(500, "bulk response item count mismatch", resp)
+        return items
+
+    async def index(self, items: list[IndexItem]) -> list[IndexItem]:
+        """Settle every item (sets ``outcome`` and ``reason``); returns the same list."""
+        pending = items
+        delay = self.backoff_initial_s
+        try:
+            while pending:
+                retry: list[IndexItem] = []
+                backoff = False
+                for chunk in chunk_items(pending, self.max_docs, self.max_bytes):
+                    results = await self._send(chunk)
+                    for item, result in zip(chunk, results, strict=True):
+                        info = next(iter(result.values()))
+                        status = int(info.get("status", 500))
+                        if status in (200, 201):
+                            item.outcome = Outcome.CREATED
+                        elif status == 409:
+                            item.outcome = Outcome.DUPLICATE
+                        elif _retryable_status(status):
+                            retry.append(item)
+                            backoff = True
+                        elif self._reshape_for_mapping(item, info.get("error") or {}):
+                            retry.append(item)
+                        else:
+                            item.outcome = Outcome.FAILED
+                            item.reason = _reason(info.get("error"), status)
+                if backoff:
+                    metrics.BULK_RETRIES.labels("item_status").inc()
+                    self.on_backpressure(True)
+                    await self._sleep(delay)
+                    delay = min(delay * 2, self.backoff_max_s)
+                pending = retry
+        finally:
+            self.on_backpressure(False)
+        return items
+
+    def _reshape_for_mapping(self, item: IndexItem, error: dict[str, Any]) -> bool:
+        """Move the field a mapping error names into ``_malformed``; False if not applicable."""
+        if item.mapping_retried or error.get("type") not in MAPPING_ERRORS:
+            return False
+        name = offending_field(error)
+        if not name:
+            return False
+        found, value = pop_path(item.doc, name)
+        if not found:
+            return False
+        note = f"{name}={orjson.dumps(value, default=str).decode()}"
+        previous = item.doc.get(MALFORMED)
+        item.doc[MALFORMED] = f"{previous}\n{note}" if previous else note
+        item.mapping_retried = True
+        item._body = None
+        metrics.MAPPING_RETRIES.inc()
+        return True
+
+
+def _reason(error: Any, status: int) -> str:
+    if isinstance(error, dict):
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict):
+            text += f" (caused by {cause.get('type')}: {cause.get('reason')})"
+        return f"{status} {text}"[:2000]
+    return f"{status} {error}"[:2000]

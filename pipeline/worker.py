@@ -1,0 +1,342 @@
+"""One pipeline process: consume → process (the rules chain) → bulk index → DLQ → publish → commit.
+
+Batches flow through in order: a batch is fully settled (every record indexed, duplicate,
+dead-lettered or dropped on purpose) before its offsets are committed, so a crash at any point
+replays at most the uncommitted records, and ``op_type=create`` with ``_id`` = event id turns
+those replays into counted duplicates. While OpenSearch pushes back (429/5xx) the batch is
+retried with exponential backoff and the consumer's partitions are paused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings
+from logharbor.ecs import data_stream_name
+from logharbor.envelope import Envelope
+from opensearch.client import async_client
+from pipeline import metrics
+from pipeline.dlq import DeadLetter, DeadLetterSink, safe_tenant
+from pipeline.document import to_document
+from pipeline.event import Event
+from pipeline.indexer import BulkIndexer, IndexItem, Outcome, Stopping
+from pipeline.offsets import OffsetTracker
+from pipeline.rules import RulesWatcher
+from pipeline.server import start_server
+from pipeline.settings import PipelineSettings
+
+log = logging.getLogger(__name__)
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, worker: PipelineWorker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        # Wait for the batch in flight, commit what is settled, then let the partitions go.
+        async with self.worker.lock:
+            await self.worker.commit()
+            self.worker.tracker.forget(revoked)
+        metrics.ASSIGNED_PARTITIONS.set(0)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        metrics.ASSIGNED_PARTITIONS.set(len(assigned))
+        log.info("assigned partitions: %s", sorted(tp.partition for tp in assigned))
+
+
+class PipelineWorker:
+    """The consume/process/index loop of one process."""
+
+    def __init__(
+        self,
+        settings: PipelineSettings,
+        stop_event: asyncio.Event,
+        kafka: KafkaSettings | None = None,
+        opensearch: OpenSearchSettings | None = None,
+    ) -> None:
+        self.settings = settings
+        self.stop_event = stop_event
+        self.kafka = kafka or KafkaSettings()
+        self.os_settings = opensearch or OpenSearchSettings()
+        self.topic = settings.topic or self.kafka.raw_topic
+        self.group = settings.consumer_group or self.kafka.consumer_group
+        self.default_tenant = StorageSettings().default_tenant
+        self.rules = RulesWatcher(settings)
+        self.tracker = OffsetTracker()
+        self.lock = asyncio.Lock()
+        self.ready = False
+        self.paused = False
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.client = async_client(self.os_settings)
+        self.indexer = BulkIndexer(
+            self.client,
+            max_docs=settings.bulk_max_docs,
+            max_bytes=settings.bulk_max_bytes,
+            backoff_initial_s=settings.backoff_initial_s,
+            backoff_max_s=settings.backoff_max_s,
+            stop_event=stop_event,
+            on_backpressure=self._backpressure,
+        )
+        self.dlq: DeadLetterSink | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.kafka.bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=20,
+            max_batch_size=1024 * 1024,
+            max_request_size=8 * 1024 * 1024,
+        )
+        await self.producer.start()
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.kafka.bootstrap,
+            group_id=self.group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.settings.max_poll_records,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=3_000,
+            max_poll_interval_ms=600_000,
+            fetch_max_bytes=32 * 1024 * 1024,
+        )
+        self.consumer.subscribe([self.topic], listener=_Rebalance(self))
+        await self.consumer.start()
+        self.dlq = DeadLetterSink(self.producer, self.client if self.settings.dlq_index else None, self.kafka.dlq_topic)
+        self.ready = True
+        log.info("pipeline consuming %s as group %s", self.topic, self.group)
+
+    async def close(self) -> None:
+        self.ready = False
+        if self.consumer is not None:
+            with contextlib.suppress(Exception):
+                async with self.lock:
+                    await self.commit()
+            await self.consumer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+        await self.client.close()
+
+    def ready_state(self) -> tuple[bool, dict[str, Any]]:
+        return self.ready and not self.paused, {"paused": self.paused, "topic": self.topic}
+
+    def _backpressure(self, paused: bool) -> None:
+        if paused == self.paused or self.consumer is None:
+            return
+        self.paused = paused
+        metrics.PAUSED.set(1 if paused else 0)
+        assignment = list(self.consumer.assignment())
+        if paused:
+            self.consumer.pause(*assignment)
+        else:
+            self.consumer.resume(*assignment)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        assert self.consumer is not None
+        while not self.stop_event.is_set():
+            batch = await self.consumer.getmany(
+                timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
+            )
+            if not batch:
+                continue
+            async with self.lock:
+                records = []
+                for tp, recs in batch.items():
+                    for rec in recs:
+                        self.tracker.track(tp, rec.offset)
+                        records.append(rec)
+                    if recs:
+                        high = self.consumer.highwater(tp)
+                        if high is not None:
+                            metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
+                                max(0, high - recs[-1].offset - 1)
+                            )
+                metrics.CONSUMED.inc(len(records))
+                try:
+                    await self.handle(records)
+                except Stopping:
+                    log.info("stopping during backoff; the unsettled batch will be redelivered")
+                    return
+                await self.commit()
+
+    async def commit(self) -> None:
+        if self.consumer is None:
+            return
+        positions = self.tracker.committable()
+        if not positions:
+            return
+        try:
+            await self.consumer.commit(positions)
+            self.tracker.mark_committed(positions)
+            metrics.COMMITS.inc()
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance took the partitions: their records are redelivered, 409s absorb them.
+            log.warning("offset commit failed (%s); records will be redelivered", exc)
+
+    async def handle(self, records: list[Any]) -> None:
+        """Settle every record of a batch: index, dead-letter or drop (on purpose)."""
+        letters: list[DeadLetter] = []
+        events: list[Event] = []
+        for rec in records:
+            try:
+                env = Envelope.from_bytes(rec.value)
+            except (ValueError, TypeError) as exc:
+                letters.append(self._letter(rec, "envelope", str(exc), None))
+                continue
+            event = Event.from_envelope(env)
+            event.origin = rec
+            events.append(event)
+
+        kept = self.process(events, letters)
+
+        items = []
+        for event in kept:
+            env = event.envelope
+            index = data_stream_name(safe_tenant(env.tenant), event.retention_class or "standard")
+            items.append(IndexItem(index=index, id=env.id, doc=to_document(event), ref=event))
+        if items:
+            await self.indexer.index(items)
+
+        publish: list[IndexItem] = []
+        now = time.time()
+        for item in items:
+            event = item.ref
+            if item.outcome is Outcome.CREATED:
+                metrics.INDEXED.labels(event.retention_class or "standard").inc()
+                received = _epoch(event.envelope.received_at)
+                if received is not None:
+                    metrics.E2E_LATENCY.observe(max(0.0, now - received))
+                publish.append(item)
+            elif item.outcome is Outcome.DUPLICATE:
+                metrics.DUPLICATES.inc()
+                publish.append(item)  # at-least-once: the first publish may have died with us
+            else:
+                env = event.envelope
+                letters.append(self._letter(event.origin, "indexing", item.reason or "unknown", env))
+
+        assert self.dlq is not None and self.producer is not None
+        await self.dlq.send(letters)
+        if self.settings.publish_processed and publish:
+            futures = []
+            for item in publish:
+                doc = item.doc
+                doc["data_stream"] = {"name": item.index}
+                futures.append(
+                    await self.producer.send(
+                        self.kafka.processed_topic, key=item.ref.envelope.source.encode(), value=orjson.dumps(doc)
+                    )
+                )
+            for fut in futures:
+                await fut
+            metrics.PUBLISHED.inc(len(futures))
+        for rec in records:
+            self.tracker.done(_tp(rec), rec.offset)
+
+    def process(self, events: list[Event], letters: list[DeadLetter]) -> list[Event]:
+        """Run the chain; events whose steps raise are retried alone, then dead-lettered."""
+        result = self.rules.current().run(events)
+        kept = result.kept
+        for event, exc in result.failed:
+            attempt, error = 1, exc
+            while attempt < self.settings.max_record_attempts:
+                attempt += 1
+                metrics.POISON_RETRIES.inc()
+                retry = Event.from_envelope(event.envelope)
+                retry.origin = event.origin
+                again = self.rules.current().run([retry])
+                if not again.failed:
+                    kept.extend(again.kept)
+                    break
+                error = again.failed[0][1]
+            else:
+                log.error("record %s failed processing %d times: %r", event.envelope.id, attempt, error)
+                letters.append(
+                    self._letter(event.origin, "processing", f"{type(error).__name__}: {error}", event.envelope)
+                )
+        return kept
+
+    def _letter(self, rec: Any, kind: str, reason: str, env: Envelope | None) -> DeadLetter:
+        return DeadLetter(
+            reason_kind=kind,
+            reason=reason,
+            original=rec.value or b"",
+            event_id=env.id if env else None,
+            tenant=env.tenant if env else self.default_tenant,
+            source=env.source if env else (rec.key or b"unknown").decode("utf-8", "replace"),
+            topic=rec.topic,
+            partition=rec.partition,
+            offset=rec.offset,
+        )
+
+
+def _tp(rec: Any) -> Any:
+    from aiokafka import TopicPartition
+
+    return TopicPartition(rec.topic, rec.partition)
+
+
+def _epoch(value: str) -> float | None:
+    try:
+        dt = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+async def run_pipeline(
+    settings: PipelineSettings,
+    stop_event: asyncio.Event,
+    *,
+    kafka: KafkaSettings | None = None,
+    opensearch: OpenSearchSettings | None = None,
+    serve_http: bool = True,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
+    """Run one pipeline process until ``stop_event`` is set (``logharbor run`` embeds this).
+
+    With ``serve_http`` the /health, /ready, /metrics endpoint listens on ``http_port``.
+    """
+    worker = PipelineWorker(settings, stop_event, kafka, opensearch)
+    runner = None
+    if serve_http:
+        runner = await start_server(settings.http_host, settings.http_port, worker.ready_state)
+    try:
+        await worker.start()
+        if on_ready is not None:
+            on_ready()
+        loop_task = asyncio.create_task(worker.run())
+        stop_task = asyncio.create_task(stop_event.wait())
+        done, _ = await asyncio.wait({loop_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
+        if loop_task in done:
+            stop_task.cancel()
+            loop_task.result()  # re-raise a crash
+        else:
+            # Let the batch in flight finish (it settles and commits) unless it is stuck in backoff.
+            try:
+                await asyncio.wait_for(loop_task, timeout=30)
+            except TimeoutError:
+                log.warning("batch still in flight after 30 s at shutdown; it will be redelivered")
+    finally:
+        await worker.close()
+        if runner is not None:
+            await runner.cleanup()
+
+
+__all__ = ["PipelineWorker", "run_pipeline"]
