@@ -1,0 +1,140 @@
+"""Raw line listeners: newline-delimited text over TCP, or UDP datagrams of one or more lines.
+
+TCP pushes back: when the batcher is full the connection is simply not read, so the sender's
+kernel buffers fill and it slows down. UDP cannot push back, so its events are ``lossy``: they are
+dropped (and counted) when buffers or the spool are full.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from shipper.config import TcpSourceConfig, UdpSourceConfig
+from shipper.event import Event, now_rfc3339
+from shipper.metrics import Metrics
+from shipper.sources.base import EventSink, SourceBase
+from shipper.sources.lines import EventMaker, decode_line, split_listen
+
+log = logging.getLogger("logharbor.shipper.net")
+
+
+class TcpLineSource(SourceBase):
+    def __init__(self, cfg: TcpSourceConfig, host: str, metrics: Metrics) -> None:
+        super().__init__(cfg.name or "tcp")
+        self.cfg = cfg
+        self._maker = EventMaker(self.name, host, cfg.format, lossy=False)
+        self._metrics = metrics
+        self._stop_event = asyncio.Event()
+        self.received = 0
+        self.connections = 0
+        self.bound: tuple[str, int] | None = None
+
+    def stop(self) -> None:
+        super().stop()
+        self._stop_event.set()
+
+    async def run(self, sink: EventSink) -> None:
+        host, port = split_listen(self.cfg.listen)
+        server = await asyncio.start_server(lambda r, w: self._conn(r, w, sink), host, port)
+        self.bound = server.sockets[0].getsockname()[:2]
+        log.info("tcp line listener", extra={"source": self.name, "listen": f"{self.bound[0]}:{self.bound[1]}"})
+        async with server:
+            await self._stop_event.wait()
+            server.close()
+
+    async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, sink: EventSink) -> None:
+        peer = writer.get_extra_info("peername") or ("?", 0)
+        self.connections += 1
+        buf = b""
+        limit = self.cfg.max_line_bytes
+        try:
+            while not self._stopping:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                buf += data
+                parts = buf.split(b"\n")
+                buf = parts.pop()
+                if len(buf) > limit:
+                    parts.append(buf)
+                    buf = b""
+                if parts:
+                    await self._emit(parts, peer, sink)
+            if buf:
+                await self._emit([buf], peer, sink)
+        except ConnectionError:
+            pass
+        finally:
+            self.connections -= 1
+            writer.close()
+
+    async def _emit(self, parts: list[bytes], peer: Any, sink: EventSink) -> None:
+        now = now_rfc3339()
+        events: list[Event] = []
+        for part in parts:
+            text = decode_line(part)
+            if text.strip():
+                events.append(self._maker.make(text, {"client.ip": peer[0]}, read_time=now))
+        if events:
+            self.received += len(events)
+            self._metrics.inc("events_read_total", len(events))
+            await sink.put(events)
+
+    def status(self) -> dict[str, Any]:
+        return {"type": "tcp", "listen": self.cfg.listen, "received": self.received,
+                "connections": self.connections, "last_error": self.last_error}
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, on_datagram: Any) -> None:
+        self.on_datagram = on_datagram
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.on_datagram(data, addr)
+
+
+class UdpLineSource(SourceBase):
+    lossy = True
+
+    def __init__(self, cfg: UdpSourceConfig, host: str, metrics: Metrics) -> None:
+        super().__init__(cfg.name or "udp")
+        self.cfg = cfg
+        self._maker = EventMaker(self.name, host, cfg.format, lossy=True)
+        self._metrics = metrics
+        self._stop_event = asyncio.Event()
+        self._sink: EventSink | None = None
+        self.received = 0
+        self.dropped = 0
+        self.bound: tuple[str, int] | None = None
+
+    def stop(self) -> None:
+        super().stop()
+        self._stop_event.set()
+
+    async def run(self, sink: EventSink) -> None:
+        self._sink = sink
+        host, port = split_listen(self.cfg.listen)
+        transport, _ = await asyncio.get_running_loop().create_datagram_endpoint(
+            lambda: _Udp(self._datagram), local_addr=(host, port))
+        self.bound = transport.get_extra_info("sockname")[:2]
+        log.info("udp line listener", extra={"source": self.name, "listen": f"{self.bound[0]}:{self.bound[1]}"})
+        try:
+            await self._stop_event.wait()
+        finally:
+            transport.close()
+
+    def _datagram(self, data: bytes, addr: Any) -> None:
+        assert self._sink is not None
+        now = now_rfc3339()
+        events = [self._maker.make(decode_line(p), {"client.ip": addr[0]}, read_time=now)
+                  for p in data.split(b"\n") if p.strip()]
+        if events:
+            self.received += len(events)
+            self._metrics.inc("events_read_total", len(events))
+            self.dropped += self._sink.offer(events)
+
+    def status(self) -> dict[str, Any]:
+        return {"type": "udp", "listen": self.cfg.listen, "received": self.received, "dropped": self.dropped,
+                "last_error": self.last_error}

@@ -1,0 +1,1 @@
+"""Test support for the shipper: a real HTTP gateway stand-in and file-writing helpers."""
