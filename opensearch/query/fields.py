@@ -1,0 +1,122 @@
+"""Field names and field kinds: which ECS field a query name means, and how it is indexed.
+
+The resolver is a function of the alias mapping (default ``logharbor.ecs.SHORT_FIELDS``) so
+deployments with their own extracted fields can extend it (``query.field_aliases``). The
+kind of a field decides how both back ends compare values, so it is fixed here once:
+
+* TEXT — analysed with the standard analyzer (phrase/word/prefix/suffix on tokens);
+* KEYWORD — exact, case-sensitive strings;
+* LEVEL — ``log.level``: values normalised with ``normalize_level``, ranges by severity;
+* NUMBER, DATE, IP — typed comparisons;
+* DYNAMIC — a name LogHarbor does not know (extracted fields). Its type is whatever the index
+  holds: the template maps dynamic strings to ``keyword`` and JSON numbers to numbers, so the
+  matcher compares with the type of the value it finds in the event.
+
+``prefix_field``/``suffix_field`` name the subfields that make ``x*`` and ``*x`` cheap
+(``index_prefixes`` on a field and on its reversed twin; see mapping_requirements.json).
+A field without them rejects wildcards unless expensive queries are allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from logharbor import ecs
+
+
+class FieldKind(StrEnum):
+    TEXT = "text"
+    KEYWORD = "keyword"
+    LEVEL = "level"
+    NUMBER = "number"
+    DATE = "date"
+    IP = "ip"
+    DYNAMIC = "dynamic"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """How one field is indexed, as far as the query engine needs to know."""
+
+    kind: FieldKind
+    prefix_field: str | None = None
+    suffix_field: str | None = None
+
+
+def _text(name: str) -> FieldSpec:
+    return FieldSpec(FieldKind.TEXT, prefix_field=name, suffix_field=f"{name}.reversed")
+
+
+def _keyword_wild(name: str) -> FieldSpec:
+    return FieldSpec(FieldKind.KEYWORD, prefix_field=f"{name}.prefix", suffix_field=f"{name}.reversed")
+
+
+_KW = FieldSpec(FieldKind.KEYWORD)
+_NUM = FieldSpec(FieldKind.NUMBER)
+
+# Keyword fields that carry .prefix/.reversed subfields (so `web*` and `%@gmail.com` are cheap).
+WILDCARD_KEYWORD_FIELDS: tuple[str, ...] = (
+    ecs.SERVICE, ecs.HOST, "user.email", "user.name", "user.id", "url.path", "url.original",
+    "user_agent.original", "labels.environment",
+)
+# Text fields carrying index_prefixes and a reversed subfield.
+WILDCARD_TEXT_FIELDS: tuple[str, ...] = (ecs.MESSAGE, ecs.RAW)
+
+DEFAULT_FIELD_SPECS: dict[str, FieldSpec] = {
+    **{name: _text(name) for name in WILDCARD_TEXT_FIELDS},
+    "error.message": FieldSpec(FieldKind.TEXT),
+    ecs.STACK_TRACE: FieldSpec(FieldKind.TEXT),
+    **{name: _keyword_wild(name) for name in WILDCARD_KEYWORD_FIELDS},
+    ecs.LEVEL: FieldSpec(FieldKind.LEVEL),
+    ecs.TIMESTAMP: FieldSpec(FieldKind.DATE),
+    "event.created": FieldSpec(FieldKind.DATE),
+    "event.ingested": FieldSpec(FieldKind.DATE),
+    ecs.CLIENT_IP: FieldSpec(FieldKind.IP),
+    "source.ip": FieldSpec(FieldKind.IP),
+    ecs.STATUS_CODE: _NUM,
+    ecs.DURATION: _NUM,
+    "event.duration_ms": _NUM,
+    "http.response.bytes": _NUM,
+    "http.request.bytes": _NUM,
+    "process.pid": _NUM,
+    ecs.EVENT_ID: _KW,
+    ecs.TENANT: _KW,
+    ecs.TRACE_ID: _KW,
+    "span.id": _KW,
+    "http.request.method": _KW,
+    "http.request.id": _KW,
+    "log.logger": _KW,
+    "event.dataset": _KW,
+    "error.type": _KW,
+    ecs.TAGS: _KW,
+}
+
+DYNAMIC = FieldSpec(FieldKind.DYNAMIC)
+
+_FIELD_NAME = re.compile(r"^[A-Za-z@][A-Za-z0-9_@\-]*(?:\.[A-Za-z0-9_@\-]+)*$")
+
+
+class FieldNameError(ValueError):
+    """A field name the query may not use (meta fields such as ``_index``, patterns, bad syntax)."""
+
+
+def resolve_field(name: str, aliases: Mapping[str, str] = ecs.SHORT_FIELDS) -> str:
+    """The indexed field a query name refers to: a short alias (case-insensitive) or the dotted name.
+
+    Meta fields (``_index``, ``_id``, ``_routing`` ...) and field patterns are refused: the
+    caller chooses the tenant's indices, and a query must never widen or redirect that choice.
+    """
+    if name.startswith("_") or "*" in name or "?" in name:
+        raise FieldNameError(f"field '{name}' cannot be queried")
+    target = aliases.get(name) or aliases.get(name.lower()) or name
+    if not _FIELD_NAME.match(target):
+        raise FieldNameError(f"'{name}' is not a valid field name")
+    return target
+
+
+def field_spec(field: str, specs: Mapping[str, FieldSpec] = DEFAULT_FIELD_SPECS) -> FieldSpec:
+    """The spec of an indexed field name; unknown fields are DYNAMIC."""
+    return specs.get(field, DYNAMIC)
