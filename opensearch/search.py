@@ -8,6 +8,7 @@ refuses an empty index list, which OpenSearch would otherwise read as "all indic
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from opensearchpy import AsyncOpenSearch, NotFoundError
 from logharbor import ecs
 
 DLQ_CLASS = "dlq"
+_GENERATION = re.compile(r"-\d{6,}$")
+_DATE_SUFFIX = re.compile(r"-\d{4}\.\d{2}\.\d{2}$")
 SYSTEM_PREFIX = ".logharbor-"
 
 
@@ -40,12 +43,11 @@ def get_path(doc: dict[str, Any], path: str) -> Any:
 
 
 def data_stream_of(index: str) -> str:
-    """``.ds-logs-acme-errors-2026.11.29-000001`` → ``logs-acme-errors`` (plain names unchanged)."""
+    """``.ds-logs-acme-errors-000001`` (or ``…-2026.11.29-000001``) → ``logs-acme-errors``."""
     if not index.startswith(".ds-"):
         return index
-    name = index[4:]
-    parts = name.rsplit("-", 2)
-    return parts[0] if len(parts) == 3 else name
+    name = _GENERATION.sub("", index[4:])
+    return _DATE_SUFFIX.sub("", name)
 
 
 def streams_of_tenant(names: Iterable[str], tenant: str, classes: Sequence[str] = (),

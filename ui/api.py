@@ -8,6 +8,7 @@ can reach another tenant's data streams.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import secrets
@@ -22,8 +23,9 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
 from logharbor import ecs
-from logharbor.config import StorageSettings
+from logharbor.config import ConfigError, OpenSearchSettings, StorageSettings
 from opensearch import aggregate as agg
+from opensearch.client import sync_client
 from opensearch.export import Formatter, formatter_for, iter_batches, source_filter
 from opensearch.search import (
     Page,
@@ -55,6 +57,7 @@ from ui.params import (
     parse_filters,
     parse_list,
     parse_search,
+    query_error,
     resolve_field,
 )
 from ui.settings import UISettings
@@ -101,7 +104,13 @@ def _ms_since(t0: float) -> int:
 
 
 def filters_query(f: Filters) -> dict[str, Any]:
-    return build_query(f.query, f.levels, f.sources, f.start, f.end)
+    """The OpenSearch query for the shared filter parameters (compile errors are a 400 too)."""
+    from opensearch.query import QuerySyntaxError
+
+    try:
+        return build_query(f.query, f.levels, f.sources, f.start, f.end)
+    except QuerySyntaxError as exc:
+        raise query_error(exc) from None
 
 
 @dataclass(slots=True)
@@ -118,8 +127,10 @@ class QueryService:
     """The query API's behaviour over one OpenSearch client."""
 
     def __init__(self, client: AsyncOpenSearch, settings: UISettings, storage: StorageSettings | None = None,
-                 resolver: StreamResolver | None = None) -> None:
+                 resolver: StreamResolver | None = None, os_settings: OpenSearchSettings | None = None) -> None:
         self.client = client
+        self.os_settings = os_settings or OpenSearchSettings()
+        self._sync: Any = None
         self.settings = settings
         self.storage = storage or StorageSettings()
         self.resolver = resolver or StreamResolver(client)
@@ -356,22 +367,36 @@ class QueryService:
     # ------------------------------------------------------------ retention
 
     async def get_retention(self) -> dict[str, Any]:
-        lifecycle = _lifecycle()
-        if lifecycle is not None:
-            with opensearch_errors():
-                days = await _maybe_await(lifecycle.get_retention(self.client))
-            return {"retention_days": dict(days), "source": "lifecycle"}
-        return {"retention_days": dict(self.storage.retention_days), "source": "settings"}
+        """Effective days per retention class (configured, overridden by earlier POSTs)."""
+        from opensearch import retention
+
+        with opensearch_errors():
+            days = await asyncio.to_thread(retention.get_retention, self._sync_client(), self.storage)
+        return {"retention_days": dict(days), "source": "lifecycle"}
 
     async def set_retention(self, body: Any) -> dict[str, Any]:
-        days = parse_retention_body(body, self.storage)
-        lifecycle = _lifecycle()
-        if lifecycle is None:
-            raise ApiError(501, "retention cannot be changed here: the lifecycle module "
-                                "(opensearch.lifecycle) is not installed; edit storage.retention_days")
+        """Store new days and re-apply the class lifecycle policies (opensearch.retention)."""
+        from opensearch import retention
+
+        days = parse_retention_body(body)
         with opensearch_errors():
-            await _maybe_await(lifecycle.set_retention(self.client, days))
-        return await self.get_retention()
+            try:
+                effective, _changes = await asyncio.to_thread(
+                    retention.set_retention, self._sync_client(), days, self.storage)
+            except ConfigError as exc:
+                raise bad_request(str(exc)) from None
+        return {"retention_days": dict(effective), "source": "lifecycle"}
+
+    def _sync_client(self) -> Any:
+        # The lifecycle code is synchronous (it is shared with the CLI); run it in a thread.
+        if self._sync is None:
+            self._sync = sync_client(self.os_settings)
+        return self._sync
+
+    async def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            self._sync = None
 
 
 def arrived_since(start: str) -> dict[str, Any]:
@@ -384,37 +409,14 @@ def arrived_since(start: str) -> dict[str, Any]:
     ]}}
 
 
-async def _maybe_await(value: Any) -> Any:
-    if hasattr(value, "__await__"):
-        return await value
-    return value
-
-
-def _lifecycle() -> Any | None:
-    try:
-        import opensearch.lifecycle as lifecycle
-    except ModuleNotFoundError:
-        return None
-    if hasattr(lifecycle, "get_retention") and hasattr(lifecycle, "set_retention"):
-        return lifecycle
-    return None
-
-
-def parse_retention_body(body: Any, storage: StorageSettings) -> dict[str, int]:
-    """``{"retention_days": {"debug": 3}}`` (or the bare mapping) → validated days by class."""
+def parse_retention_body(body: Any) -> dict[str, Any]:
+    """``{"retention_days": {"debug": 3}}`` (or the bare mapping); values are checked by
+    ``opensearch.retention.validate_retention`` against the known classes."""
     if isinstance(body, dict) and "retention_days" in body:
         body = body["retention_days"]
     if not isinstance(body, dict) or not body:
         raise bad_request('body must be {"retention_days": {"<class>": <days>, ...}}')
-    out: dict[str, int] = {}
-    for cls, days in body.items():
-        if cls not in storage.retention_days:
-            known = ", ".join(sorted(storage.retention_days))
-            raise bad_request(f"unknown retention class {cls!r}; known: {known}", param=cls)
-        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= 36500:
-            raise bad_request(f"retention for {cls!r} must be a whole number of days (1..36500)", param=cls)
-        out[cls] = days
-    return out
+    return body
 
 
 def merge_mapping_types(mappings: dict[str, Any]) -> dict[str, set[str]]:

@@ -288,7 +288,7 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         client = async_client(os_settings)
-        app[SERVICE] = QueryService(client, settings, storage)
+        app[SERVICE] = QueryService(client, settings, storage, os_settings=os_settings)
         verifiers = []
         if settings.static_keys:
             verifiers.append(static_verifier(settings.static_keys))
@@ -303,6 +303,7 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
             await app[HUB].close()
             with contextlib.suppress(Exception):
                 await app[AUDIT].close()
+            await app[SERVICE].close()
             await client.close()
 
     app.cleanup_ctx.append(lifetime)

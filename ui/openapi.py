@@ -189,8 +189,8 @@ def openapi_document() -> dict[str, Any]:
             *FILTER_PARAMS, _param("fields", "Only these fields (comma-separated).")], _json(_ref("Fields")))},
         "/api/v1/retention": {
             "get": _op("Retention days per class", [], _json(_ref("Retention")), scope="admin"),
-            "post": {**_op("Change retention days", [], _json(_ref("Retention")), scope="admin",
-                           extra={"501": _json(_ref("Error"), "Lifecycle module not installed")}),
+            "post": {**_op("Change retention days (re-applies the lifecycle policies)", [],
+                           _json(_ref("Retention")), scope="admin"),
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
                          "type": "object", "required": ["retention_days"], "properties": {
                              "retention_days": {"type": "object",

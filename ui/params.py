@@ -93,15 +93,11 @@ def parse_time(value: str, now: datetime, param: str) -> datetime:
         parsed = None
     if parsed is not None:
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    try:
-        from opensearch.query import QuerySyntaxError, parse_time_point
-    except ModuleNotFoundError:
-        raise bad_request(
-            f"'{param}': cannot read {value!r} as a time (use ISO 8601, epoch ms or now-15m)", param=param
-        ) from None
+    from opensearch.query import parse_time_point
+
     try:
         point = parse_time_point(text, now=now)
-    except (QuerySyntaxError, ValueError) as exc:
+    except ValueError as exc:  # TimeExpressionError and QuerySyntaxError are ValueErrors
         raise bad_request(f"'{param}': cannot read {value!r} as a time: {exc}", param=param) from None
     return _as_datetime(point, param)
 
@@ -130,17 +126,20 @@ def parse_query(text: str | None, now: datetime) -> Any | None:
     """Parse ``q`` with the shared grammar; a syntax error becomes 400 with its column."""
     if text is None or not text.strip():
         return None
-    try:
-        from opensearch.query import QuerySyntaxError, parse
-    except ModuleNotFoundError:
-        raise ApiError(503, "the query engine (opensearch.query) is not installed") from None
+    from opensearch.query import QuerySyntaxError, parse
+
     try:
         return parse(text, now=now)
     except QuerySyntaxError as exc:
-        expected = getattr(exc, "expected", None)
-        if isinstance(expected, set | frozenset | tuple):
-            expected = sorted(str(e) for e in expected)
-        raise bad_request(str(exc), position=getattr(exc, "position", None), expected=expected) from None
+        raise query_error(exc) from None
+
+
+def query_error(exc: Exception) -> ApiError:
+    """A QuerySyntaxError as the API's 400: message, 1-based column and what was expected."""
+    expected = getattr(exc, "expected", None)
+    if isinstance(expected, set | frozenset | tuple | list):
+        expected = sorted(str(e) for e in expected)
+    return bad_request(str(exc), position=getattr(exc, "position", None), expected=expected)
 
 
 def parse_levels(value: str | None) -> list[str]:
@@ -207,6 +206,10 @@ def parse_filters(query: Mapping[str, str], now: datetime) -> Filters:
     f.end = min((t for t in (end, q_end) if t is not None), default=None)
     if f.start and f.end and f.start > f.end:
         raise bad_request("'from' is after 'to'", param="from")
+    if f.query is not None and (start is not None or end is not None):
+        # The query engine applies its range and calendar filters (weekdays, business hours)
+        # within the time range it knows; give it the caller's from/to too.
+        f.query = f.query.within(start, end)
     f.classes = parse_list(query.get("class"))
     for cls in f.classes:
         if not re.fullmatch(r"[a-z0-9_]+", cls):
