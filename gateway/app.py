@@ -188,11 +188,11 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
     except (BatchError, DecompressError) as exc:
         return problem(exc.status, str(exc))
     if request.content_length is not None and request.content_length > s.max_batch_bytes:
-        response = problem(
+        # not force-closed: aiohttp drains the unread body for at most lingering_time (10 s),
+        # discarding it, so the client can read this answer instead of a connection reset
+        return problem(
             413, f"body: {request.content_length} bytes exceeds the batch limit of {s.max_batch_bytes} bytes"
         )
-        response.force_close()
-        return response
     if not state.producer.ready:
         return problem(
             503,
@@ -213,9 +213,8 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
     try:
         body, wire = await _read_body(request, state, encoding.encoding)
     except DecompressError as exc:
-        response = problem(exc.status, str(exc))
-        response.force_close()  # the rest of the body is unread; do not drain a bomb
-        return response
+        # the unread rest is drained without decoding (bounded by aiohttp's lingering_time)
+        return problem(exc.status, str(exc))
     except TimeoutError:
         response = problem(408, f"body: not received within {s.body_timeout_s:g} s")
         response.force_close()
@@ -247,8 +246,9 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
     result = validate_batch(entries, key, idempotency_key=idem, limits=state.validation_limits)
     m.events_rejected.inc(len(result.rejected))
     if result.rejected and s.policy == "strict":
+        too_large = any(" exceeds the limit of " in e for r in result.rejected for e in r["errors"])
         return problem(
-            400,
+            413 if too_large else 400,
             f"{len(result.rejected)} of {len(entries)} entries are invalid; "
             "nothing was accepted (strict policy)",
             rejected=result.rejected[:1000],
