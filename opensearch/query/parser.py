@@ -569,29 +569,51 @@ def _contains_time(node: object) -> _TimeClause | None:
     return None
 
 
+def _strip_time(node: object, found: list[_TimeClause], text: str) -> Node:
+    """``node`` without its time clauses (collected in ``found``).
+
+    Time clauses qualify the whole query wherever they are written (``a OR b last 1h`` means
+    "(a OR b) in the last hour"), so they are lifted out of AND groups at any depth. As an OR
+    alternative or under NOT they would mean something else, so those are errors.
+    """
+    if isinstance(node, And):
+        kept: list[Node] = []
+        for it in node.items:
+            if isinstance(it, _TimeClause):
+                found.append(it)
+            else:
+                kept.append(_strip_time(it, found, text))
+        if not kept:
+            return MatchAll(node.pos)
+        return kept[0] if len(kept) == 1 else And(tuple(kept), node.pos)
+    if isinstance(node, Or):
+        for it in node.items:
+            if isinstance(it, _TimeClause):
+                raise QuerySyntaxError("a time clause cannot be an OR alternative; it applies to the whole "
+                                       "query", it.pos, None, text)
+        return Or(tuple(_strip_time(it, found, text) for it in node.items), node.pos)
+    if isinstance(node, Not):
+        nested = _contains_time(node.item)
+        if nested is not None:
+            raise QuerySyntaxError("a time clause cannot be negated", nested.pos, None, text)
+        return node
+    return node  # type: ignore[return-value]
+
+
 def _lift_time(root: object, text: str) -> tuple[Node, TimeRange | None, CalendarFilter | None]:
-    conjuncts = list(root.items) if isinstance(root, And) else [root]
-    rest: list[Node] = []
+    found: list[_TimeClause] = []
+    if isinstance(root, _TimeClause):
+        found.append(root)
+        ast: Node = MatchAll()
+    else:
+        ast = _strip_time(root, found, text)
     time_range: TimeRange | None = None
     calendar: CalendarFilter | None = None
-    for c in conjuncts:
-        if isinstance(c, _TimeClause):
-            if c.range is not None:
-                time_range = c.range if time_range is None else intersect(time_range, c.range)
-            if c.calendar is not None:
-                calendar = c.calendar if calendar is None else _merge_calendar(calendar, c.calendar)
-            continue
-        nested = _contains_time(c)
-        if nested is not None:
-            raise QuerySyntaxError("time clauses apply to the whole query and cannot be inside OR, NOT "
-                                   "or parentheses", nested.pos, None, text)
-        rest.append(c)
-    if not rest:
-        ast: Node = MatchAll()
-    elif len(rest) == 1:
-        ast = rest[0]
-    else:
-        ast = And(tuple(rest), getattr(root, "pos", 0))
+    for c in found:
+        if c.range is not None:
+            time_range = c.range if time_range is None else intersect(time_range, c.range)
+        if c.calendar is not None:
+            calendar = c.calendar if calendar is None else _merge_calendar(calendar, c.calendar)
     return ast, time_range, calendar
 
 

@@ -276,3 +276,10 @@ def test_expensive_patterns_allowed_only_when_configured(q):
     assert q('source LIKE "w_b%"', settings=s).ast == Pattern("service.name", "w?b*", 1)
     assert q("env:pr*d", settings=s).ast == Pattern("labels.environment", "pr*d", 1)
     assert q("trace_id:ab*", settings=s).ast == Prefix("trace.id", "ab", "trace.id", 1)
+
+
+def test_time_clauses_apply_to_the_whole_query_wherever_written(q):
+    query = q("level:ERROR OR level:WARN last 15 minutes")
+    assert isinstance(query.ast, Or) and query.time_range[0] == datetime(2026, 1, 21, 11, 45, tzinfo=UTC)
+    nested = q("(source:a today) OR source:b")
+    assert isinstance(nested.ast, Or) and nested.time_range[0] == datetime(2026, 1, 21, tzinfo=UTC)
