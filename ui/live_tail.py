@@ -30,17 +30,17 @@ log = logging.getLogger(__name__)
 
 
 def tenant_of(doc: dict[str, Any]) -> str | None:
-    """The tenant a processed document belongs to (``labels.tenant``, else its data stream name)."""
-    tenant = get_path(doc, ecs.TENANT)
-    if isinstance(tenant, str):
-        return tenant
-    tenant = doc.get("tenant")
-    if isinstance(tenant, str):
-        return tenant
-    stream = doc.get("_index") or get_path(doc, "data_stream.name")
-    if isinstance(stream, str) and stream.startswith("logs-"):
+    """The tenant a processed document belongs to.
+
+    The data stream it was stored in (``data_stream.name``, set by the pipeline when it
+    publishes) decides, because that is whose searches can see it; ``labels.tenant`` is the
+    fallback for documents without it.
+    """
+    stream = get_path(doc, "data_stream.name")
+    if isinstance(stream, str) and stream.startswith("logs-") and stream.count("-") >= 2:
         return stream[5:].rsplit("-", 1)[0]
-    return None
+    tenant = get_path(doc, ecs.TENANT)
+    return tenant if isinstance(tenant, str) else None
 
 
 def tail_result(doc: dict[str, Any]) -> dict[str, Any]:
@@ -165,7 +165,7 @@ class TailHub:
         return sum(len(s) for s in self._subs.values())
 
     async def _start(self) -> None:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka import AIOKafkaConsumer
 
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.kafka.bootstrap,
@@ -176,19 +176,16 @@ class TailHub:
         )
         await consumer.start()
         try:
-            topic = self.kafka.processed_topic
-            await consumer.topics()  # fetch metadata so the partitions are known
-            partitions = consumer.partitions_for_topic(topic)
-            if partitions:
-                tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-                consumer.assign(tps)
-                # Resolve "latest" now, so a subscriber told it is ready misses nothing after.
-                await consumer.seek_to_end(*tps)
-                for tp in tps:
-                    await consumer.position(tp)
-            else:
-                # Topic not created yet (ui started before the pipeline): follow it once it exists.
-                consumer.subscribe([topic])
+            # No group: the consumer is assigned every partition of the topic. Wait for that and
+            # resolve "latest" now, so a subscriber told it is ready misses nothing after.
+            consumer.subscribe([self.kafka.processed_topic])
+            deadline = time.monotonic() + 10
+            while not consumer.assignment() and time.monotonic() < deadline:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+            for tp in consumer.assignment():
+                await consumer.position(tp)
+            # No assignment yet means the topic does not exist (ui started before the
+            # pipeline): the subscription follows it once it is created.
         except BaseException:
             await consumer.stop()
             raise
