@@ -133,7 +133,7 @@ def test_retention_update_is_validated_and_applied(os_client):
     try:
         with pytest.raises(ValueError, match="unknown retention class 'nope'"):
             set_retention(os_client, {"nope": 3})
-        with pytest.raises(ValueError, match="retention.debug: must be a whole number of days from 1 to 3650"):
+        with pytest.raises(ValueError, match=r"retention\.debug: must be a whole number of days from 1 to 3650"):
             set_retention(os_client, {"debug": 0})
         effective, changes = set_retention(os_client, {"debug": 9})
         assert effective["debug"] == 9
