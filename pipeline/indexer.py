@@ -24,7 +24,7 @@ import orjson
 from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
-from tenacity import AsyncRetrying, retry_if_exception, wait_exponential_jitter
+from tenacity import AsyncRetrying, retry_if_exception, wait_exponential, wait_random
 
 from pipeline import metrics
 from pipeline.document import MALFORMED, pop_path
@@ -152,7 +152,8 @@ class BulkIndexer:
 
         return AsyncRetrying(
             retry=retry_if_exception(_retryable_exc),
-            wait=wait_exponential_jitter(initial=self.backoff_initial_s, max=self.backoff_max_s),
+            wait=wait_exponential(multiplier=self.backoff_initial_s, max=self.backoff_max_s)
+            + wait_random(0, self.backoff_initial_s),
             sleep=self._sleep,
             before_sleep=before_sleep,
             reraise=True,
