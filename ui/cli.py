@@ -37,3 +37,17 @@ def _run(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ui.cli [--port N]``: the ui role alone, without loading the other roles' CLIs."""
+    import sys
+
+    parser = argparse.ArgumentParser(prog="logharbor-ui")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["ui", *(sys.argv[1:] if argv is None else argv)])
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
