@@ -113,8 +113,8 @@ class CappedDecompressor:
     # -- public -----------------------------------------------------------------------------
     def feed(self, data: bytes) -> Iterator[bytes]:
         """Decode one wire chunk; yields decoded pieces, each at most ~64 KB."""
-        self.bytes_in += len(data)
         if self.encoding == "identity":
+            self.bytes_in += len(data)
             if data:
                 self._account(len(data))
                 yield data
@@ -125,21 +125,25 @@ class CappedDecompressor:
             yield from self._feed_zstd(data)
 
     def _feed_gzip(self, data: bytes) -> Iterator[bytes]:
+        # bytes_in grows by what zlib actually consumed, not by the chunk size: otherwise one
+        # big read (aiohttp can hand us ~1 MB at once) would license 200 MB of output first
         while data:
             if not self._member_open:
                 self._new_member()
             obj = self._obj
-            try:
-                out = obj.decompress(data, _STEP)
-                while True:
-                    if out:
-                        self._account(len(out))
-                        yield out
-                    if obj.eof or not obj.unconsumed_tail:
-                        break
-                    out = obj.decompress(obj.unconsumed_tail, _STEP)
-            except zlib.error as exc:
-                raise BadEncodingError(f"body: invalid gzip data ({exc})") from None
+            buf = data
+            while True:
+                try:
+                    out = obj.decompress(buf, _STEP)
+                except zlib.error as exc:
+                    raise BadEncodingError(f"body: invalid gzip data ({exc})") from None
+                self.bytes_in += len(buf) - len(obj.unconsumed_tail) - (len(obj.unused_data) if obj.eof else 0)
+                if out:
+                    self._account(len(out))
+                    yield out
+                if obj.eof or not obj.unconsumed_tail:
+                    break
+                buf = obj.unconsumed_tail
             if obj.eof:
                 self._member_open = False
                 data = obj.unused_data
@@ -155,6 +159,7 @@ class CappedDecompressor:
             obj = self._obj
             piece = bytes(view[pos : pos + _ZSTD_SLICE])
             pos += len(piece)
+            self.bytes_in += len(piece)
             try:
                 out = obj.decompress(piece)
             except _zstd.ZstdError as exc:
@@ -166,6 +171,7 @@ class CappedDecompressor:
                 self._member_open = False
                 rest = obj.unused_data
                 if rest:
+                    self.bytes_in -= len(rest)  # counted again when re-fed
                     # unused bytes belong to the next frame: push them back into the stream
                     view = memoryview(bytes(rest) + bytes(view[pos:]))
                     pos = 0

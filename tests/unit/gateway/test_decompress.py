@@ -135,3 +135,13 @@ def test_gzip_round_trips_any_payload(payload: bytes, level: int) -> None:
     with pytest.raises(BadEncodingError):
         decompress_capped_bytes(compressed, "gzip", LIMITS)
     assert decompress_capped_bytes(gzip.compress(payload, level), "gzip", LIMITS) == payload
+
+
+def test_ratio_counts_consumed_input_so_one_big_chunk_cannot_license_a_bomb() -> None:
+    bomb = gzip.compress(b"\0" * 100_000_000, compresslevel=9)  # ~100 KB handed over in one read
+    limits = DecompressLimits(max_output=200_000_000, max_ratio=50, ratio_grace=100_000, max_members=4)
+    dec = CappedDecompressor("gzip", limits)
+    with pytest.raises(TooLargeError, match="compression ratio"):
+        for _ in dec.feed(bomb):
+            pass
+    assert dec.bytes_out < 300_000  # stopped just past the grace, not at 50 x 100 KB = 5 MB
