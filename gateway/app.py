@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -268,8 +269,8 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
 
 
 async def health(request: web.Request) -> web.Response:
-    """Liveness: the process answers. Use /ready for dependencies."""
-    return web.json_response({"status": "ok"})
+    """Liveness: the process answers. Use /ready for dependencies. The pid tells workers apart."""
+    return web.json_response({"status": "ok", "pid": os.getpid()})
 
 
 async def ready(request: web.Request) -> web.Response:

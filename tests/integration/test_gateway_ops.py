@@ -1,0 +1,120 @@
+"""Operating the gateway: workers on one port, Kafka unreachable → 503 and recovery without restart."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import urllib.request
+from datetime import UTC, datetime
+
+import orjson
+import psutil
+import pytest
+import requests
+
+from gateway.testing import GatewayProcess, create_topic, free_port, keys
+
+pytestmark = pytest.mark.integration
+
+
+def post(gw: GatewayProcess, key: str, n: int = 5) -> requests.Response:
+    ts = datetime.now(UTC).isoformat()
+    return requests.post(
+        gw.url + "/ingest",
+        data=orjson.dumps([{"timestamp": ts, "message": "m"}] * n),
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+def test_two_workers_share_one_port_and_stop_cleanly(servers, os_url, kafka_bootstrap, unique_tenant):
+    token, _ = keys(os_url, "create", tenant=unique_tenant, source="web", scopes=["ingest"])
+    gw = GatewayProcess(env={"LOGHARBOR_KAFKA_RAW_TOPIC": create_topic(kafka_bootstrap)}, workers=2).start()
+    try:
+        gw.wait_ready()
+        children = psutil.Process(gw.proc.pid).children()  # the workers (+ multiprocessing's tracker)
+        pids = set()
+        deadline = time.monotonic() + 20
+        while len(pids) < 2 and time.monotonic() < deadline:
+            with urllib.request.urlopen(gw.url + "/health", timeout=5) as r:  # new connection each time
+                pids.add(orjson.loads(r.read())["pid"])
+        assert len(pids) == 2 and pids <= {c.pid for c in children}
+        statuses = {post(gw, token).status_code for _ in range(20)}
+        assert statuses == {202}
+    finally:
+        code = gw.stop()
+    assert code == 0, gw.output()[-2000:]
+    assert not any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)
+
+
+class Forwarder:
+    """A TCP forwarder we can switch on and off, standing in for a Kafka bootstrap address.
+
+    Kafka clients bootstrap through it and then talk to the advertised broker address
+    directly, so switching it on is "Kafka became reachable" for a gateway that started
+    while it was off.
+    """
+
+    def __init__(self, target: str) -> None:
+        host, port = target.rsplit(":", 1)
+        self.target = (host, int(port))
+        self.port = free_port()
+        self._srv: socket.socket | None = None
+
+    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := a.recv(65536):
+                b.sendall(data)
+        for s in (a, b):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def _accept(self) -> None:
+        assert self._srv is not None
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = self._srv.accept()
+                upstream = socket.create_connection(self.target)
+                threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+                threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def on(self) -> None:
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", self.port))
+        srv.listen(16)
+        self._srv = srv
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def off(self) -> None:
+        if self._srv is not None:
+            self._srv.close()
+            self._srv = None
+
+
+def test_kafka_unreachable_is_503_never_202_and_recovers_without_restart(
+    servers, os_url, kafka_bootstrap, unique_tenant
+):
+    token, _ = keys(os_url, "create", tenant=unique_tenant, source="web", scopes=["ingest"])
+    fwd = Forwarder(kafka_bootstrap)  # off: nothing listens on its port yet
+    env = {
+        "LOGHARBOR_KAFKA_RAW_TOPIC": create_topic(kafka_bootstrap),
+        "LOGHARBOR_KAFKA_BOOTSTRAP": f"127.0.0.1:{fwd.port}",
+    }
+    with GatewayProcess(env=env) as gw:
+        r = post(gw, token)
+        assert r.status_code == 503, r.text
+        assert "Kafka is unavailable" in r.json()["error"] and int(r.headers["Retry-After"]) >= 1
+        ready = requests.get(gw.url + "/ready", timeout=10)
+        assert ready.status_code == 503 and ready.json()["checks"]["kafka"].startswith("unreachable")
+        assert requests.get(gw.url + "/health", timeout=5).status_code == 200
+        fwd.on()
+        try:
+            deadline = time.monotonic() + 30
+            while (r := post(gw, token)).status_code == 503 and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert r.status_code == 202, r.text
+        finally:
+            fwd.off()
