@@ -7,6 +7,8 @@ and its ``drain`` gives backpressure: a slow client slows the export instead of 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 from collections.abc import AsyncIterator, Sequence
@@ -16,7 +18,7 @@ import orjson
 from opensearchpy import AsyncOpenSearch
 
 from logharbor import ecs
-from opensearch.search import close_pit, get_path, open_pit, pit_page
+from opensearch.search import Page, close_pit, get_path, open_pit, pit_page
 
 
 async def iter_batches(client: AsyncOpenSearch, indices: Sequence[str], query: dict[str, Any],
@@ -28,20 +30,28 @@ async def iter_batches(client: AsyncOpenSearch, indices: Sequence[str], query: d
         return
     pit_id = await open_pit(client, indices, keep_alive)
     sent = 0
-    search_after: list[Any] | None = None
+    nxt: asyncio.Task[Page] | None = None
     try:
-        while sent < limit:
-            size = min(batch_size, limit - sent)
-            page = await pit_page(client, pit_id, keep_alive, query, sort, size, search_after, source=source)
+        size = min(batch_size, limit)
+        page = await pit_page(client, pit_id, keep_alive, query, sort, size, None, source=source)
+        while page.hits:
             pit_id = page.pit_id or pit_id
-            if not page.hits:
-                break
             sent += len(page.hits)
-            search_after = page.hits[-1]["sort"]
+            more = len(page.hits) == size and sent < limit
+            if more:
+                # Fetch the next batch while the caller formats and writes this one.
+                size = min(batch_size, limit - sent)
+                nxt = asyncio.create_task(pit_page(client, pit_id, keep_alive, query, sort, size,
+                                                   page.hits[-1]["sort"], source=source))
             yield page.hits
-            if len(page.hits) < size:
+            if nxt is None:
                 break
+            page, nxt = await nxt, None
     finally:
+        if nxt is not None:
+            nxt.cancel()
+            with contextlib.suppress(BaseException):
+                await nxt
         await close_pit(client, pit_id)
 
 

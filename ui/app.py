@@ -24,6 +24,7 @@ from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings
 from opensearch.audit import AuditWriter, audit_record
 from opensearch.client import async_client
 from opensearch.keys import KeyStore
+from opensearch.search import OrjsonSerializer
 from ui.api import QueryService, opensearch_errors
 from ui.auth import Authenticator, AuthError, Principal, keystore_verifier, static_verifier
 from ui.errors import ApiError, bad_request
@@ -287,7 +288,7 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
     os_settings = opensearch or OpenSearchSettings()
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
-        client = async_client(os_settings)
+        client = async_client(os_settings, serializer=OrjsonSerializer())
         app[SERVICE] = QueryService(client, settings, storage, os_settings=os_settings)
         verifiers = []
         if settings.static_keys:

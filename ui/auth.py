@@ -16,6 +16,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import TransportError
+
+from ui.errors import ApiError
 from ui.settings import StaticKey
 
 SCOPES: frozenset[str] = frozenset({"ingest", "read", "admin"})
@@ -87,7 +91,7 @@ class TokenBucket:
     def take(self, now: float | None = None) -> float:
         """Take one token: 0.0 when allowed, else the seconds until one is available."""
         now = time.monotonic() if now is None else now
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.tokens = min(self.burst, self.tokens + max(0.0, now - self.stamp) * self.rate)
         self.stamp = now
         if self.tokens >= 1.0:
             self.tokens -= 1.0
@@ -107,7 +111,8 @@ class RateLimiter:
         if bucket is None or bucket.rate != principal.rate or bucket.burst != principal.burst:
             if len(self._buckets) >= self._max_keys:
                 self._buckets.clear()  # bounded memory; a reset bucket only errs towards allowing
-            bucket = self._buckets[principal.key_id] = TokenBucket(principal.rate, principal.burst)
+            stamp = time.monotonic() if now is None else now
+            bucket = self._buckets[principal.key_id] = TokenBucket(principal.rate, principal.burst, stamp=stamp)
         wait = bucket.take(now)
         if wait > 0:
             raise AuthError(429, f"rate limit of key {principal.key_id} exceeded", retry_after=wait)
@@ -164,7 +169,11 @@ def keystore_verifier(store: Any, cache_ttl_s: float = 5.0) -> Verifier:
         else:
             # Scope is judged by require_scope (admin implies read); ask for "read" here so the
             # store's verdict is about the key itself.
-            verdict = await store.verify(token, scope="read")
+            try:
+                verdict = await store.verify(token, scope="read")
+            except (OSConnectionError, TransportError) as exc:
+                # Not the caller's fault: say the key store is unreachable rather than "unknown key".
+                raise ApiError(503, f"cannot verify the API key: key store unavailable ({exc})") from exc
             if len(cache) > 10_000:
                 cache.clear()
             cache[digest] = (now, verdict)
