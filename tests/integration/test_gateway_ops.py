@@ -118,3 +118,48 @@ def test_kafka_unreachable_is_503_never_202_and_recovers_without_restart(
             assert r.status_code == 202, r.text
         finally:
             fwd.off()
+
+
+async def _commit(bootstrap: str, group: str, topic: str, to_end: bool) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.structs import OffsetAndMetadata
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, 0)]  # the test topic has one partition
+        consumer.assign(tps)
+        end = await consumer.end_offsets(tps)
+        await consumer.commit({tp: OffsetAndMetadata(end[tp] if to_end else 0, "") for tp in tps})
+    finally:
+        await consumer.stop()
+
+
+def test_backpressure_503_when_pipeline_lag_exceeds_the_bound(servers, os_url, kafka_bootstrap, unique_tenant):
+    from gateway.testing import run_async
+
+    token, _ = keys(os_url, "create", tenant=unique_tenant, source="web", scopes=["ingest"])
+    topic = create_topic(kafka_bootstrap, partitions=1)
+    group = "lh-test-lag-" + unique_tenant
+    run_async(_commit(kafka_bootstrap, group, topic, to_end=False))  # a pipeline that has read nothing
+    env = {
+        "LOGHARBOR_KAFKA_RAW_TOPIC": topic,
+        "LOGHARBOR_KAFKA_CONSUMER_GROUP": group,
+        "LOGHARBOR_GATEWAY_MAX_CONSUMER_LAG": "50",
+        "LOGHARBOR_GATEWAY_LAG_CHECK_S": "0.3",
+    }
+    with GatewayProcess(env=env) as gw:
+        gw.wait_ready()
+        assert post(gw, token, n=60).status_code == 202  # lag becomes 60 > 50
+        deadline = time.monotonic() + 15
+        while (r := post(gw, token, n=1)).status_code == 202 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert r.status_code == 503 and "pipeline is behind" in r.json()["error"], r.text
+        assert int(r.headers["Retry-After"]) >= 1
+        run_async(_commit(kafka_bootstrap, group, topic, to_end=True))  # the pipeline caught up
+        deadline = time.monotonic() + 15
+        while (r := post(gw, token, n=1)).status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert r.status_code == 202
+        metrics = requests.get(gw.url + "/metrics", timeout=5).text
+        assert 'logharbor_gateway_rate_limited_total{limit="backpressure"}' in metrics
