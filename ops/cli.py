@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipeline.cli",
     "shipper.cli",
     "ui.cli",
+    "ops.init_cli",
     "ops.run_cli",
 )
 
