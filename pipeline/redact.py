@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,15 +58,20 @@ def _key_alternation(words: tuple[str, ...]) -> str:
 
 
 def _kv_regex(words: tuple[str, ...], value: str) -> re.Pattern[str]:
+    # Anchored on the keyword (not on the start of the key) so the engine only does work where
+    # a keyword is; a prefix such as "db_" in db_password stays untouched before the match.
     return re.compile(
-        r"(?i)(?<![\w-])(?P<key>[\"']?[\w.-]{0,40}?(?:" + _key_alternation(words) + r")[\w.-]{0,40}[\"']?)"
+        r"(?i)(?P<key>(?:" + _key_alternation(words) + r")[\w.-]{0,40}+[\"']?)"
         r"(?P<sep>[ \t]{0,4}[=:][ \t]{0,4})" + value
     )
 
 
 SECRET_KV = _kv_regex(SECRET_WORDS, r"(?P<val>\"(?:[^\"\\]|\\.)*+\"|'[^']*+'|[^\s,;&}\]\"']++)")
 CARD_KV = _kv_regex(CARD_WORDS, r"(?P<q>[\"']?)(?P<num>\d(?:[ -]?\d){11,18})(?!\d)")
-BARE_CARD = re.compile(r"(?<![\d.:/-])[2-6]\d(?:[ -]?\d){11,17}(?![\d.:/])")
+# The left boundary (no digit, dot, colon, slash or dash before) is checked in Python: a
+# lookbehind at the start of the pattern would defeat the engine's first-character scan.
+BARE_CARD = re.compile(r"[2-6]\d(?:[ -]?\d){11,17}(?![\d.:/])")
+DIGIT_RUN = re.compile(r"\d{4}")
 BEARER = re.compile(r"(?i)\b(?P<scheme>bearer|basic)[ \t]++(?!\[REDACTED\])[A-Za-z0-9\-._~+/]{8,}+=*+")
 API_KEY = re.compile(
     r"\b(?:(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}+|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}+"
@@ -125,57 +131,124 @@ class RedactConfig(StepConfig):
         return RedactStep(self)
 
 
-Rewriter = Callable[[str], str]
+API_KEY_HINTS = ("_live_", "_test_", "akia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "aiza", "eyj")
+# Stems that every default secret word contains: the gate for the secret_kv rule.
+SECRET_HINTS = ("pass", "pwd", "secret", "token", "key", "credential")
+_PLAIN, _SKIP, _SECRET, _CARD = 0, 1, 2, 3
+_NON_DIGITS = bytes(set(range(256)) - set(b"0123456789"))
+
+
+@dataclass(slots=True)
+class _Rule:
+    """One text rule with a cheap gate, so the common line costs a few ``in`` checks, not scans."""
+
+    name: str
+    rx: re.Pattern[str]
+    repl: Callable[[re.Match[str]], str]
+    hints: tuple[str, ...] | None  # substrings of the lower-cased text; None = always run
+    min_digits: int = 0  # run only if the text holds at least this many digits
+    needs_card_run: bool = False  # run only if the text has a card-number-like digit run
+    counter: Any = None
+
+    def wanted(self, text: str, lowered: str, digits: int, card_run: bool) -> bool:
+        """Could this rule change ``text``? (gate first, then one search of the whole text)"""
+        if digits < self.min_digits or (self.needs_card_run and not card_run):
+            return False
+        hints = self.hints
+        if hints is not None:
+            for hint in hints:
+                if hint in lowered:
+                    break
+            else:
+                return False
+        return self.rx.search(text) is not None
+
+    def apply(self, text: str) -> str:
+        hits = 0
+        repl = self.repl
+
+        def counted(m: re.Match[str]) -> str:
+            nonlocal hits
+            out = repl(m)
+            if out != m.group(0):
+                hits += 1
+            return out
+
+        new = self.rx.sub(counted, text)
+        if not hits:
+            return text
+        self.counter.inc(hits)
+        return new
+
+
+# Digits → "0", card separators → "-", everything else → "x": then a card candidate is just
+# "00000000" or "0000-0000" in the result (timestamps, IPs and versions never are).
+_SHAPE = bytes(48 if 48 <= b <= 57 else 45 if b in (32, 45) else 120 for b in range(256))
+
+
+def _digit_shape(text: str) -> tuple[int, bool]:
+    """(how many digits, whether a run like a card number's 8+ digits exists) — in C, not Python."""
+    raw = text.encode("utf-8", "ignore")
+    count = len(raw.translate(None, _NON_DIGITS))
+    if count < 13:
+        return count, False
+    shape = raw.translate(_SHAPE)
+    return count, b"00000000" in shape or b"0000-0000" in shape or b"0000--0000" in shape
 
 
 class RedactStep(Step):
     def __init__(self, config: RedactConfig) -> None:
         self.name = config.rule_name
         words = tuple(config.secret_words)
+        default_words = words == SECRET_WORDS
         secret_kv = (
             SECRET_KV
-            if words == SECRET_WORDS
+            if default_words
             else _kv_regex(words, r"(?P<val>\"(?:[^\"\\]|\\.)*+\"|'[^']*+'|[^\s,;&}\]\"']++)")
         )
         self.secret_name = re.compile(r"(?i)(?:" + _key_alternation(words) + r")") if words else None
-        self.rewriters: list[Rewriter] = []
+        rules: list[_Rule] = []
         if config.bearer:
-            self.rewriters.append(self._sub(BEARER, "bearer", lambda m: f"{m['scheme']} {REDACTED}"))
+            rules.append(_Rule("bearer", BEARER, lambda m: f"{m['scheme']} {REDACTED}", ("bearer", "basic")))
         if config.cards:
-            self.rewriters.append(self._sub(CARD_KV, "card_keyed", self._card_keyed))
-            self.rewriters.append(self._sub(BARE_CARD, "card_luhn", self._card_bare))
+            rules.append(_Rule("card_keyed", CARD_KV, self._card_keyed, ("card", "cc"), min_digits=12))
+            rules.append(_Rule("card_luhn", BARE_CARD, self._card_bare, None, min_digits=13, needs_card_run=True))
         if config.secrets and words:
-            self.rewriters.append(self._sub(secret_kv, "secret_kv", self._secret_kv))
+            hints = SECRET_HINTS if default_words else tuple(w.lower() for w in words)
+            rules.append(_Rule("secret_kv", secret_kv, self._secret_kv, hints))
         if config.api_keys:
-            self.rewriters.append(self._sub(API_KEY, "api_key", lambda m: REDACTED))
+            rules.append(_Rule("api_key", API_KEY, lambda m: REDACTED, API_KEY_HINTS))
         for extra in config.patterns:
             rx = check_pattern(extra.pattern)
-            self.rewriters.append(self._sub(rx, extra.name, lambda m, r=extra.replacement: r))
+            rules.append(_Rule(extra.name, rx, lambda m, r=extra.replacement: r, None))
+        for rule in rules:
+            rule.counter = metrics.REDACTED.labels(rule.name)
+        self.rules = rules
         self.secrets = config.secrets
         self.cards = config.cards
         self._name_is_secret: dict[str, bool] = {}
         self._name_is_card: dict[str, bool] = {}
+        self._kinds: dict[str, int] = {}
+        self._secret_field = metrics.REDACTED.labels("secret_field")
+        self._card_field = metrics.REDACTED.labels("card_keyed")
 
-    @staticmethod
-    def _sub(rx: re.Pattern[str], rule: str, repl: Callable[[re.Match[str]], str]) -> Rewriter:
-        counter = metrics.REDACTED.labels(rule)
+    def _active(self, text: str) -> list[_Rule]:
+        lowered = text.lower()
+        digits, card_run = _digit_shape(text)
+        return [rule for rule in self.rules if rule.wanted(text, lowered, digits, card_run)]
 
-        def rewrite(text: str) -> str:
-            hits = 0
-
-            def counted(m: re.Match[str]) -> str:
-                nonlocal hits
-                out = repl(m)
-                if out != m.group(0):
-                    hits += 1
-                return out
-
-            new = rx.sub(counted, text)
-            if hits:
-                counter.inc(hits)
-            return new
-
-        return rewrite
+    def _classify(self, key: str) -> int:
+        if key in SKIP_FIELDS:
+            kind = _SKIP
+        elif self._is_secret_name(key):
+            kind = _SECRET
+        elif self._is_card_name(key):
+            kind = _CARD
+        else:
+            kind = _PLAIN
+        if len(self._kinds) < 10_000:
+            self._kinds[key] = kind
+        return kind
 
     @staticmethod
     def _secret_kv(m: re.Match[str]) -> str:
@@ -195,6 +268,9 @@ class RedactStep(Step):
     @staticmethod
     def _card_bare(m: re.Match[str]) -> str:
         number = m.group(0)
+        start = m.start()
+        if start and m.string[start - 1] in "0123456789.:/-":
+            return number  # part of a longer number, an IP, a path or a date
         digits = number.replace(" ", "").replace("-", "")
         if 13 <= len(digits) <= 19 and luhn_ok(digits):
             return mask_card(number)
@@ -219,38 +295,67 @@ class RedactStep(Step):
 
     def redact_text(self, text: str) -> str:
         """Apply every text rule to one string (exposed for tests and the DLQ path)."""
-        for rewrite in self.rewriters:
-            text = rewrite(text)
+        for rule in self._active(text):
+            text = rule.apply(text)
         return text
 
-    def _value(self, value: Any) -> Any:
+    def _value(self, value: Any, rules: list[_Rule]) -> Any:
         if isinstance(value, str):
-            return self.redact_text(value)
+            for rule in rules:
+                value = rule.apply(value)
+            return value
         if isinstance(value, list):
-            return [self._value(v) for v in value]
+            return [self._value(v, rules) for v in value]
         if isinstance(value, dict):
             return {
-                k: REDACTED if self._is_secret_name(k) and v is not None else self._value(v) for k, v in value.items()
+                k: REDACTED if v is not None and self._is_secret_name(k) else self._value(v, rules)
+                for k, v in value.items()
             }
         return value
 
     def process(self, event: Event) -> Event:
         doc = event.doc
+        kinds = self._kinds
+        keys: list[str] = []
+        values: list[str] = []
+        nested: list[str] = []
         for key, value in doc.items():
-            if key in SKIP_FIELDS or value is None:
+            kind = kinds.get(key)
+            if kind is None:
+                kind = self._classify(key)
+            if kind == _SKIP or value is None:
                 continue
-            if self._is_secret_name(key):
+            if kind == _PLAIN:
+                if value.__class__ is str:
+                    keys.append(key)
+                    values.append(value)
+                elif isinstance(value, list | dict):
+                    nested.append(key)
+            elif kind == _SECRET:
                 if value != REDACTED:
                     doc[key] = REDACTED
-                    metrics.REDACTED.labels("secret_field").inc()
-                continue
-            if self._is_card_name(key):
+                    self._secret_field.inc()
+            else:  # a card-like name: mask when the value looks like a card number
                 text = str(value)
                 if CARD_VALUE.fullmatch(text):
                     doc[key] = mask_card(text)
-                    metrics.REDACTED.labels("card_keyed").inc()
-                    continue
-            if isinstance(value, bool | int | float):
-                continue
-            doc[key] = self._value(value)
+                    self._card_field.inc()
+                elif isinstance(value, str):
+                    keys.append(key)
+                    values.append(value)
+        if not values and not nested:
+            return event
+        # One gate over all of the event's text decides which rules can match at all; usually
+        # none, and the event is done after one lower(), a few ``in`` checks and a search or two.
+        blob = "\n".join(values)
+        if nested:
+            blob += "\n" + "\n".join(str(doc[k]) for k in nested)
+        rules = self._active(blob)
+        if rules:
+            for key, value in zip(keys, values, strict=True):
+                for rule in rules:
+                    value = rule.apply(value)
+                doc[key] = value
+        for key in nested:
+            doc[key] = self._value(doc[key], rules)
         return event

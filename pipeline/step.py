@@ -93,6 +93,16 @@ class ChainResult:
     failed: list[tuple[Event, BaseException]] = field(default_factory=list)
 
 
+_DROPPED: dict[str, Any] = {}
+
+
+def _dropped(rule: str) -> Any:
+    child = _DROPPED.get(rule)
+    if child is None:
+        child = _DROPPED[rule] = metrics.DROPPED.labels(rule)
+    return child
+
+
 class Chain:
     """Steps in order. Runs each event through all steps (one pass, no intermediate lists)."""
 
@@ -118,7 +128,7 @@ class Chain:
                     else:
                         current = step.process(current)
                     if current is None:
-                        metrics.DROPPED.labels(step.name).inc()
+                        _dropped(step.name).inc()
                         result.dropped += 1
                         break
             except Exception as exc:

@@ -91,12 +91,15 @@ def parse_timestamp(value: object, tz: tzinfo = UTC) -> datetime | None:
                 return None
             if text.replace(".", "", 1).isdigit():
                 return _epoch(float(text))
-            try:
-                dt = datetime.fromisoformat(text)
-            except ValueError:
-                dt = parse_clf(text) or parse_bsd(text, tz) or _fallback(text)
-                if dt is None:
-                    return None
+            if text[0].isalpha():  # "Jan 19 10:30:00" (BSD syslog): skip the ISO attempt
+                dt = parse_bsd(text, tz) or _fallback(text)
+            else:
+                try:
+                    dt = datetime.fromisoformat(text)
+                except ValueError:
+                    dt = parse_clf(text) or _fallback(text)
+            if dt is None:
+                return None
         else:
             return None
         if dt.tzinfo is None:
@@ -120,4 +123,9 @@ def _fallback(text: str) -> datetime | None:
 
 def format_timestamp(dt: datetime) -> str:
     """``2026-01-19T10:30:00.000Z`` — the one wire format for @timestamp."""
-    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}"
+        f".{dt.microsecond // 1000:03d}Z"
+    )

@@ -14,7 +14,7 @@ from typing import Any
 from logharbor import ecs
 from pipeline.timeparse import parse_clf
 
-_QUOTED = r'(?:[^"\\]|\\.)*+'
+_QUOTED = r'[^"\\]*+(?:\\.[^"\\]*+)*+'
 ACCESS_RE = re.compile(
     r"(?P<ip>[^ ]++) (?P<ident>[^ ]++) (?P<user>[^\[]*?) \[(?P<ts>[^\]]++)\] "
     rf'"(?P<request>{_QUOTED})" (?P<status>\d{{3}}|-) (?P<bytes>\d++|-)'

@@ -11,26 +11,30 @@ from typing import Any
 
 from pipeline.parse.json_lines import normalise
 
-PAIR_RE = re.compile(r'\s*+([^\s="]++)(?:=("(?:[^"\\]|\\.)*+"|[^\s"]*+))?+')
+PAIR_RE = re.compile(r'([^\s="]++)(?:=("[^"\\]*+(?:\\.[^"\\]*+)*+"|[^\s"]*+))?+\s*+')
 
 
 def parse(line: str) -> dict[str, Any] | None:
     """Fields of a logfmt line, or None."""
+    if "=" not in line:
+        return None
+    text = line.strip()
     pairs: dict[str, Any] = {}
-    pos, end, with_value = 0, len(line.rstrip()), 0
-    while pos < end:
-        m = PAIR_RE.match(line, pos)
-        if m is None or m.end() == pos:
-            return None
+    covered, with_value = 0, 0
+    for m in PAIR_RE.finditer(text):
+        if m.start() != covered:
+            return None  # something between pairs that is not a pair: not logfmt
+        covered = m.end()
         key, value = m.group(1), m.group(2)
         if value is None:
             pairs[key] = True
-        else:
-            with_value += 1
-            if value.startswith('"'):
-                value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-            pairs[key] = value
-        pos = m.end()
+            continue
+        with_value += 1
+        if value.startswith('"'):
+            value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        pairs[key] = value
+    if covered != len(text):
+        return None
     # Mostly pairs: at least two, and bare words a minority.
     if with_value < 2 or with_value * 2 < len(pairs):
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from datetime import UTC, datetime, tzinfo
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -22,6 +22,16 @@ from pipeline.step import Step, StepConfig, register
 from pipeline.timeparse import format_timestamp, parse_timestamp, zone
 
 PARSE_FAILURE = "parse_failure"
+_CHILDREN: dict[tuple[int, str], Any] = {}
+
+
+def _child(metric: Any, label: str) -> Any:
+    # prometheus-client's labels() costs microseconds; formats are few, so keep the children.
+    key = (id(metric), label)
+    child = _CHILDREN.get(key)
+    if child is None:
+        child = _CHILDREN[key] = metric.labels(label)
+    return child
 
 
 class _GlobMap:
@@ -102,11 +112,11 @@ class ParseStep(Step):
                 if found is not None:
                     fmt, fields = found
             if fields is None:
-                metrics.PARSE_FAILURES.labels(hint).inc()
+                _child(metrics.PARSE_FAILURES, hint).inc()
                 event.tag(PARSE_FAILURE)
                 doc.setdefault(ecs.MESSAGE, line)
             else:
-                metrics.PARSED.labels(fmt).inc()
+                _child(metrics.PARSED, fmt).inc()
                 event.format = fmt
                 doc["event.dataset"] = fmt
                 parsed_ts = fields.pop(ecs.TIMESTAMP, None)
