@@ -60,11 +60,15 @@ def _flatten_into(value: Any, out: list) -> None:
         out.append(value)
 
 
-def field_getter(field: str) -> Callable[[dict], list]:
-    """A function returning every value of ``field`` in an event (nested, dotted or mixed keys)."""
+def field_getter(field: str, with_subpaths: bool = False) -> Callable[[dict], list]:
+    """A function returning every value of ``field`` in an event (nested, dotted or mixed keys).
+
+    ``with_subpaths`` also returns values stored *below* the path under dotted keys (``{"a.b": 1}``
+    for field ``a``), which is what an exists query on an object path sees.
+    """
     parts = field.split(".")
     n = len(parts)
-    if n == 1:
+    if n == 1 and not with_subpaths:
         def get_flat(doc: dict) -> list:
             out: list = []
             _flatten_into(doc.get(field), out)
@@ -72,6 +76,7 @@ def field_getter(field: str) -> Callable[[dict], list]:
         return get_flat
 
     keys = {(i, j): ".".join(parts[i:j]) for i in range(n) for j in range(i + 1, n + 1)}
+    below = {i: keys[(i, n)] + "." for i in range(n)}
 
     def collect(obj: Any, i: int, out: list) -> None:
         if isinstance(obj, list):
@@ -88,6 +93,11 @@ def field_getter(field: str) -> Callable[[dict], list]:
                 _flatten_into(v, out)
             else:
                 collect(v, j, out)
+        if with_subpaths:
+            prefix = below[i]
+            for k, v in obj.items():
+                if k.startswith(prefix):
+                    _flatten_into(v, out)
 
     def get(doc: dict) -> list:
         out: list = []
@@ -303,7 +313,7 @@ def _compile(node: Node) -> Pred:
         return lambda doc, cache: any(
             (s := _keyword_text(v)) is not None and rx.fullmatch(s) is not None for v in get(doc))
     if isinstance(node, Exists):
-        get = field_getter(node.field)
+        get = field_getter(node.field, with_subpaths=True)
         return lambda doc, cache: any(_has_leaf(v) for v in get(doc))
     raise TypeError(f"unknown AST node {node!r}")  # pragma: no cover - exhaustive
 

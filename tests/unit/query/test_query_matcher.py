@@ -127,6 +127,15 @@ def test_field_getter_handles_all_shapes():
     assert get({"a": {"b.c": 1}, "a.b": {"c": 2}}) == [1, 2]
     assert get({"a": [{"b": {"c": [1, None, 2]}}]}) == [1, 2]
     assert get({"a": "scalar"}) == []
+    below = field_getter("a", with_subpaths=True)
+    assert below({"a.b": 1, "ab": 2}) == [1]
+    assert field_getter("a.b", with_subpaths=True)({"a": {"b.c": {"d": 3}}}) == [{"d": 3}]
+
+
+def test_exists_on_object_path_sees_dotted_children(q):
+    assert matches(q("request EXISTS"), {"request.headers": {"authorization": "x"}})
+    assert not matches(q("request EXISTS"), {"request.headers": {"authorization": None}})
+    assert not matches(q("request EXISTS"), {"requests": 1})
 
 
 def test_matcher_is_compiled_once_and_fast(q):
