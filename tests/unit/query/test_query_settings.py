@@ -1,0 +1,63 @@
+"""QuerySettings: section "query", env prefix LOGHARBOR_QUERY_, validated zone."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from pydantic import ValidationError
+
+from opensearch.query import QuerySettings
+from opensearch.query.mapping import mapping_requirements, required_index_body
+
+
+def test_defaults():
+    s = QuerySettings()
+    assert (s.timezone, s.business_hours_start, s.business_hours_end) == ("UTC", time(9), time(17))
+    assert s.allow_expensive_queries is False and s.max_prefix_chars == 19
+
+
+def test_env_overrides(monkeypatch):
+    monkeypatch.setenv("LOGHARBOR_QUERY_TIMEZONE", "Europe/Berlin")
+    monkeypatch.setenv("LOGHARBOR_QUERY_BUSINESS_HOURS_START", "08:00")
+    s = QuerySettings()
+    assert s.timezone == "Europe/Berlin" and s.business_hours_start == time(8)
+
+
+def test_yaml_section(monkeypatch, tmp_path):
+    cfg = tmp_path / "logharbor.yaml"
+    cfg.write_text("query:\n  timezone: America/New_York\n  max_in_values: 10\n")
+    monkeypatch.setenv("LOGHARBOR_CONFIG", str(cfg))
+    s = QuerySettings()
+    assert s.timezone == "America/New_York" and s.max_in_values == 10
+
+
+def test_unknown_zone_is_rejected():
+    with pytest.raises(ValidationError, match="unknown time zone"):
+        QuerySettings(timezone="Mars/Olympus")
+
+
+def test_prefix_cap_cannot_exceed_opensearch_limit():
+    with pytest.raises(ValidationError):
+        QuerySettings(max_prefix_chars=20)
+
+
+def test_mapping_requirements_cover_the_field_specs():
+    from opensearch.query.fields import DEFAULT_FIELD_SPECS
+
+    body = required_index_body()
+    props = body["mappings"]["properties"]
+    for name, spec in DEFAULT_FIELD_SPECS.items():
+        for sub in (spec.prefix_field, spec.suffix_field):
+            if sub is None or sub == name:
+                continue
+            parent, leaf = sub.rsplit(".", 1)
+            node = props
+            parts = parent.split(".")
+            for p in parts[:-1]:
+                node = node[p]["properties"]
+            assert leaf in node[parts[-1]]["fields"], sub
+    assert props["message"]["index_prefixes"]["max_chars"] == 19
+    assert set(body["settings"]["analysis"]["analyzer"]) == {
+        "logharbor_reversed_text", "logharbor_keyword_exact", "logharbor_keyword_reversed"}
+    assert mapping_requirements()["dynamic_templates"][0]["strings_as_keyword"]["mapping"]["type"] == "keyword"
