@@ -19,12 +19,15 @@ from typing import Any
 
 import orjson
 from aiohttp import WSMsgType, web
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import TransportError
 
 from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings
 from opensearch.audit import AuditWriter, audit_record
 from opensearch.client import async_client
 from opensearch.keys import KeyStore
 from opensearch.search import OrjsonSerializer
+from ui import keys_api
 from ui.api import QueryService, opensearch_errors
 from ui.auth import Authenticator, AuthError, Principal, keystore_verifier, static_verifier
 from ui.errors import ApiError, bad_request
@@ -43,6 +46,7 @@ HUB = web.AppKey("hub", TailHub)
 AUDIT = web.AppKey("audit", AuditWriter)
 KAFKA = web.AppKey("kafka", KafkaSettings)
 STATUS_CACHE = web.AppKey("status_cache", dict)
+KEYS = web.AppKey("keys", KeyStore)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -70,6 +74,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return json_response({"error": exc.reason}, exc.status)
     except (asyncio.CancelledError, ConnectionResetError):
         raise
+    except (OSConnectionError, TransportError) as exc:
+        # Anything that reached OpenSearch outside QueryService (key store, audit): same mapping.
+        try:
+            with opensearch_errors():
+                raise exc
+        except ApiError as api:
+            return json_response(api.body(), api.status)
     except Exception:
         if not request.path.startswith("/api/"):
             raise
@@ -173,14 +184,51 @@ async def get_retention(request: web.Request) -> web.Response:
 
 async def set_retention(request: web.Request) -> web.Response:
     p = await authenticate(request, "admin")
+    out = await request.app[SERVICE].set_retention(await _json_body(request))
+    _audit_admin(request, p, "retention.set", orjson.dumps(out["retention_days"]).decode())
+    return json_response(out)
+
+
+async def _json_body(request: web.Request, required: bool = True) -> Any:
+    raw = await request.read()
+    if not raw and not required:
+        return None
     try:
-        body = orjson.loads(await request.read())
+        return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise bad_request(f"request body is not JSON: {exc}") from None
-    out = await request.app[SERVICE].set_retention(body)
+
+
+def _audit_admin(request: web.Request, p: Principal, action: str, detail: str | None = None) -> None:
     request.app[AUDIT].record(audit_record(
-        action="retention.set", outcome="ok", key_id=p.key_id, tenant=p.tenant, client_ip=request.remote,
-        status=200, path=request.path, component="ui", detail=orjson.dumps(out["retention_days"]).decode()))
+        action=action, outcome="ok", key_id=p.key_id, tenant=p.tenant, client_ip=request.remote,
+        status=200, path=request.path, component="ui", detail=detail))
+
+
+async def list_keys(request: web.Request) -> web.Response:
+    p = await authenticate(request, "admin")
+    return json_response(await keys_api.list_keys(request.app[KEYS], p))
+
+
+async def create_key(request: web.Request) -> web.Response:
+    p = await authenticate(request, "admin")
+    out = await keys_api.create_key(request.app[KEYS], p, await _json_body(request))
+    _audit_admin(request, p, "key.create", out["record"]["key_id"])
+    return json_response(out, 201)
+
+
+async def revoke_key(request: web.Request) -> web.Response:
+    p = await authenticate(request, "admin")
+    out = await keys_api.revoke_key(request.app[KEYS], p, request.match_info["key_id"])
+    _audit_admin(request, p, "key.revoke", out["record"]["key_id"])
+    return json_response(out)
+
+
+async def rotate_key(request: web.Request) -> web.Response:
+    p = await authenticate(request, "admin")
+    body = await _json_body(request, required=False)
+    out = await keys_api.rotate_key(request.app[KEYS], p, request.match_info["key_id"], body)
+    _audit_admin(request, p, "key.rotate", f"{request.match_info['key_id']} -> {out['record']['key_id']}")
     return json_response(out)
 
 
@@ -273,6 +321,10 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/v1/fields", fields)
     r.add_get("/api/v1/retention", get_retention)
     r.add_post("/api/v1/retention", set_retention)
+    r.add_get("/api/v1/keys", list_keys)
+    r.add_post("/api/v1/keys", create_key)
+    r.add_delete("/api/v1/keys/{key_id}", revoke_key)
+    r.add_post("/api/v1/keys/{key_id}/rotate", rotate_key)
     r.add_get("/api/v1/openapi.json", openapi)
     r.add_get("/api/v1/stream", stream)
 
@@ -293,7 +345,8 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
         verifiers = []
         if settings.static_keys:
             verifiers.append(static_verifier(settings.static_keys))
-        verifiers.append(keystore_verifier(KeyStore(client)))
+        app[KEYS] = KeyStore(client)
+        verifiers.append(keystore_verifier(app[KEYS]))
         app[AUTH] = Authenticator(verifiers)
         app[AUDIT] = AuditWriter(client)
         app[AUDIT].start()

@@ -130,6 +130,21 @@ SCHEMAS: dict[str, Any] = {
     "Retention": {"type": "object", "required": ["retention_days", "source"], "properties": {
         "retention_days": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 1}},
         "source": {"enum": ["lifecycle", "settings"]}}},
+    "KeyRecord": {"type": "object", "required": ["key_id", "tenant", "source", "scopes", "created_at", "status"],
+                  "properties": {
+        "key_id": {"type": "string"}, "tenant": {"type": "string"}, "source": {"type": "string"},
+        "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin"]}},
+        "created_at": {"type": "string"}, "expires_at": {"type": "string"}, "revoked_at": {"type": "string"},
+        "status": {"enum": ["active", "expired", "revoked"]}, "environment": {"type": "string"},
+        "rate": {"type": "number"}, "burst": {"type": "number"}, "description": {"type": "string"},
+        "rotated_from": {"type": "string"}, "replaced_by": {"type": "string"}},
+        "not": {"required": ["secret_hash"]}},
+    "KeyList": {"type": "object", "required": ["keys"], "properties": {
+        "keys": {"type": "array", "items": _ref("KeyRecord")}}},
+    "KeyCreated": {"type": "object", "required": ["key", "record"], "properties": {
+        "key": {"type": "string", "description": "The full key: shown once, store it now."},
+        "record": _ref("KeyRecord")}},
+    "KeyChanged": {"type": "object", "required": ["record"], "properties": {"record": _ref("KeyRecord")}},
     "TailMessage": {"oneOf": [
         {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["ready", "heartbeat"]}}},
         {"type": "object", "required": ["type", "data"], "properties": {
@@ -196,6 +211,28 @@ def openapi_document() -> dict[str, Any]:
                              "retention_days": {"type": "object",
                                                 "additionalProperties": {"type": "integer"}}}}}}}},
         },
+        "/api/v1/keys": {
+            "get": _op("API keys of the caller's tenant", [], _json(_ref("KeyList")), scope="admin"),
+            "post": {**_op("Create a key for the caller's tenant", [], _json(_ref("KeyCreated"), "Created"),
+                           scope="admin"),
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                         "type": "object", "required": ["source", "scopes"], "properties": {
+                             "source": {"type": "string"},
+                             "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin"]}},
+                             "environment": {"type": "string"}, "expires_in": {"type": "string"},
+                             "rate": {"type": "number"}, "burst": {"type": "number"},
+                             "description": {"type": "string"}}}}}}},
+        },
+        "/api/v1/keys/{key_id}": {"delete": _op("Revoke a key", [_param("key_id", "Key id", where="path",
+                                                                          required=True)],
+                                                _json(_ref("KeyChanged")), scope="admin",
+                                                extra={"404": _json(_ref("Error"), "No such key in this tenant")})},
+        "/api/v1/keys/{key_id}/rotate": {"post": {
+            **_op("Replace a key (old one revoked, or valid for 'grace')", [
+                _param("key_id", "Key id", where="path", required=True)], _json(_ref("KeyCreated")), scope="admin",
+                extra={"404": _json(_ref("Error"), "No such key in this tenant")}),
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"grace": {"type": "string", "examples": ["1h"]}}}}}}}},
         "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [],
                                          "responses": {"200": _json({"type": "object"})}}},
         "/api/v1/stream": {"get": _op(
