@@ -10,7 +10,9 @@ tenant or source is rejected rather than silently rewritten.
 from __future__ import annotations
 
 import math
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +56,7 @@ RAW_FIELDS = frozenset(
 )
 _EVENT_ID_RE = re.compile(r"^[\x21-\x7e]{8,128}$")  # printable ASCII: it becomes an OpenSearch _id
 MAX_HOST_BYTES = 255
+_NANOS_RE = re.compile(r"(\.\d{6})\d+")
 _EPOCH_MS_THRESHOLD = 100_000_000_000  # numbers above this are milliseconds (1e11 s is year 5138)
 
 
@@ -198,21 +201,25 @@ def parse_timestamp(value: Any) -> datetime:
         text = value.strip()
         if not text:
             raise ValueError("is empty")
-        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        if text.lstrip("-").replace(".", "", 1).isdigit():  # "1714564800": fromisoformat would misread it
             return parse_timestamp(float(text))
-        # Python 3.11 accepts "Z" and most RFC 3339 forms; trim nanoseconds it cannot hold
-        text = re.sub(r"(\.\d{6})\d+", r"\1", text)
         try:
-            dt = datetime.fromisoformat(text)
+            dt = datetime.fromisoformat(text)  # 3.11 accepts "Z" and most RFC 3339 forms: the fast path
         except ValueError:
-            raise ValueError(f"{value[:64]!r} is not RFC 3339 (e.g. 2024-05-01T12:00:00Z) or epoch") from None
+            # trim nanoseconds, which datetime cannot hold, and try once more
+            try:
+                dt = datetime.fromisoformat(_NANOS_RE.sub(r"\1", text))
+            except ValueError:
+                raise ValueError(f"{value[:64]!r} is not RFC 3339 (e.g. 2024-05-01T12:00:00Z) or epoch") from None
         return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     raise ValueError(f"must be an RFC 3339 string or epoch seconds/milliseconds, not {type(value).__name__}")
 
 
 def format_timestamp(dt: datetime) -> str:
     """UTC, microseconds, trailing Z: one form for the pipeline to parse."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"  # isoformat is ~3x strftime
 
 
 def human_duration(seconds: float) -> str:
@@ -224,13 +231,43 @@ def human_duration(seconds: float) -> str:
     return f"{int(seconds)} s"
 
 
+# -- ids --------------------------------------------------------------------------------------
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [_CROCKFORD[i >> 5] + _CROCKFORD[i & 31] for i in range(1024)]  # 10 bits → 2 characters
+
+
+class UlidBatch:
+    """ULIDs for one batch, same format as :func:`logharbor.ids.new_ulid`, several times cheaper.
+
+    One millisecond prefix per batch (all events arrived together) and the 80 random bits
+    encoded two characters at a time from a table — per-event id minting was the largest
+    single cost in a profile of the ingest hot path.
+    """
+
+    def __init__(self, now_ms: int | None = None) -> None:
+        self.prefix = new_ulid(now_ms)[:10]
+
+    def __call__(self) -> str:
+        r = int.from_bytes(os.urandom(10), "big")
+        p = _PAIRS
+        return (
+            self.prefix
+            + p[r >> 70]
+            + p[(r >> 60) & 1023]
+            + p[(r >> 50) & 1023]
+            + p[(r >> 40) & 1023]
+            + p[(r >> 30) & 1023]
+            + p[(r >> 20) & 1023]
+            + p[(r >> 10) & 1023]
+            + p[r & 1023]
+        )
+
+
 # -- entries ----------------------------------------------------------------------------------
 def _check_owner(value: dict[str, Any], key: KeyContext, errors: list[str]) -> None:
     tenant = value.get("tenant")
     if tenant is not None and tenant != key.tenant:
-        errors.append(
-            f"tenant: this key writes for tenant {key.tenant!r} only; entries cannot name another tenant"
-        )
+        errors.append(f"tenant: this key writes for tenant {key.tenant!r} only; entries cannot name another tenant")
     source = value.get("source")
     if source is not None and source != key.source:
         errors.append(f"source: this key writes for source {key.source!r} only; create a key per source")
@@ -264,6 +301,7 @@ def _event_id(
     idem: str | None,
     limits: ValidationLimits,
     errors: list[str],
+    new_id: Callable[[], str] = new_ulid,
 ) -> str:
     given = value.get("id")
     if given is not None and limits.trust_event_ids:
@@ -272,7 +310,7 @@ def _event_id(
         errors.append("id: must be a string of 8-128 printable ASCII characters without spaces")
     if idem:
         return stable_id(key.key_id, idem, index)
-    return new_ulid()
+    return new_id()
 
 
 def validate_entry(
@@ -283,6 +321,7 @@ def validate_entry(
     received_at: str,
     idempotency_key: str | None,
     limits: ValidationLimits,
+    new_id: Callable[[], str] = new_ulid,
 ) -> tuple[Envelope | None, list[str]]:
     """One entry → (envelope, []) or (None, errors)."""
     if entry.error:
@@ -295,7 +334,7 @@ def validate_entry(
         errors.append(f"entry: {entry.size} bytes exceeds the limit of {limits.max_entry_bytes} bytes")
     is_raw = "raw" in value
     known = RAW_FIELDS if is_raw else EVENT_FIELDS
-    unknown = sorted(k for k in value if k not in known)
+    unknown = [] if value.keys() <= known else sorted(k for k in value if k not in known)
     if unknown:
         what = "a raw line" if is_raw else "an event"
         hint = "" if is_raw else "; put extra data under 'fields'"
@@ -305,7 +344,7 @@ def validate_entry(
     host = value.get("host")
     if host is not None and (not isinstance(host, str) or len(host.encode()) > MAX_HOST_BYTES):
         errors.append(f"host: must be a string of at most {MAX_HOST_BYTES} bytes")
-    event_id = _event_id(value, entry.index, key, idempotency_key, limits, errors)
+    event_id = _event_id(value, entry.index, key, idempotency_key, limits, errors, new_id)
 
     if is_raw:
         raw, fmt = value.get("raw"), value.get("format", "auto")
@@ -344,8 +383,7 @@ def validate_entry(
             ahead = (dt - now).total_seconds()
             if ahead > limits.future_skew_s:
                 errors.append(
-                    f"timestamp: in the future by {human_duration(ahead)} "
-                    f"(allowed skew {limits.future_skew_s:g} s)"
+                    f"timestamp: in the future by {human_duration(ahead)} (allowed skew {limits.future_skew_s:g} s)"
                 )
             timestamp = format_timestamp(dt)
         except ValueError as exc:
@@ -404,10 +442,17 @@ def validate_batch(
     """Validate every entry; the caller decides strict vs partial from ``rejected``."""
     now = now or datetime.now(UTC)
     received_at = format_timestamp(now)
+    new_id = UlidBatch(int(now.timestamp() * 1000))
     result = BatchResult()
     for entry in entries:
         env, errors = validate_entry(
-            entry, key, now=now, received_at=received_at, idempotency_key=idempotency_key, limits=limits
+            entry,
+            key,
+            now=now,
+            received_at=received_at,
+            idempotency_key=idempotency_key,
+            limits=limits,
+            new_id=new_id,
         )
         if env is None:
             result.rejected.append({"index": entry.index, "errors": errors})

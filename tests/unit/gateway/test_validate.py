@@ -257,3 +257,20 @@ def test_any_bytes_parse_or_raise_batch_error(body: bytes) -> None:
         assert exc.status in (400, 413)
         return
     assert r.envelopes or r.rejected
+
+
+def test_batch_ulids_match_the_shared_format_and_are_unique() -> None:
+    import re
+
+    from gateway.validate import UlidBatch
+    from logharbor.ids import new_ulid
+
+    ms = 1_777_629_600_123
+    ids = UlidBatch(ms)
+    made = [ids() for _ in range(2000)]
+    assert len(set(made)) == 2000
+    crockford = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
+    assert all(crockford.match(i) for i in made)
+    assert made[0][:10] == new_ulid(ms)[:10]  # same time encoding as logharbor.ids
+    later = UlidBatch(ms + 1)()
+    assert later > max(made)  # ULIDs sort by time

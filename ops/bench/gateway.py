@@ -1,0 +1,158 @@
+"""Gateway benchmark: sustained events/s into Kafka (acks=all), then latency at half that rate.
+
+    LOGHARBOR_OPENSEARCH_URL=http://127.0.0.1:9200 LOGHARBOR_KAFKA_BOOTSTRAP=127.0.0.1:9092 \\
+        .venv/bin/python -m ops.bench.gateway --workers 1,2 --duration 20
+
+For each worker count it starts ``logharbor gateway --workers N`` on a fresh topic, then:
+1. saturation: ``--clients`` concurrent clients each post 100-event gzip batches back to back
+   for ``--duration`` seconds → accepted events/s (every one acknowledged by Kafka);
+2. latency: an open-loop client posts batches at 50 % of that rate → p50/p99 request time.
+The load generator runs in this process on the same machine, so on a small box it competes
+with the gateway for CPU; the figures are a floor, and the output says how many CPUs there were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import statistics
+import time
+from datetime import UTC, datetime
+
+import aiohttp
+import orjson
+
+from gateway.testing import GatewayProcess, create_topic, keys
+from logharbor.config import KafkaSettings, OpenSearchSettings
+
+
+def make_batches(n_batches: int, per_batch: int) -> list[bytes]:
+    ts = datetime.now(UTC).isoformat()
+    out = []
+    for b in range(n_batches):
+        events = [
+            {
+                "timestamp": ts,
+                "level": "info",
+                "host": "bench-host",
+                "message": f"GET /api/items/{b * per_batch + i} 200 {i % 97} ms user={i % 13}",
+                "fields": {"status": 200, "duration_ms": i % 97, "path": f"/api/items/{i}"},
+            }
+            for i in range(per_batch)
+        ]
+        out.append(gzip.compress(orjson.dumps(events), 6))
+    return out
+
+
+async def saturate(
+    url: str, key: str, bodies: list[bytes], clients: int, duration: float, per_batch: int
+) -> tuple[float, dict[int, int]]:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    accepted = 0
+    statuses: dict[int, int] = {}
+    stop_at = time.perf_counter() + duration
+
+    async def client(i: int, session: aiohttp.ClientSession) -> None:
+        nonlocal accepted
+        n = i
+        while time.perf_counter() < stop_at:
+            async with session.post(url, data=bodies[n % len(bodies)], headers=headers) as r:
+                body = await r.read()
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+                if r.status == 202:
+                    accepted += orjson.loads(body)["accepted"]
+            n += clients
+
+    started = time.perf_counter()
+    conn = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        await asyncio.gather(*(client(i, session) for i in range(clients)))
+    return accepted / (time.perf_counter() - started), statuses
+
+
+async def latency(
+    url: str, key: str, bodies: list[bytes], events_per_s: float, duration: float, per_batch: int
+) -> tuple[float, float, int, dict[int, int]]:
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    interval = per_batch / events_per_s
+    times: list[float] = []
+    statuses: dict[int, int] = {}
+
+    async def one(body: bytes, session: aiohttp.ClientSession) -> None:
+        t0 = time.perf_counter()
+        async with session.post(url, data=body, headers=headers) as r:
+            await r.read()
+            statuses[r.status] = statuses.get(r.status, 0) + 1
+        times.append(time.perf_counter() - t0)
+
+    tasks = []
+    conn = aiohttp.TCPConnector(limit=1000)
+    async with aiohttp.ClientSession(connector=conn) as session:
+        start = time.perf_counter()
+        n = 0
+        while (now := time.perf_counter()) - start < duration:
+            due = start + n * interval
+            if due > now:
+                await asyncio.sleep(due - now)
+            tasks.append(asyncio.create_task(one(bodies[n % len(bodies)], session)))
+            n += 1
+        await asyncio.gather(*tasks)
+    times.sort()
+    p50 = statistics.median(times)
+    p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
+    return p50, p99, len(times), statuses
+
+
+def run_one(workers: int, args: argparse.Namespace, key: str, bodies: list[bytes]) -> dict:
+    kafka = KafkaSettings()
+    topic = create_topic(kafka.bootstrap, partitions=6)
+    env = {
+        "LOGHARBOR_KAFKA_RAW_TOPIC": topic,
+        "LOGHARBOR_GATEWAY_MAX_CONSUMER_LAG": "0",
+        "LOGHARBOR_GATEWAY_MAX_CONCURRENT_REQUESTS": "4096",
+    }
+    with GatewayProcess(env=env, workers=workers) as gw:
+        gw.wait_ready()
+        url = gw.url + "/ingest"
+        asyncio.run(saturate(url, key, bodies, args.clients, 2.0, args.batch))  # warm-up
+        rate, sat_statuses = asyncio.run(saturate(url, key, bodies, args.clients, args.duration, args.batch))
+        p50, p99, n, lat_statuses = asyncio.run(latency(url, key, bodies, rate / 2, args.duration, args.batch))
+    return {
+        "workers": workers,
+        "events_per_s": rate,
+        "p50_ms": p50 * 1000,
+        "p99_ms": p99 * 1000,
+        "latency_requests": n,
+        "saturation_statuses": sat_statuses,
+        "latency_statuses": lat_statuses,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts (default 1,2)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase (default 20)")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients when saturating")
+    parser.add_argument("--batch", type=int, default=100, help="events per batch (default 100)")
+    args = parser.parse_args()
+    os_settings = OpenSearchSettings()
+    key, _ = keys(os_settings.url, "create", tenant="bench", source="bench", scopes=["ingest"], rate=1e9, burst=1e9)
+    bodies = make_batches(200, args.batch)
+    print(
+        f"gateway bench: {os.cpu_count()} CPUs, {args.clients} clients, {args.batch}-event gzip batches "
+        f"(~{sum(map(len, bodies)) // len(bodies)} B each), {args.duration:g} s per phase, acks=all"
+    )
+    results = []
+    for w in (int(x) for x in args.workers.split(",")):
+        res = run_one(w, args, key, bodies)
+        results.append(res)
+        print(orjson.dumps(res, option=orjson.OPT_NON_STR_KEYS).decode(), flush=True)
+    print("\n| workers | events/s (acks=all) | p50 @ 50 % | p99 @ 50 % |\n|---|---|---|---|")
+    for r in results:
+        print(f"| {r['workers']} | {r['events_per_s']:,.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms |")
+
+
+if __name__ == "__main__":
+    main()
