@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Run LogHarbor on this machine, from a fresh clone: `./ops/run.sh`.
+# Sets up the venv, starts the local OpenSearch + Kafka (devstack; skipped when
+# LOGHARBOR_OPENSEARCH_URL and LOGHARBOR_KAFKA_BOOTSTRAP are set), creates topics, index
+# templates and lifecycle policies, then runs gateway, pipeline and ui in one process.
+# Ctrl-C stops LogHarbor; `logharbor devstack down` stops OpenSearch and Kafka.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source ops/setup.sh dev
+if [ -z "${LOGHARBOR_OPENSEARCH_URL:-}" ] || [ -z "${LOGHARBOR_KAFKA_BOOTSTRAP:-}" ]; then
+  logharbor devstack up
+fi
+logharbor init
+exec logharbor run "$@"

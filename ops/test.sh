@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh clone: `./ops/test.sh` (extra arguments go to pytest).
+# Sets up the venv, installs Chromium for the browser tests when missing, lints, then runs
+# pytest; the test session starts the devstack (OpenSearch + Kafka) itself and stops it at the
+# end, unless LOGHARBOR_OPENSEARCH_URL / LOGHARBOR_KAFKA_BOOTSTRAP point at existing servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source ops/setup.sh dev
+
+if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[test] installing Debian's chromium for the browser tests ..." >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "[test] chromium is missing: install it (sudo apt-get install chromium) for tests/e2e" >&2
+  fi
+fi
+
+echo "[test] ruff check" >&2
+ruff check .
+echo "[test] pytest $*" >&2
+exec python -m pytest -p no:cacheprovider "$@"
