@@ -240,3 +240,34 @@ queries = st.tuples(st.recursive(atoms, _combine, max_leaves=6), time_suffixes).
 @given(text=queries)
 def test_random_queries_agree(os_client, corpus_index, text):
     _check(os_client, corpus_index, text)
+
+
+# ---------------------------------------------------------------------------------------------
+# expensive mode (query.allow_expensive_queries: true): wildcard queries and keyword ranges
+
+EXPENSIVE = QuerySettings(timezone="UTC", allow_expensive_queries=True)
+EXPENSIVE_EXAMPLES = [
+    'source LIKE "w_b%"', 'user_email LIKE "%gmail%"', "host:*b-0*", "source > m", 'source <= "billing-worker"',
+    "tags:pr*", "tags:*ary", 'user_email LIKE "_@%.co%"', 'host LIKE "%b-0_"',
+]
+
+
+def _cluster_allows_expensive(os_client) -> bool:
+    resp = os_client.cluster.get_settings(include_defaults=True, flat_settings=True)
+    for scope in ("transient", "persistent", "defaults"):
+        value = resp.get(scope, {}).get("search.allow_expensive_queries")
+        if value is not None:
+            return str(value).lower() == "true"
+    return True
+
+
+@pytest.mark.parametrize("text", EXPENSIVE_EXAMPLES)
+def test_expensive_mode_agrees(os_client, corpus_index, text):
+    if not _cluster_allows_expensive(os_client):
+        pytest.skip("cluster runs with search.allow_expensive_queries=false")
+    query = parse(text, now=NOW, settings=EXPENSIVE)
+    dsl = compile_query(query, settings=EXPENSIVE)
+    remote = _opensearch_ids(os_client, corpus_index, dsl)
+    local = {doc_id for doc_id, doc in CORPUS.items() if matches(query, doc)}
+    assert remote == local, f"{text!r}: {sorted(remote ^ local)[:5]} DSL {dsl}"
+    assert 0 < len(remote) < CORPUS_SIZE, f"{text!r} selects {len(remote)} events: not a useful check"
