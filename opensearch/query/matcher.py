@@ -154,7 +154,8 @@ def _text_pred(node: TextMatch) -> Pred:
         key = ("tok", field)
         lists = cache.get(key)
         if lists is None:
-            lists = [tokenize(v) for v in get(doc) if isinstance(v, str)]
+            # numbers and booleans in a text field are indexed as their JSON text
+            lists = [tokenize(s) for v in get(doc) if (s := _keyword_text(v)) is not None]
             cache[key] = lists
         return lists
 

@@ -322,6 +322,15 @@ class _Binder(Transformer):
         field, spec, pos = self._field(items[0])
         return self._equals(field, spec, items[2], pos, wildcards=True)
 
+    def field_colon_any(self, items: list) -> Node:
+        """``level:(ERROR OR WARN)``: any of the values, each read as in ``field:value``."""
+        field, spec, pos = self._field(items[0])
+        values = [v for v in items if isinstance(v, _Value)]
+        if len(values) > self.settings.max_in_values:
+            raise self.error(f"too many values ({len(values)}; the limit is {self.settings.max_in_values})", pos)
+        nodes = [self._equals(field, spec, v, pos, wildcards=True) for v in values]
+        return nodes[0] if len(nodes) == 1 else Or(tuple(nodes), pos)
+
     def field_cmp(self, items: list) -> Node:
         field, spec, pos = self._field(items[0])
         op, value = str(items[1]), items[2]

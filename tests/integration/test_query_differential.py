@@ -67,6 +67,8 @@ def _event(rng: random.Random) -> dict:
         "service": {"name": rng.choice(SERVICES)},
         "host": {"name": rng.choice(HOSTS)},
     }
+    if rng.random() < 0.03:
+        doc["message"] = rng.choice([42, 1000, 10.5])  # a number in a text field is searched as its text
     if rng.random() < 0.7:
         doc["http"] = {"response": {"status_code": rng.choice(STATUSES)}}
     if rng.random() < 0.7:
@@ -150,13 +152,14 @@ EXAMPLES = [
     "database", '"connection refused"', "database AND timeout", "database OR timeout", "NOT database",
     "-database error", "(data OR base) AND NOT timeout", "data*", "*base", "time*", "*out", "web-api",
     "db.example.com", '"foo:bar"', '"1,000"', "level:ERROR", "level:error", 'level = "ERROR"', "level >= WARN",
+    "level:(error OR warn)", "source:(web* OR auth)",
     "source:web-api AND message:timeout", "source:web*", "source:Web*", "host:*-01", "response_time > 1000",
     "response_time >= 1500.5", "response_time < 100", "response_time <= 2000", "status_code != 500",
     "status_code IN (500, 502, 503, 504)", "status NOT IN (200, 201)", 'message LIKE "%timeout%"',
     'user_email LIKE "%@gmail.com"', 'user_email LIKE "gmail%"', "error_message IS NOT NULL",
     "error_message IS NULL", "user_id EXISTS", "request.headers.authorization EXISTS", "request EXISTS",
     "response.body.error.code = 1001", "response.body.error.code IN (1001, 2001)",
-    "response.body.error.code > 1001", "tags:prod", "level:ERROR last 15 minutes", "last 24 hours",
+    "response.body.error.code > 1001", "tags:prod", "42", "10.5", "level:ERROR last 15 minutes", "last 24 hours",
     "last 7 days", "today", "yesterday", "this week", "2026-01-19", "2026-01-19 to 2026-01-20",
     "today during business hours", "weekdays only last 7 days", "weekends last 10 days",
     "level:ERROR weekdays during business hours this week", 'timestamp >= "2026-01-19 09:00"',
@@ -199,6 +202,8 @@ field_atoms = st.one_of(
     st.builds(lambda op, lv: f"level {op} {lv}", st.sampled_from([">", ">=", "<", "<=", "=", "!="]),
               st.sampled_from(LEVELS)),
     st.builds(lambda s: f"source:{s}", st.sampled_from(SERVICES)),
+    st.lists(st.sampled_from([*LEVELS, "err", "warning"]), min_size=1, max_size=3).map(
+        lambda xs: "level:(" + " OR ".join(xs) + ")"),
     st.builds(lambda s, n: f"source:{s[:n]}*", st.sampled_from(SERVICES), st.integers(1, 5)),
     st.builds(lambda h, n: f"host:*{h[-n:]}", st.sampled_from(HOSTS), st.integers(1, 4)),
     st.builds(lambda op, n: f"response_time {op} {n}", st.sampled_from([">", ">=", "<", "<=", "!="]),

@@ -74,6 +74,8 @@ CASES = [
     ("today during business hours", ev(ts="2026-01-21T09:00:00Z"), ev(ts="2026-01-21T17:00:00Z")),
     ("weekdays only last 7 days", ev(ts="2026-01-16T23:00:00Z"), ev(ts="2026-01-17T10:00:00Z")),
     ("2026-01-19 to 2026-01-20", ev(ts="2026-01-20T23:00:00Z"), ev()),
+    ("level:(ERROR OR WARN)", ev(level="WARN"), ev(level="INFO")),
+    ("42", ev(message=42), ev(message=421)),  # numbers in a text field are searched as their text
     ("*", ev(), None),
     ("", ev(), None),
 ]

@@ -283,3 +283,16 @@ def test_time_clauses_apply_to_the_whole_query_wherever_written(q):
     assert isinstance(query.ast, Or) and query.time_range[0] == datetime(2026, 1, 21, 11, 45, tzinfo=UTC)
     nested = q("(source:a today) OR source:b")
     assert isinstance(nested.ast, Or) and nested.time_range[0] == datetime(2026, 1, 21, tzinfo=UTC)
+
+
+def test_field_with_alternatives(q):
+    node = q("level:(error OR Warn)").ast
+    assert isinstance(node, Or) and [n.values for n in node.items] == [("ERROR",), ("WARN",)]
+    mixed = q("source:(web* OR auth)").ast
+    assert isinstance(mixed.items[0], Prefix) and mixed.items[1].values == ("auth",)
+
+
+def test_bang_inside_words_but_not_before_equals(q):
+    assert q("failed!").ast.text == "failed!"
+    node = q("status!=200").ast
+    assert isinstance(node, And) and isinstance(node.items[1], Not)
