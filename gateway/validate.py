@@ -52,7 +52,8 @@ EVENT_FIELDS = frozenset(
     }
 )
 RAW_FIELDS = frozenset(
-    {"id", "raw", "format", "host", "source", "tenant", "environment", "path", "labels", "meta", "timestamp"}
+    # "fields": the shipper attaches file path, container labels etc. to raw lines
+    {"id", "raw", "format", "host", "source", "tenant", "environment", "path", "labels", "meta", "timestamp", "fields"}
 )
 _EVENT_ID_RE = re.compile(r"^[\x21-\x7e]{8,128}$")  # printable ASCII: it becomes an OpenSearch _id
 MAX_HOST_BYTES = 255
@@ -352,6 +353,9 @@ def validate_entry(
             errors.append("raw: must be a non-empty string")
         if not isinstance(fmt, str) or fmt not in RAW_FORMATS:
             errors.append(f"format: {fmt!r} is not one of {', '.join(sorted(RAW_FORMATS))}")
+        raw_fields = value.get("fields")
+        if raw_fields is not None and not isinstance(raw_fields, dict):
+            errors.append("fields: must be a JSON object")
         if errors:
             return None, errors
         timestamp = None
@@ -370,6 +374,7 @@ def validate_entry(
             raw=raw,
             format=fmt,
             timestamp=timestamp,
+            fields=value.get("fields") or None,
             meta=meta,
         ), []
 

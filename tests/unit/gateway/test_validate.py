@@ -274,3 +274,31 @@ def test_batch_ulids_match_the_shared_format_and_are_unique() -> None:
     assert made[0][:10] == new_ulid(ms)[:10]  # same time encoding as logharbor.ids
     later = UlidBatch(ms + 1)()
     assert later > max(made)  # ULIDs sort by time
+
+
+def test_shipper_raw_lines_with_id_and_fields_are_accepted_as_sent() -> None:
+    """The exact shape shipper/event.py encode_event() sends."""
+    line = orjson.dumps(
+        {
+            "id": "0123456789abcdef0123456789abcdef",
+            "raw": "GET / 200",
+            "format": "nginx",
+            "host": "web-1",
+            "timestamp": "2026-05-01T11:59:00.123Z",
+            "fields": {"log": {"file": {"path": "/var/log/nginx/access.log"}}},
+        }
+    )
+    r = run(line, "ndjson", idem="batch-x")
+    assert not r.rejected
+    env = r.envelopes[0]
+    assert env.id == "0123456789abcdef0123456789abcdef"
+    assert env.fields == {"log": {"file": {"path": "/var/log/nginx/access.log"}}}
+    assert (env.raw, env.format, env.host, env.timestamp) == (
+        "GET / 200",
+        "nginx",
+        "web-1",
+        "2026-05-01T11:59:00.123000Z",
+    )
+    assert run(orjson.dumps({"raw": "x", "fields": [1]}), "ndjson").rejected[0]["errors"] == [
+        "fields: must be a JSON object"
+    ]
