@@ -19,7 +19,8 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
 from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings
 from logharbor.ecs import data_stream_name
@@ -92,7 +93,37 @@ class PipelineWorker:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    async def ensure_topics(self) -> None:
+        """Create missing topics (raw, processed, DLQ) with the configured partition counts.
+
+        Brokers often run with auto-creation off; creating here (idempotently, racing workers
+        tolerated) means a fresh cluster works without a separate setup step.
+        """
+        wanted = {
+            self.topic: self.kafka.raw_partitions,
+            self.kafka.processed_topic: self.kafka.processed_partitions,
+            self.kafka.dlq_topic: self.kafka.dlq_partitions,
+        }
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [
+                NewTopic(name, num_partitions=n, replication_factor=1)
+                for name, n in wanted.items()
+                if name not in existing
+            ]
+            if missing:
+                try:
+                    await admin.create_topics(missing)
+                    log.info("created topics %s", [t.name for t in missing])
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()
+
     async def start(self) -> None:
+        await self.ensure_topics()
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.kafka.bootstrap,
             acks="all",

@@ -1,0 +1,218 @@
+"""Ingest benchmark: the pipeline against OpenSearch's own bulk rate, measured in one run.
+
+    LOGHARBOR_OPENSEARCH_URL=http://127.0.0.1:9200 LOGHARBOR_KAFKA_BOOTSTRAP=127.0.0.1:9092 \\
+        .venv/bin/python -m ops.bench.ingest --docs 20000 --workers 1
+
+Three figures, same N events (a mix of nginx, app, syslog, JSON and logfmt lines):
+1. processing: parse + filter + redact + enrich + route + ECS document + JSON, no I/O,
+   in this one process → events/s per process (the CPU cost of the pipeline itself);
+2. direct: the documents the pipeline produces, bulk-indexed straight into a data stream with
+   opensearch-py's async bulk helper (op_type=create, _id) → what OpenSearch can take on this box;
+3. pipeline: the envelopes produced to a fresh Kafka topic first, then ``--workers`` pipeline
+   processes consume, process, index, publish and commit → events/s until the last is stored.
+The ratio pipeline/direct is the figure DESIGN §5 asks for. Everything runs on one machine, so
+OpenSearch, Kafka and the pipeline share the CPUs; the output says how many there were.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from opensearchpy.helpers import async_bulk
+
+from logharbor.config import KafkaSettings, OpenSearchSettings
+from logharbor.envelope import Envelope
+from logharbor.ids import stable_id
+from opensearch.client import async_client, sync_client
+
+LINES = (
+    '192.168.{a}.{b} - - [19/Jan/2026:10:30:00 +0000] "GET /api/users/{i} HTTP/1.1" 200 {i} "-" '
+    '"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"',
+    "2026-01-19 10:30:00 ERROR [DatabaseService] Connection timeout after {b}s (query {i})",
+    "2026-01-19 10:30:00 INFO [UserService] user {i} logged in from 10.0.{a}.{b}",
+    "<34>Jan 19 10:30:00 web-server app[{b}]: User login failed for user{i}",
+    '{{"msg": "request done", "level": "info", "ts": "2026-01-19T10:30:00Z", "duration_ms": {b}, '
+    '"trace_id": "t{i}", "path": "/api/orders/{i}"}}',
+    'ts=2026-01-19T10:30:00Z level=warn msg="disk low" free={b}% host=db-{a}',
+)
+
+
+def make_envelopes(tenant: str, n: int) -> list[Envelope]:
+    return [
+        Envelope(
+            id=stable_id("bench", tenant, i),
+            tenant=tenant,
+            source=f"svc-{i % 7}",
+            received_at="2026-01-19T10:30:01Z",
+            raw=LINES[i % len(LINES)].format(i=i, a=i % 200, b=i % 250),
+            format="auto",
+            meta={"environment": "staging", "host": f"host-{i % 20}"},
+        )
+        for i in range(n)
+    ]
+
+
+def processing_rate(envelopes: list[Envelope]) -> tuple[float, list[tuple[str, str, bytes]]]:
+    """Events/s for decode → chain → document → JSON in this process, and the documents."""
+    from pipeline.dlq import safe_tenant
+    from pipeline.document import to_document
+    from pipeline.event import Event
+    from pipeline.rules import load_chain
+    from pipeline.settings import PipelineSettings
+
+    chain = load_chain(PipelineSettings())
+    records = [e.to_bytes() for e in envelopes]
+    started = time.process_time()
+    events = [Event.from_envelope(Envelope.from_bytes(r)) for r in records]
+    kept = chain.run(events).kept
+    docs = [
+        (f"logs-{safe_tenant(e.envelope.tenant)}-{e.retention_class}", e.envelope.id, orjson.dumps(to_document(e)))
+        for e in kept
+    ]
+    elapsed = time.process_time() - started
+    return len(records) / elapsed, docs
+
+
+def count(tenant: str) -> int:
+    client = sync_client()
+    try:
+        client.indices.refresh(index=f"logs-{tenant}-*", ignore_unavailable=True, allow_no_indices=True)
+        return client.count(index=f"logs-{tenant}-*", ignore_unavailable=True, allow_no_indices=True)["count"]
+    finally:
+        client.close()
+
+
+def cleanup(tenant: str) -> None:
+    client = sync_client()
+    try:
+        client.indices.delete_data_stream(name=f"logs-{tenant}-*", ignore=[404])
+    finally:
+        client.close()
+
+
+async def direct_rate(docs: list[tuple[str, str, bytes]], chunk: int) -> float:
+    client = async_client(OpenSearchSettings())
+    actions = (
+        {"_op_type": "create", "_index": idx, "_id": _id, "_source": orjson.loads(body)} for idx, _id, body in docs
+    )
+    try:
+        started = time.perf_counter()
+        ok, errors = await async_bulk(
+            client, actions, chunk_size=chunk, max_chunk_bytes=8 * 1024 * 1024, raise_on_error=False, refresh=False
+        )
+        elapsed = time.perf_counter() - started
+    finally:
+        await client.close()
+    if errors:
+        raise SystemExit(f"direct bulk had {len(errors)} errors, first: {errors[0]}")
+    return ok / elapsed
+
+
+async def produce(kafka: KafkaSettings, topic: str, envelopes: list[Envelope], partitions: int) -> float:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=kafka.bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        futures = [await producer.send(topic, e.to_bytes(), key=e.source.encode()) for e in envelopes]
+        await asyncio.gather(*futures)
+        return len(envelopes) / (time.perf_counter() - started)
+    finally:
+        await producer.stop()
+
+
+def pipeline_rate(kafka: KafkaSettings, topic: str, tenant: str, n: int, workers: int) -> tuple[float, float]:
+    """(events/s from process start, events/s from the first stored document to the last)."""
+    suffix = uuid.uuid4().hex[:8]
+    env = {
+        **os.environ,
+        "LOGHARBOR_KAFKA_RAW_TOPIC": topic,
+        "LOGHARBOR_KAFKA_PROCESSED_TOPIC": f"bench-processed-{suffix}",
+        "LOGHARBOR_KAFKA_DLQ_TOPIC": f"bench-dlq-{suffix}",
+        "LOGHARBOR_KAFKA_CONSUMER_GROUP": f"bench-{suffix}",
+        "LOGHARBOR_PIPELINE_HTTP_HOST": "127.0.0.1",
+        "LOGHARBOR_PIPELINE_HTTP_PORT": "0",
+        "LOGHARBOR_LOG_LEVEL": "WARNING",
+    }
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "ops.cli", "pipeline", "--workers", str(workers)], env=env)
+    try:
+        stored, first_at, first_count = 0, None, 0
+        while stored < n:
+            if proc.poll() is not None:
+                raise SystemExit(f"pipeline exited with {proc.returncode}")
+            time.sleep(0.25)
+            stored = count(tenant)
+            if first_at is None and stored:
+                first_at, first_count = time.perf_counter(), stored
+        ended = time.perf_counter()
+        steady = (n - first_count) / (ended - first_at) if first_at and ended > first_at else float("nan")
+        return n / (ended - started), steady
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=20_000, help="events per phase (default 20000)")
+    parser.add_argument("--workers", type=int, default=1, help="pipeline processes (default 1)")
+    parser.add_argument("--partitions", type=int, default=4, help="partitions of the benchmark topic")
+    parser.add_argument("--chunk", type=int, default=2000, help="docs per bulk in the direct phase")
+    parser.add_argument("--processing-only", action="store_true", help="only the no-I/O processing rate")
+    args = parser.parse_args()
+
+    run = uuid.uuid4().hex[:8]
+    print(f"ingest benchmark: {args.docs} events, {os.cpu_count()} CPUs, pipeline workers={args.workers}")
+    direct_tenant, pipe_tenant = f"benchdirect{run}", f"benchpipe{run}"
+    proc_rate, docs = processing_rate(make_envelopes(direct_tenant, args.docs))
+    print(f"processing (parse+filter+enrich+document, no I/O): {proc_rate:,.0f} events/s per process")
+    if args.processing_only:
+        return
+
+    from opensearch.bootstrap import bootstrap
+
+    client = sync_client()
+    bootstrap(client)
+    client.close()
+    kafka = KafkaSettings()
+    try:
+        d_rate = asyncio.run(direct_rate(docs, args.chunk))
+        print(f"direct bulk into OpenSearch (async_bulk, create):   {d_rate:,.0f} docs/s")
+        topic = f"bench-raw-{run}"
+        envelopes = make_envelopes(pipe_tenant, args.docs)
+        p_rate = asyncio.run(produce(kafka, topic, envelopes, args.partitions))
+        print(f"(produce to Kafka, not part of the ratio:           {p_rate:,.0f} records/s)")
+        pipe = pipeline_rate(kafka, topic, pipe_tenant, args.docs, args.workers)
+        print(
+            f"Kafka → pipeline → OpenSearch:                      {pipe:,.0f} events/s "
+            f"(includes process start-up and group join)"
+        )
+        print(f"ratio pipeline / direct:                            {pipe / d_rate:.2f}")
+    finally:
+        cleanup(direct_tenant)
+        cleanup(pipe_tenant)
+
+
+if __name__ == "__main__":
+    main()
