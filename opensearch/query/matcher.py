@@ -145,19 +145,39 @@ def _as_number(v: Any) -> float | None:
 # leaves
 
 
+class _Text:
+    """One text value of an event, lowercased eagerly and tokenised only when needed."""
+
+    __slots__ = ("_tokens", "ascii", "lower", "raw")
+
+    def __init__(self, raw: str) -> None:
+        self.raw = raw
+        self.lower = raw.lower()
+        # str.lower() is context-free only for ASCII (final sigma etc.), so the substring
+        # shortcut is used for ASCII text only.
+        self.ascii = raw.isascii()
+        self._tokens: list[str] | None = None
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = tokenize(self.raw)
+        return self._tokens
+
+
 def _text_pred(node: TextMatch) -> Pred:
     getters = [(f, field_getter(f)) for f in node.fields]
     tokens = node.tokens
     mode = node.mode
 
-    def token_lists(doc: dict, cache: dict, field: str, get: Callable[[dict], list]) -> list[list[str]]:
-        key = ("tok", field)
-        lists = cache.get(key)
-        if lists is None:
+    def field_texts(doc: dict, cache: dict, field: str, get: Callable[[dict], list]) -> list[_Text]:
+        key = ("text", field)
+        texts = cache.get(key)
+        if texts is None:
             # numbers and booleans in a text field are indexed as their JSON text
-            lists = [tokenize(s) for v in get(doc) if (s := _keyword_text(v)) is not None]
-            cache[key] = lists
-        return lists
+            texts = [_Text(s) for v in get(doc) if (s := _keyword_text(v)) is not None]
+            cache[key] = texts
+        return texts
 
     if mode == "phrase" and len(tokens) == 1:
         tok = tokens[0]
@@ -186,8 +206,12 @@ def _text_pred(node: TextMatch) -> Pred:
 
     def pred(doc: dict, cache: dict) -> bool:
         for field, get in getters:
-            for toks in token_lists(doc, cache, field, get):
-                if test(toks):
+            for text in field_texts(doc, cache, field, get):
+                # Cheap necessary condition first: every query token occurs in the lowercased
+                # text. Most events in a live tail fail here without being tokenised.
+                if text.ascii and not all(t in text.lower for t in tokens):
+                    continue
+                if test(text.tokens):
                     return True
         return False
 

@@ -10,7 +10,7 @@ from datetime import time
 from typing import ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from logharbor.config import SectionSettings
@@ -51,6 +51,13 @@ class QuerySettings(SectionSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/Berlin)") from exc
         return value
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> QuerySettings:
+        # Windows crossing midnight (night shifts) are not supported: say so instead of matching nothing.
+        if self.business_hours_end <= self.business_hours_start:
+            raise ValueError("business_hours_end must be later than business_hours_start (same day)")
+        return self
 
     @property
     def zone(self) -> ZoneInfo:

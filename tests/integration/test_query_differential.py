@@ -174,6 +174,24 @@ def test_examples_agree(os_client, corpus_index, text):
         assert 0 < len(remote) < CORPUS_SIZE, f"{text!r} selects {len(remote)} events: not a useful check"
 
 
+ZONED_EXAMPLES = ["today", "yesterday", "this week", "2026-01-19", "2026-01-19 10:00 to 2026-01-20",
+                  "today during business hours", "weekdays during business hours last 10 days",
+                  "weekends last 10 days", 'timestamp >= "2026-01-20 08:00"', "level:ERROR this month"]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York", "Asia/Kolkata"])
+@pytest.mark.parametrize("text", ZONED_EXAMPLES)
+def test_time_clauses_agree_in_other_zones(os_client, corpus_index, zone, text):
+    zoned = QuerySettings(timezone=zone, business_hours_start="08:30", business_hours_end="18:00")
+    query = parse(text, now=NOW, settings=zoned)
+    remote = _opensearch_ids(os_client, corpus_index, compile_query(query, settings=zoned))
+    local = {doc_id for doc_id, doc in CORPUS.items() if matches(query, doc)}
+    assert remote == local, f"{text!r} in {zone}: {sorted(remote ^ local)[:5]}"
+    # in New York `now` is 07:00, so today's business hours have not started: empty is right there
+    empty_ok = zone == "America/New_York" and text == "today during business hours"
+    assert (empty_ok or len(remote) > 0) and len(remote) < CORPUS_SIZE
+
+
 def test_wildcards_use_index_prefixes_not_scans(os_client, corpus_index):
     for text in ["data*", "*base", "source:web*", "host:*-01", 'user_email LIKE "%@gmail.com"']:
         dsl = compile_query(parse(text, now=NOW, settings=SETTINGS), settings=SETTINGS)

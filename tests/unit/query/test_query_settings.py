@@ -37,6 +37,11 @@ def test_unknown_zone_is_rejected():
         QuerySettings(timezone="Mars/Olympus")
 
 
+def test_business_hours_must_be_ordered():
+    with pytest.raises(ValidationError, match="later than"):
+        QuerySettings(business_hours_start="18:00", business_hours_end="06:00")
+
+
 def test_prefix_cap_cannot_exceed_opensearch_limit():
     with pytest.raises(ValidationError):
         QuerySettings(max_prefix_chars=20)
