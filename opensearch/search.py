@@ -142,7 +142,7 @@ def build_query(query: Any | None = None, levels: Sequence[str] = (), sources: S
         if start is not None:
             rng["gte"] = _iso(start)
         if end is not None:
-            rng["lte"] = _iso(end)
+            rng["lt"] = _iso(end)  # half-open [from, to), as in the query engine
         filters.append({"range": {ecs.TIMESTAMP: rng}})
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
 

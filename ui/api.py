@@ -248,7 +248,10 @@ class QueryService:
         }
         indices = await self._indices(principal, f)
         if not indices:
-            return {**out, "total": 0, "aggregations": [], "took_ms": _ms_since(t0)}
+            return {**out, "total": 0, "aggregations": [], "source": "raw", "took_ms": _ms_since(t0)}
+        if query.get("rollup", "auto") != "never" and await self._rollup_covers(principal, p, interval):
+            return {**out, **await self._aggregate_rollup(principal, p, interval), "source": "rollup",
+                    "took_ms": _ms_since(t0)}
         aggs = agg.build_aggs(p.metric, p.field, p.group_by, p.size, interval, f.start, f.end, p.percents)
         body: dict[str, Any] = {"size": 0, "query": filters_query(f), "track_total_hits": True}
         if aggs:
@@ -259,7 +262,34 @@ class QueryService:
                 params={"ignore_unavailable": "true", "allow_no_indices": "true", "pre_filter_shard_size": 1})
         total = int(resp["hits"]["total"]["value"])
         rows = agg.flatten(p.metric, p.group_by, interval, resp.get("aggregations"), total)
-        return {**out, "total": total, "aggregations": rows, "took_ms": _ms_since(t0)}
+        return {**out, "total": total, "aggregations": rows, "source": "raw", "took_ms": _ms_since(t0)}
+
+    async def _rollup_covers(self, principal: Principal, p: Any, interval: str | None) -> bool:
+        f = p.filters
+        if not agg.rollup_eligible(p.metric, p.group_by, interval, f.query is not None, f.classes, f.start,
+                                   f.end, interval_seconds(interval) if interval else None,
+                                   self.settings.rollup_min_range_hours * 3600):
+            return False
+        with opensearch_errors():
+            done = await agg.rollup_state(self.client, principal.tenant)
+        return done is not None and f.end is not None and done >= int(f.end.timestamp() * 1000)
+
+    async def _aggregate_rollup(self, principal: Principal, p: Any, interval: str | None) -> dict[str, Any]:
+        f = p.filters
+        assert f.start is not None and f.end is not None
+        flt: list[dict[str, Any]] = [
+            {"exists": {"field": "count"}},
+            {"range": {ecs.TIMESTAMP: {"gte": f.start.isoformat(), "lt": f.end.isoformat()}}}]
+        if f.levels:
+            flt.append({"terms": {ecs.LEVEL: f.levels}})
+        if f.sources:
+            flt.append({"terms": {ecs.SERVICE: f.sources}})
+        body = {"size": 0, "query": {"bool": {"filter": flt}},
+                "aggs": agg.build_rollup_aggs(p.metric, p.group_by, p.size, interval, f.start, f.end)}
+        with opensearch_errors():
+            resp = await self.client.search(index=agg.rollup_index(principal.tenant), body=body)
+        total, rows = agg.flatten_rollup(p.metric, p.group_by, interval, resp.get("aggregations", {}))
+        return {"total": total, "aggregations": rows}
 
     # ------------------------------------------------------------ export
 

@@ -32,8 +32,9 @@ from ui.api import QueryService, opensearch_errors
 from ui.auth import Authenticator, AuthError, Principal, keystore_verifier, static_verifier
 from ui.errors import ApiError, bad_request
 from ui.live_tail import TailHub, build_matcher, pump
-from ui.openapi import openapi_document
+from ui.openapi import app_document
 from ui.params import parse_filters
+from ui.rollups import run_rollups
 from ui.settings import UISettings
 from ui.status import gather_status
 
@@ -233,7 +234,7 @@ async def rotate_key(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return json_response(openapi_document())
+    return json_response(app_document(request.app))
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -351,9 +352,19 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
         app[AUDIT] = AuditWriter(client)
         app[AUDIT].start()
         app[HUB] = TailHub(app[KAFKA], settings.tail_buffer, settings.max_subscribers)
+        rollups = None
+        if settings.rollup_interval_s > 0:
+            classes = list((storage or StorageSettings()).retention_days)
+            rollups = asyncio.create_task(run_rollups(client, app[SERVICE].resolver, classes,
+                                                      settings.rollup_interval_s, settings.rollup_lookback_hours),
+                                          name="rollups")
         try:
             yield
         finally:
+            if rollups is not None:
+                rollups.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await rollups
             await app[HUB].close()
             with contextlib.suppress(Exception):
                 await app[AUDIT].close()

@@ -6,10 +6,15 @@ tests validate real responses against these schemas with jsonschema, so it canno
 
 from __future__ import annotations
 
+import copy
 from functools import lru_cache
 from typing import Any
 
+from aiohttp import web
+
 from logharbor import __version__
+
+OPENAPI_EXTRA = web.AppKey("openapi_extra", dict)
 
 NULLABLE_STR = {"type": ["string", "null"]}
 ANY = {}
@@ -91,7 +96,8 @@ SCHEMAS: dict[str, Any] = {
         "aggregations": {"type": "array", "items": _ref("AggregateRow")},
         "metric": {"type": "string"}, "field": NULLABLE_STR,
         "group_by": {"type": "array", "items": {"type": "string"}}, "interval": NULLABLE_STR,
-        "from": NULLABLE_STR, "to": NULLABLE_STR, "total": {"type": "integer"}, "took_ms": {"type": "integer"}}},
+        "from": NULLABLE_STR, "to": NULLABLE_STR, "total": {"type": "integer"}, "took_ms": {"type": "integer"},
+        "source": {"enum": ["raw", "rollup"], "description": "Answered from raw events or the hourly rollup"}}},
     "Probe": {"type": "object", "required": ["ok"], "properties": {
         "ok": {"type": "boolean"}, "error": {"type": "string"}, "latency_ms": {"type": "number"}}},
     "Status": {"type": "object", "required": ["status", "components"], "properties": {
@@ -177,7 +183,9 @@ def openapi_document() -> dict[str, Any]:
         _param("group_by", "Up to 3 comma-separated fields; top 'size' terms each."),
         _param("size", "Top-N per group_by field (default 10).", {"type": "integer"}),
         _param("interval", "Time series bucket: 1m, 5m, 1h, 1d… or auto."),
-        _param("percents", "Percentiles for metric=percentiles (default ui.percentiles).")]
+        _param("percents", "Percentiles for metric=percentiles (default ui.percentiles)."),
+        _param("rollup", "auto (default): use the hourly rollup when it answers exactly; never: raw events.",
+               {"enum": ["auto", "never"]})]
     file_content = {"description": "Streamed file (Content-Disposition: attachment)", "content": {
         "application/json": {"schema": {"type": "array"}},
         "application/x-ndjson": {"schema": {"type": "string"}},
@@ -255,3 +263,22 @@ def openapi_document() -> dict[str, Any]:
         "components": {"schemas": SCHEMAS, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "description": "API key (read or admin scope)"}}},
     }
+
+
+def document_paths(app: web.Application, paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
+    """Let other route modules on this app (e.g. ``ui.web.routes``) describe their ``/api/`` paths,
+    so the served document still covers every endpoint. Call during setup, before startup."""
+    extra = app.setdefault(OPENAPI_EXTRA, {"paths": {}, "schemas": {}})  # type: ignore[arg-type]
+    extra["paths"].update(paths)
+    extra["schemas"].update(schemas or {})
+
+
+def app_document(app: web.Application) -> dict[str, Any]:
+    """The base document plus what other modules registered with :func:`document_paths`."""
+    extra = app.get(OPENAPI_EXTRA)
+    if not extra:
+        return openapi_document()
+    doc = copy.deepcopy(openapi_document())
+    doc["paths"].update(extra["paths"])
+    doc["components"]["schemas"].update(extra["schemas"])
+    return doc

@@ -49,6 +49,11 @@ class UISettings(SectionSettings):
     max_group_size: int = Field(default=1000, ge=1)
     max_buckets: int = Field(default=10_000, ge=1)
     auto_interval_buckets: int = Field(default=60, ge=1)
+    # Hourly rollups (.logharbor-rollup-hourly-<tenant>): counts by service and level per hour,
+    # kept current by a job in each ui process, read by long-range count/error_rate queries.
+    rollup_interval_s: float = Field(default=300.0, ge=0)  # 0 = this process does not run the job
+    rollup_lookback_hours: int = Field(default=3, ge=1)
+    rollup_min_range_hours: int = Field(default=24, ge=1)
     # Export
     export_batch_size: int = Field(default=2000, ge=10, le=10_000)
     export_max_rows: int = Field(default=5_000_000, ge=1)

@@ -135,7 +135,7 @@ async def run(args: argparse.Namespace) -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "LOGHARBOR_UI_STATIC_KEYS": orjson.dumps(
+    env = {**os.environ, "LOGHARBOR_UI_ROLLUP_INTERVAL_S": "0", "LOGHARBOR_UI_STATIC_KEYS": orjson.dumps(
         {KEY: {"tenant": tenant, "scopes": ["read"], "rate": 1e6, "burst": 1_000_000}}).decode()}
     proc = start_ui(port, env)
     base = f"http://127.0.0.1:{port}"

@@ -82,7 +82,7 @@ async def env(os_client, os_url, kafka_bootstrap):
     e.keys["expired"], rec = await store.create(tenant=e.tenant_a, source="tests", scopes=["read"],
                                                expires_in=timedelta(seconds=1))
 
-    app = create_app(UISettings(heartbeat_s=1.0), opensearch=OpenSearchSettings(url=os_url),
+    app = create_app(UISettings(heartbeat_s=1.0, rollup_interval_s=0), opensearch=OpenSearchSettings(url=os_url),
                      kafka=KafkaSettings(bootstrap=kafka_bootstrap))
     e.http = TestClient(TestServer(app))
     await e.http.start_server()

@@ -66,7 +66,8 @@ async def export_env(os_client, os_url, kafka_bootstrap):
     key, _ = await KeyStore(client).create(tenant=tenant, source="tests", scopes=["read"])
     await client.close()
     port = _free_port()
-    env = {**os.environ, "LOGHARBOR_OPENSEARCH_URL": os_url, "LOGHARBOR_KAFKA_BOOTSTRAP": kafka_bootstrap}
+    env = {**os.environ, "LOGHARBOR_OPENSEARCH_URL": os_url, "LOGHARBOR_KAFKA_BOOTSTRAP": kafka_bootstrap,
+           "LOGHARBOR_UI_ROLLUP_INTERVAL_S": "0"}
     proc = _start_ui(port, env)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -34,7 +34,7 @@ async def paging(os_client, os_url, kafka_bootstrap):
     index_docs(os_client, tenant, docs)
     client = async_client(OpenSearchSettings(url=os_url))
     key, _ = await KeyStore(client).create(tenant=tenant, source="tests", scopes=["read"], rate=1000, burst=1000)
-    app = create_app(UISettings(max_limit=1000), opensearch=OpenSearchSettings(url=os_url),
+    app = create_app(UISettings(max_limit=1000, rollup_interval_s=0), opensearch=OpenSearchSettings(url=os_url),
                      kafka=KafkaSettings(bootstrap=kafka_bootstrap))
     http = TestClient(TestServer(app))
     await http.start_server()
