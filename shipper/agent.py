@@ -103,7 +103,7 @@ class Shipper:
         self.sender = sender = Sender(cfg, client, spool, self.metrics, self._sequencer.complete)
         if len(spool):
             log.info("spooled batches from a previous run will be resent", extra={"batches": len(spool)})
-        metrics_runner = await self._start_metrics_server()
+        metrics_server = await self._start_metrics_server()
         source_tasks = [asyncio.create_task(s.run(self.batcher), name=f"source:{s.name}") for s in self.sources]
         send_task = asyncio.create_task(sender.run(self.batcher), name="sender")
         background = [
@@ -142,8 +142,8 @@ class Shipper:
         self.store.save()
         self.write_status()
         await client.close()
-        if metrics_runner is not None:
-            await metrics_runner.cleanup()
+        if metrics_server is not None:
+            metrics_server.close()
         log.info("shipper stopped", extra={"events_sent": self.metrics.get("events_sent_total")})
         return exit_code
 
@@ -178,20 +178,16 @@ class Shipper:
     async def _start_metrics_server(self) -> Any:
         if self.cfg.metrics is None:
             return None
-        from aiohttp import web  # only loaded when the endpoint is configured
+        from shipper.http import serve_get
 
-        async def metrics(_: web.Request) -> web.Response:
-            return web.Response(text=self.metrics.render(), content_type="text/plain")
+        async def handle(path: str) -> tuple[int, str, bytes]:
+            if path == "/metrics":
+                return 200, "text/plain; version=0.0.4", self.metrics.render().encode()
+            if path == "/status":
+                return 200, "application/json", orjson.dumps(self.status())
+            return 404, "text/plain", b"try /metrics or /status\n"
 
-        async def status(_: web.Request) -> web.Response:
-            return web.json_response(self.status())
-
-        app = web.Application()
-        app.router.add_get("/metrics", metrics)
-        app.router.add_get("/status", status)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
         host, _, port = self.cfg.metrics.listen.rpartition(":")
-        await web.TCPSite(runner, host or "127.0.0.1", int(port)).start()
+        server = await serve_get(host or "127.0.0.1", int(port), handle)
         log.info("metrics endpoint listening", extra={"listen": self.cfg.metrics.listen})
-        return runner
+        return server

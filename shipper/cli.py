@@ -15,8 +15,6 @@ from typing import Any
 
 import orjson
 
-from logharbor.config import CONFIG_ENV, ConfigError
-
 
 def register(subparsers: Any) -> None:
     """Add the ``shipper`` subcommand to the ``logharbor`` parser."""
@@ -33,9 +31,12 @@ def register(subparsers: Any) -> None:
 
 
 def _config_path(args: argparse.Namespace) -> str:
-    path = getattr(args, "shipper_config", None) or getattr(args, "config", None) or os.environ.get(CONFIG_ENV)
+    path = getattr(args, "shipper_config", None) or getattr(args, "config", None) or os.environ.get(
+        "LOGHARBOR_CONFIG")  # logharbor.config.CONFIG_ENV, not imported: see shipper.config.config_error
     if not path:
-        raise ConfigError("no shipper config: pass `logharbor shipper --config shipper.yaml`")
+        from shipper.config import config_error
+
+        raise config_error("no shipper config: pass `logharbor shipper --config shipper.yaml`")
     return path
 
 

@@ -18,7 +18,13 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from logharbor.config import ConfigError
+
+def config_error(message: str) -> Exception:
+    """logharbor.config.ConfigError, imported only on error: that module loads pydantic-settings
+    (~15 MB), which the shipper itself does not need."""
+    from logharbor.config import ConfigError
+
+    return ConfigError(message)
 
 
 class _Model(BaseModel):
@@ -274,20 +280,20 @@ _UNION_TAGS = {"file", "database", "docker", "syslog", "tcp", "udp", "stdin", "j
 def parse_config(data: object, origin: str = "config") -> ShipperConfig:
     """Validate a mapping; raise ConfigError naming each wrong field."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{origin}: top level must be a mapping")
+        raise config_error(f"{origin}: top level must be a mapping")
     try:
         return ShipperConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{origin}: {_format_errors(exc)}") from None
+        raise config_error(f"{origin}: {_format_errors(exc)}") from None
 
 
 def load_config(path: str | Path) -> ShipperConfig:
     """Read and validate the shipper YAML file."""
     p = Path(path)
     if not p.is_file():
-        raise ConfigError(f"shipper config {p} does not exist (pass --config shipper.yaml)")
+        raise config_error(f"shipper config {p} does not exist (pass --config shipper.yaml)")
     try:
         data = yaml.safe_load(p.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        raise config_error(f"{p}: not valid YAML: {exc}") from None
     return parse_config(data, str(p))

@@ -32,7 +32,6 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
@@ -40,6 +39,7 @@ from shipper.batcher import Batch, Batcher
 from shipper.checkpoint import atomic_write
 from shipper.config import ShipperConfig
 from shipper.event import Event
+from shipper.http import HttpConnection, HttpError
 from shipper.metrics import Metrics
 from shipper.spool import Spool
 
@@ -97,16 +97,15 @@ class GatewayClient:
         self.urls = urls
         self.active = 0
         self._api_key = api_key
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+        self._conns = [HttpConnection(u, timeout_s) for u in urls]
+        self._probes = [HttpConnection(u, min(timeout_s, 3.0)) for u in urls]  # never queue behind a POST
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=self._timeout,
-                                              connector=aiohttp.TCPConnector(limit=8, enable_cleanup_closed=True))
+        return None
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        for conn in self._conns + self._probes:
+            conn.close()
 
     def _fail_over(self) -> None:
         if len(self.urls) > 1:
@@ -114,8 +113,8 @@ class GatewayClient:
             log.warning("failing over to next gateway", extra={"url": self.urls[self.active]})
 
     async def post(self, body_gz: bytes, batch_id: str) -> Answer:
-        assert self._session is not None
-        url = self.urls[self.active]
+        index = self.active
+        url = self.urls[index]
         headers = {
             "Authorization": f"Bearer {self._api_key}",
             "Content-Type": "application/x-ndjson",
@@ -123,25 +122,22 @@ class GatewayClient:
             "Idempotency-Key": batch_id,
         }
         try:
-            async with self._session.post(f"{url}/ingest", data=body_gz, headers=headers) as resp:
-                body = await resp.read()
-                answer = Answer(resp.status, body, parse_retry_after(resp.headers.get("Retry-After")), url)
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            resp = await self._conns[index].request("POST", "/ingest", body_gz, headers)
+        except HttpError as exc:
             self._fail_over()
-            raise TransientError(f"{url}: {type(exc).__name__}: {exc}") from exc
+            raise TransientError(f"{url}: {exc}") from exc
+        answer = Answer(resp.status, resp.body, parse_retry_after(resp.headers.get("retry-after")), url)
         if answer.status >= 500:
             self._fail_over()
         return answer
 
     async def probe(self, index: int) -> bool:
         """True if ``GET /health`` on urls[index] answers 2xx."""
-        assert self._session is not None
         try:
-            async with self._session.get(f"{self.urls[index]}/health",
-                                         timeout=aiohttp.ClientTimeout(total=3)) as resp:
-                return resp.status < 300
-        except (aiohttp.ClientError, TimeoutError, OSError):
+            resp = await self._probes[index].request("GET", "/health")
+        except HttpError:
             return False
+        return resp.status < 300
 
 
 class CommitSequencer:
@@ -159,9 +155,16 @@ class CommitSequencer:
             if done is None:
                 self._broken = True  # nothing after an undelivered batch may be committed
                 break
+            # Only the last position per source (and per file) matters: positions only grow
+            # within a batch, and a file reset makes older positions void anyway.
+            last: dict[tuple[int, Any], tuple[Any, Any]] = {}
             for event in done:
-                if event.source is not None:
-                    event.source.commit(event.token)
+                source = event.source
+                if source is not None:
+                    token = event.token
+                    last[(id(source), token[0] if type(token) is tuple else None)] = (source, token)
+            for source, token in last.values():
+                source.commit(token)
             self._next += 1
 
 

@@ -173,5 +173,7 @@ def check_exactly_once(gw: RecordingGateway, expected: list[str]) -> dict[str, A
 def wait_all(gw: RecordingGateway, expected: list[str], timeout: float = 15) -> dict[str, Any]:
     """Wait until every expected line arrived (or time out), then check."""
     want = set(expected)
-    gw.wait_for(lambda g: want <= set(g.raws()), timeout)
+    # Cheap count test first: building the set under the gateway's lock on every poll would
+    # starve the gateway thread when tens of thousands of lines are expected.
+    gw.wait_for(lambda g: g.count >= len(want) and want <= set(g.raws()), timeout)
     return check_exactly_once(gw, expected)

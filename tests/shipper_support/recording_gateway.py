@@ -60,6 +60,7 @@ class RecordingGateway:
         self._site: web.TCPSite | None = None
         self._lock = threading.Lock()
         self.count = 0
+        self.latencies: list[float] = []
         self.on_event: Callable[[dict[str, Any], float], None] | None = None
 
     # ------------------------------------------------------------------ control (any thread)
@@ -102,11 +103,9 @@ class RecordingGateway:
     def wait_for(self, predicate: Callable[[RecordingGateway], bool], timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._lock:
-                pass
             if predicate(self):
                 return True
-            time.sleep(0.02)
+            time.sleep(0.05)
         return predicate(self)
 
     def wait_count(self, n: int, timeout: float = 10.0) -> bool:
@@ -119,6 +118,8 @@ class RecordingGateway:
         app.router.add_post("/ingest", self._ingest)
         app.router.add_post("/api/v1/ingest", self._ingest)
         app.router.add_get("/health", self._health)
+        app.router.add_get("/stats", self._stats)
+        app.router.add_post("/reset", self._reset)
         # auto_decompress off: the test must see that the body on the wire really is gzip
         self._runner = web.AppRunner(app, access_log=None, auto_decompress=False)
         await self._runner.setup()
@@ -147,6 +148,22 @@ class RecordingGateway:
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        """Count and write→receive latency of lines carrying a wall-clock stamp (``bench <time> ...``)."""
+        with self._lock:
+            lat = sorted(self.latencies)
+        def pct(p: float) -> float | None:
+            return lat[min(len(lat) - 1, int(p * len(lat)))] if lat else None
+        return web.json_response({"count": self.count, "latency_p50_s": pct(0.5), "latency_p99_s": pct(0.99),
+                                  "latency_max_s": lat[-1] if lat else None, "latency_n": len(lat)})
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        with self._lock:
+            self.count = 0
+            self.latencies.clear()
+            self.events.clear()
+        return web.json_response({"ok": True})
 
     def _record(self, status: int, n: int, request: web.Request) -> None:
         self.requests.append(Request(time.time(), status, n, request.headers.get("Idempotency-Key"),
@@ -187,6 +204,12 @@ class RecordingGateway:
                     self.received_at.append(now)
                 if self.on_event is not None:
                     self.on_event(event, now)
+                raw = event.get("raw", "")
+                if raw.startswith("bench "):
+                    try:
+                        self.latencies.append(time.time() - float(raw.split(" ", 2)[1]))
+                    except (ValueError, IndexError):
+                        pass
                 self.count += 1
             self._record(202, len(lines), request)
         return web.json_response({"accepted": len(lines) - len(rejected), "rejected": rejected}, status=202)
