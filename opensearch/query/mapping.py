@@ -45,3 +45,50 @@ def required_index_body(extra_properties: dict[str, dict[str, Any]] | None = Non
         "settings": copy.deepcopy(req["settings"]),
         "mappings": {"dynamic_templates": copy.deepcopy(req["dynamic_templates"]), "properties": properties},
     }
+
+
+def _lookup(properties: dict[str, Any], dotted: str) -> dict[str, Any] | None:
+    node: dict[str, Any] | None = None
+    props = properties
+    for part in dotted.split("."):
+        node = props.get(part)
+        if node is None:
+            return None
+        props = node.get("properties", {})
+    return node
+
+
+def missing_mapping_requirements(mappings: dict[str, Any]) -> list[str]:
+    """What ``mappings`` (an index or component template's ``mappings``) lacks for the query engine.
+
+    Empty means every wildcard and field kind the engine compiles will run without expensive
+    queries. Use it at bootstrap to warn, and in tests to keep templates and engine in step.
+    """
+    req = mapping_requirements()
+    props = mappings.get("properties", {})
+    missing: list[str] = []
+
+    def need_prefixes(name: str, field: dict[str, Any] | None) -> None:
+        if field is None:
+            missing.append(f"{name}: missing")
+        elif "index_prefixes" not in field:
+            missing.append(f"{name}: needs index_prefixes")
+
+    for name in req["text_fields"]:
+        field = _lookup(props, name)
+        need_prefixes(name, field)
+        need_prefixes(f"{name}.reversed", (field or {}).get("fields", {}).get("reversed"))
+    for name in req["keyword_fields_with_wildcards"]:
+        subfields = (_lookup(props, name) or {}).get("fields", {})
+        for sub in ("prefix", "reversed"):
+            need_prefixes(f"{name}.{sub}", subfields.get(sub))
+    for name, mapping in req["typed_fields"].items():
+        field = _lookup(props, name)
+        numeric = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float"}
+        if field is None:
+            missing.append(f"{name}: missing (want {mapping['type']})")
+        elif field.get("type") != mapping["type"] and not (
+            mapping["type"] in numeric and field.get("type") in numeric
+        ):
+            missing.append(f"{name}: is {field.get('type')}, want {mapping['type']}")
+    return missing

@@ -64,5 +64,19 @@ def test_mapping_requirements_cover_the_field_specs():
             assert leaf in node[parts[-1]]["fields"], sub
     assert props["message"]["index_prefixes"]["max_chars"] == 19
     assert set(body["settings"]["analysis"]["analyzer"]) == {
-        "logharbor_reversed_text", "logharbor_keyword_exact", "logharbor_keyword_reversed"}
+        "lh_reversed", "lh_keyword_exact", "lh_keyword_reversed"}
     assert mapping_requirements()["dynamic_templates"][0]["strings_as_keyword"]["mapping"]["type"] == "keyword"
+
+
+def test_missing_mapping_requirements_reports_gaps():
+    from opensearch.query.mapping import missing_mapping_requirements
+
+    body = required_index_body()
+    assert missing_mapping_requirements(body["mappings"]) == []
+    props = body["mappings"]["properties"]
+    del props["message"]["index_prefixes"]
+    del props["service"]["properties"]["name"]["fields"]["reversed"]
+    props["http"]["properties"]["response"]["properties"]["status_code"]["type"] = "integer"  # still numeric
+    props["client"]["properties"]["ip"]["type"] = "keyword"
+    assert missing_mapping_requirements(body["mappings"]) == [
+        "message: needs index_prefixes", "service.name.reversed: missing", "client.ip: is keyword, want ip"]
