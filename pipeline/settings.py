@@ -38,6 +38,8 @@ class PipelineSettings(SectionSettings):
     max_poll_records: int = Field(default=2000, ge=1)
     poll_timeout_ms: int = Field(default=500, ge=1)
     publish_processed: bool = True
+    # Processed batches waiting for the sink (OpenSearch/Kafka) while the next one is processed.
+    inflight_batches: int = Field(default=2, ge=1)
 
     # Bulk indexing: a bulk request is cut at whichever limit is hit first.
     bulk_max_docs: int = Field(default=2000, ge=1)

@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
@@ -39,15 +41,27 @@ from pipeline.settings import PipelineSettings
 log = logging.getLogger(__name__)
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A processed batch waiting for the sink: its records, documents and dead letters."""
+
+    records: list[Any]
+    items: list[IndexItem]
+    letters: list[DeadLetter]
+
+
 class _Rebalance(ConsumerRebalanceListener):
     def __init__(self, worker: PipelineWorker) -> None:
         self.worker = worker
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
-        # Wait for the batch in flight, commit what is settled, then let the partitions go.
-        async with self.worker.lock:
-            await self.worker.commit()
-            self.worker.tracker.forget(revoked)
+        # Settle the batches in flight, commit, then let the partitions go. (A batch polled
+        # meanwhile may still hold revoked records: they are indexed, not committed here, and the
+        # new owner's replay of them is absorbed as 409 duplicates.)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.worker.drain(), timeout=120)
+        await self.worker.commit()
+        self.worker.tracker.forget(revoked)
         metrics.ASSIGNED_PARTITIONS.set(0)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
@@ -74,7 +88,7 @@ class PipelineWorker:
         self.default_tenant = StorageSettings().default_tenant
         self.rules = RulesWatcher(settings)
         self.tracker = OffsetTracker()
-        self.lock = asyncio.Lock()
+        self._queue: asyncio.Queue[_Prepared] | None = None
         self.ready = False
         self.paused = False
         self.consumer: AIOKafkaConsumer | None = None
@@ -154,8 +168,7 @@ class PipelineWorker:
         self.ready = False
         if self.consumer is not None:
             with contextlib.suppress(Exception):
-                async with self.lock:
-                    await self.commit()
+                await self.commit()
             await self.consumer.stop()
         if self.producer is not None:
             await self.producer.stop()
@@ -176,16 +189,26 @@ class PipelineWorker:
             self.consumer.resume(*assignment)
 
     # -- the loop ----------------------------------------------------------------------------
+    #
+    # Two stages joined by a small queue: the consumer stage polls and does the CPU work
+    # (decode, rules chain, documents) while the sink stage waits on OpenSearch and Kafka for
+    # the previous batch. The queue bound keeps memory flat and turns a slow sink into
+    # backpressure on polling. Offsets are committed by the sink, after a batch is settled.
 
     async def run(self) -> None:
         assert self.consumer is not None
-        while not self.stop_event.is_set():
-            batch = await self.consumer.getmany(
-                timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
-            )
-            if not batch:
-                continue
-            async with self.lock:
+        queue: asyncio.Queue[_Prepared] = asyncio.Queue(maxsize=self.settings.inflight_batches)
+        self._queue = queue
+        sink = asyncio.create_task(self._sink(queue), name="pipeline-sink")
+        try:
+            while not self.stop_event.is_set():
+                if sink.done():
+                    break
+                batch = await self.consumer.getmany(
+                    timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
+                )
+                if not batch:
+                    continue
                 records = []
                 for tp, recs in batch.items():
                     for rec in recs:
@@ -198,12 +221,40 @@ class PipelineWorker:
                                 max(0, high - recs[-1].offset - 1)
                             )
                 metrics.CONSUMED.inc(len(records))
-                try:
-                    await self.handle(records)
-                except Stopping:
-                    log.info("stopping during backoff; the unsettled batch will be redelivered")
-                    return
+                prepared = self.prepare(records)
+                put = asyncio.create_task(queue.put(prepared))
+                await asyncio.wait({put, sink}, return_when=asyncio.FIRST_COMPLETED)
+                if not put.done():
+                    put.cancel()
+                    break
+            if not sink.done():
+                # Settle what is queued (normal stop), unless the sink dies or stops in a backoff.
+                joined = asyncio.create_task(queue.join())
+                await asyncio.wait({joined, sink}, return_when=asyncio.FIRST_COMPLETED)
+                joined.cancel()
+        finally:
+            sink.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Stopping):
+                await sink
+        if sink.done() and not sink.cancelled() and sink.exception() is not None:
+            exc = sink.exception()
+            if not isinstance(exc, Stopping):
+                raise exc  # type: ignore[misc]
+            log.info("stopped during backoff; unsettled batches will be redelivered")
+
+    async def _sink(self, queue: asyncio.Queue[_Prepared]) -> None:
+        while True:
+            prepared = await queue.get()
+            try:
+                await self.settle(prepared)
                 await self.commit()
+            finally:
+                queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every batch handed to the sink is settled (used before a rebalance commit)."""
+        if self._queue is not None:
+            await self._queue.join()
 
     async def commit(self) -> None:
         if self.consumer is None:
@@ -219,8 +270,8 @@ class PipelineWorker:
             # A rebalance took the partitions: their records are redelivered, 409s absorb them.
             log.warning("offset commit failed (%s); records will be redelivered", exc)
 
-    async def handle(self, records: list[Any]) -> None:
-        """Settle every record of a batch: index, dead-letter or drop (on purpose)."""
+    def prepare(self, records: list[Any]) -> _Prepared:
+        """The CPU part of a batch: envelopes → events → rules chain → documents."""
         letters: list[DeadLetter] = []
         events: list[Event] = []
         for rec in records:
@@ -232,51 +283,67 @@ class PipelineWorker:
             event = Event.from_envelope(env)
             event.origin = rec
             events.append(event)
-
         kept = self.process(events, letters)
-
         items = []
         for event in kept:
             env = event.envelope
             index = data_stream_name(safe_tenant(env.tenant), event.retention_class or "standard")
             items.append(IndexItem(index=index, id=env.id, doc=to_document(event), ref=event))
+        return _Prepared(records, items, letters)
+
+    async def handle(self, records: list[Any]) -> None:
+        """Settle every record of a batch in one go (prepare + settle; used by tests and tools)."""
+        await self.settle(self.prepare(records))
+
+    async def settle(self, prepared: _Prepared) -> None:
+        """Index, dead-letter, publish; then mark every record of the batch done."""
+        items, letters = prepared.items, prepared.letters
         if items:
             await self.indexer.index(items)
-
         publish: list[IndexItem] = []
+        created: Counter[str] = Counter()
         now = time.time()
+        received_cache: dict[str, float | None] = {}
+        duplicates = 0
         for item in items:
             event = item.ref
             if item.outcome is Outcome.CREATED:
-                metrics.INDEXED.labels(event.retention_class or "standard").inc()
-                received = _epoch(event.envelope.received_at)
+                created[event.retention_class or "standard"] += 1
+                received_at = event.envelope.received_at
+                received = received_cache.get(received_at, -1.0)
+                if received == -1.0:
+                    received = received_cache[received_at] = _epoch(received_at)
                 if received is not None:
                     metrics.E2E_LATENCY.observe(max(0.0, now - received))
                 publish.append(item)
             elif item.outcome is Outcome.DUPLICATE:
-                metrics.DUPLICATES.inc()
+                duplicates += 1
                 publish.append(item)  # at-least-once: the first publish may have died with us
             else:
                 env = event.envelope
                 letters.append(self._letter(event.origin, "indexing", item.reason or "unknown", env))
+        for cls, n in created.items():
+            metrics.INDEXED.labels(cls).inc(n)
+        if duplicates:
+            metrics.DUPLICATES.inc(duplicates)
 
         assert self.dlq is not None and self.producer is not None
         await self.dlq.send(letters)
         if self.settings.publish_processed and publish:
             futures = []
+            topic = self.kafka.processed_topic
             for item in publish:
                 doc = item.doc
                 doc["data_stream"] = {"name": item.index}
                 futures.append(
-                    await self.producer.send(
-                        self.kafka.processed_topic, key=item.ref.envelope.source.encode(), value=orjson.dumps(doc)
-                    )
+                    await self.producer.send(topic, key=item.ref.envelope.source.encode(), value=orjson.dumps(doc))
                 )
             for fut in futures:
                 await fut
             metrics.PUBLISHED.inc(len(futures))
-        for rec in records:
-            self.tracker.done(_tp(rec), rec.offset)
+        done = self.tracker.done
+        for rec in prepared.records:
+            done(TopicPartition(rec.topic, rec.partition), rec.offset)
 
     def process(self, events: list[Event], letters: list[DeadLetter]) -> list[Event]:
         """Run the chain; events whose steps raise are retried alone, then dead-lettered."""
@@ -313,12 +380,6 @@ class PipelineWorker:
             partition=rec.partition,
             offset=rec.offset,
         )
-
-
-def _tp(rec: Any) -> Any:
-    from aiokafka import TopicPartition
-
-    return TopicPartition(rec.topic, rec.partition)
 
 
 def _epoch(value: str) -> float | None:
