@@ -20,7 +20,13 @@ import orjson
 from aiohttp import web
 
 from gateway.auth import KeyCache
-from gateway.decompress import CappedDecompressor, DecompressError, DecompressLimits, TooLargeError
+from gateway.decompress import (
+    CappedDecompressor,
+    DecompressError,
+    DecompressLimits,
+    TooLargeError,
+    normalize_encoding,
+)
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.produce import EventProducer, KafkaUnavailable, LagMonitor
 from gateway.ratelimit import ConcurrencyLimiter, KeyRateLimiter, retry_after_header
@@ -183,9 +189,7 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
 
     try:
         kind = check_content_type(request.headers.get("Content-Type"))
-        encoding = CappedDecompressor(
-            request.headers.get("Content-Encoding", "identity"), state.decompress_limits
-        )
+        encoding = normalize_encoding(request.headers.get("Content-Encoding"))
     except (BatchError, DecompressError) as exc:
         return problem(exc.status, str(exc))
     if request.content_length is not None and request.content_length > s.max_batch_bytes:
@@ -212,7 +216,7 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
         return problem(400, f"Idempotency-Key: must be 1-{MAX_IDEMPOTENCY_KEY} characters")
 
     try:
-        body, wire = await _read_body(request, state, encoding.encoding)
+        body, wire = await _read_body(request, state, encoding)
     except DecompressError as exc:
         # the unread rest is drained without decoding (bounded by aiohttp's lingering_time)
         return problem(exc.status, str(exc))
@@ -242,7 +246,11 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
         )
 
     key = KeyContext(
-        key_id=record.key_id, tenant=record.tenant, source=record.source, environment=record.environment
+        key_id=record.key_id,
+        tenant=record.tenant,
+        source=record.source,
+        environment=record.environment,
+        audit=bool(record.audit),
     )
     result = validate_batch(entries, key, idempotency_key=idem, limits=state.validation_limits)
     m.events_rejected.inc(len(result.rejected))
@@ -250,8 +258,7 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
         too_large = any(" exceeds the limit of " in e for r in result.rejected for e in r["errors"])
         return problem(
             413 if too_large else 400,
-            f"{len(result.rejected)} of {len(entries)} entries are invalid; "
-            "nothing was accepted (strict policy)",
+            f"{len(result.rejected)} of {len(entries)} entries are invalid; nothing was accepted (strict policy)",
             rejected=result.rejected[:1000],
         )
     if result.envelopes:

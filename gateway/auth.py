@@ -43,9 +43,7 @@ def missing_verdict(header: str | None) -> Verdict:
 class KeyCache:
     """All keys by id, refreshed in the background; lookups never wait on OpenSearch except misses."""
 
-    def __init__(
-        self, load_all: Loader, get_one: Getter, refresh_s: float = 5.0, max_negative: int = 10_000
-    ) -> None:
+    def __init__(self, load_all: Loader, get_one: Getter, refresh_s: float = 5.0, max_negative: int = 10_000) -> None:
         self._load_all = load_all
         self._get_one = get_one
         self.refresh_s = refresh_s

@@ -23,9 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     gw.add_argument("--host", help="bind address (default 127.0.0.1; gateway.host)")
     gw.add_argument("--port", type=int, help="port (default 8088; gateway.port)")
     gw.add_argument("--workers", type=int, help="processes sharing the port via SO_REUSEPORT (default 1)")
-    gw.add_argument(
-        "--policy", choices=["strict", "partial"], help="invalid entries: reject batch or skip them"
-    )
+    gw.add_argument("--policy", choices=["strict", "partial"], help="invalid entries: reject batch or skip them")
     gw.set_defaults(handler=_run_gateway)
 
     keys = subparsers.add_parser("keys", help="create, list, revoke and rotate API keys")
@@ -45,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument("--rate", type=float, help="events/s for this key (default: gateway.default_rate)")
     create.add_argument("--burst", type=float, help="burst in events (default: gateway.default_burst)")
     create.add_argument("--description")
+    create.add_argument("--audit", action="store_true", help="events from this key are audit logs (audit retention)")
     create.add_argument("--json", action="store_true", help="print JSON (key included) instead of text")
     create.set_defaults(handler=_keys_create)
     lst = ks.add_parser("list", help="list keys (never their secrets)")
@@ -128,6 +127,7 @@ def _keys_create(args: argparse.Namespace) -> int:
             rate=args.rate,
             burst=args.burst,
             description=args.description,
+            audit=args.audit,
         )
     )
     if out is None:
@@ -166,9 +166,7 @@ def _keys_revoke(args: argparse.Namespace) -> int:
     record = _with_store(lambda store: store.revoke(args.key))
     if record is None:
         return 2
-    print(
-        f"revoked {record.key_id} at {record.revoked_at}; gateways refuse it within their key refresh (~5 s)"
-    )
+    print(f"revoked {record.key_id} at {record.revoked_at}; gateways refuse it within their key refresh (~5 s)")
     return 0
 
 

@@ -25,18 +25,12 @@ class GatewayMetrics:
         self.requests = Counter(
             p + "requests_total", "HTTP requests by route and status", ["route", "status"], registry=r
         )
-        self.events_accepted = Counter(
-            p + "events_accepted_total", "Events acknowledged by Kafka", registry=r
-        )
-        self.events_rejected = Counter(
-            p + "events_rejected_total", "Entries rejected by validation", registry=r
-        )
+        self.events_accepted = Counter(p + "events_accepted_total", "Events acknowledged by Kafka", registry=r)
+        self.events_rejected = Counter(p + "events_rejected_total", "Entries rejected by validation", registry=r)
         self.auth_failures = Counter(
             p + "auth_failures_total", "Failed authentications by outcome", ["outcome"], registry=r
         )
-        self.rate_limited = Counter(
-            p + "rate_limited_total", "Requests refused by a limit", ["limit"], registry=r
-        )
+        self.rate_limited = Counter(p + "rate_limited_total", "Requests refused by a limit", ["limit"], registry=r)
         self.bytes_in = Histogram(
             p + "payload_bytes_received",
             "Request body bytes as sent (compressed)",
@@ -55,9 +49,7 @@ class GatewayMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        self.produce_errors = Counter(
-            p + "kafka_produce_errors_total", "Batches that Kafka did not ack", registry=r
-        )
+        self.produce_errors = Counter(p + "kafka_produce_errors_total", "Batches that Kafka did not ack", registry=r)
         self.in_flight = Gauge(p + "requests_in_flight", "Ingest requests being handled", registry=r)
         self.response_time = Histogram(
             p + "response_seconds",

@@ -193,9 +193,7 @@ class LagMonitor:
     async def poll(self) -> int | None:
         try:
             if self._admin is None:
-                admin = AIOKafkaAdminClient(
-                    bootstrap_servers=self.kafka.bootstrap, client_id="logharbor-gw-lag"
-                )
+                admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap, client_id="logharbor-gw-lag")
                 await admin.start()
                 self._admin = admin
             if self._consumer is None:

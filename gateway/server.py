@@ -180,9 +180,7 @@ def run_gateway(settings: GatewaySettings) -> int:
         return 2
     ctx = multiprocessing.get_context("spawn")
     dump = settings.model_dump()
-    procs = [
-        ctx.Process(target=_worker, args=(dump, True), name=f"gateway-{i}") for i in range(settings.workers)
-    ]
+    procs = [ctx.Process(target=_worker, args=(dump, True), name=f"gateway-{i}") for i in range(settings.workers)]
     for p in procs:
         p.start()
 

@@ -21,9 +21,7 @@ class GatewaySettings(SectionSettings):
     """Everything ``logharbor gateway`` can be told; defaults suit one node."""
 
     section: ClassVar[str] = "gateway"
-    model_config = SettingsConfigDict(
-        env_prefix="LOGHARBOR_GATEWAY_", env_nested_delimiter="__", extra="forbid"
-    )
+    model_config = SettingsConfigDict(env_prefix="LOGHARBOR_GATEWAY_", env_nested_delimiter="__", extra="forbid")
 
     host: str = "127.0.0.1"
     port: int = Field(default=8088, ge=0, le=65535)

@@ -88,6 +88,7 @@ class KeyContext:
     tenant: str
     source: str
     environment: str | None = None
+    audit: bool = False
 
 
 @dataclass(slots=True)
@@ -278,6 +279,8 @@ def _meta(value: dict[str, Any], key: KeyContext, errors: list[str]) -> dict[str
     meta: dict[str, Any] = {}
     if key.environment:
         meta["environment"] = key.environment
+    if key.audit:
+        meta["audit"] = True  # the pipeline routes these to the audit retention class
     extra = value.get("meta")
     if extra is not None:
         if isinstance(extra, dict):

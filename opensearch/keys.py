@@ -48,6 +48,7 @@ _MAPPING = {
             "description": {"type": "text"},
             "rotated_from": {"type": "keyword"},
             "replaced_by": {"type": "keyword"},
+            "audit": {"type": "boolean"},
         },
     },
 }
@@ -75,6 +76,7 @@ class KeyRecord:
     description: str | None = None
     rotated_from: str | None = None
     replaced_by: str | None = None
+    audit: bool | None = None  # events from this key are audit logs (pipeline routes meta.audit)
 
     def to_doc(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -167,9 +169,7 @@ def key_id_of(key_or_id: str) -> str:
     if value.startswith(KEY_PREFIX):
         value = value[len(KEY_PREFIX) :]
     if not _ID_RE.match(value):
-        raise KeyStoreError(
-            f"{key_or_id!r} is neither a key (lh_live_<id>_<secret>) nor a key id (12 characters)"
-        )
+        raise KeyStoreError(f"{key_or_id!r} is neither a key (lh_live_<id>_<secret>) nor a key id (12 characters)")
     return value
 
 
@@ -215,8 +215,7 @@ def judge(record: KeyRecord | None, secret: str, scope: str, now: datetime | Non
         return Verdict(
             "forbidden",
             403,
-            f"API key {record.key_id} lacks the {scope!r} scope "
-            f"(it has {', '.join(record.scopes) or 'none'})",
+            f"API key {record.key_id} lacks the {scope!r} scope (it has {', '.join(record.scopes) or 'none'})",
             record,
         )
     return Verdict("ok", 200, "ok", record)
@@ -230,12 +229,15 @@ class KeyStore:
         self.index = index
 
     async def ensure_index(self) -> None:
+        """Create the index, or add fields newer versions know to an existing one (idempotent)."""
         if not await self.client.indices.exists(index=self.index):
             try:
                 await self.client.indices.create(index=self.index, body=_MAPPING)
+                return
             except Exception as exc:  # a concurrent creator won the race
                 if "resource_already_exists" not in str(exc):
                     raise
+        await self.client.indices.put_mapping(index=self.index, body={"properties": _MAPPING["mappings"]["properties"]})
 
     async def create(
         self,
@@ -249,6 +251,7 @@ class KeyStore:
         burst: float | None = None,
         description: str | None = None,
         rotated_from: str | None = None,
+        audit: bool = False,
     ) -> tuple[str, KeyRecord]:
         """Create a key; returns (the full key — show it once, KeyRecord)."""
         check_name("tenant", tenant)
@@ -276,10 +279,9 @@ class KeyStore:
             burst=burst,
             description=description,
             rotated_from=rotated_from,
+            audit=audit or None,
         )
-        await self.client.index(
-            index=self.index, id=key_id, body=record.to_doc(), op_type="create", refresh="wait_for"
-        )
+        await self.client.index(index=self.index, id=key_id, body=record.to_doc(), op_type="create", refresh="wait_for")
         return format_key(key_id, secret), record
 
     async def get(self, key_id: str) -> KeyRecord | None:
@@ -354,6 +356,7 @@ class KeyStore:
             burst=old.burst,
             description=old.description,
             rotated_from=old.key_id,
+            audit=bool(old.audit),
         )
         changes: dict[str, Any] = {"replaced_by": new.key_id}
         now = _now()

@@ -302,3 +302,11 @@ def test_shipper_raw_lines_with_id_and_fields_are_accepted_as_sent() -> None:
     assert run(orjson.dumps({"raw": "x", "fields": [1]}), "ndjson").rejected[0]["errors"] == [
         "fields: must be a JSON object"
     ]
+
+
+def test_audit_keys_mark_their_events_for_the_audit_route() -> None:
+    audit_key = KeyContext(key_id="abcdefgh2345", tenant="acme", source="web", audit=True)
+    entries = parse_batch(nd(ev(), {"raw": "x"}), "ndjson", LIM)
+    r = validate_batch(entries, audit_key, limits=LIM, now=NOW)
+    assert [e.meta.get("audit") for e in r.envelopes] == [True, True]
+    assert "audit" not in run(nd(ev())).envelopes[0].meta
