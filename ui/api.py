@@ -131,6 +131,7 @@ class QueryService:
         self.client = client
         self.os_settings = os_settings or OpenSearchSettings()
         self._sync: Any = None
+        self._rollup_done: dict[str, tuple[float, int]] = {}
         self.settings = settings
         self.storage = storage or StorageSettings()
         self.resolver = resolver or StreamResolver(client)
@@ -270,8 +271,19 @@ class QueryService:
                                    f.end, interval_seconds(interval) if interval else None,
                                    self.settings.rollup_min_range_hours * 3600):
             return False
-        with opensearch_errors():
-            done = await agg.rollup_state(self.client, principal.tenant)
+        hit = self._rollup_done.get(principal.tenant)
+        if hit is not None and time.monotonic() - hit[0] < 10.0:
+            done = hit[1]
+        else:
+            # Cached briefly: the job advances the state every few minutes, and this saves a
+            # round trip on every dashboard refresh. A stale (lower) value only means raw events
+            # answer; "no rollup yet" is not cached so a new rollup is used at once.
+            with opensearch_errors():
+                done = await agg.rollup_state(self.client, principal.tenant)
+            if done is not None:
+                if len(self._rollup_done) > 10_000:
+                    self._rollup_done.clear()
+                self._rollup_done[principal.tenant] = (time.monotonic(), done)
         return done is not None and f.end is not None and done >= int(f.end.timestamp() * 1000)
 
     async def _aggregate_rollup(self, principal: Principal, p: Any, interval: str | None) -> dict[str, Any]:
