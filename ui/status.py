@@ -63,7 +63,9 @@ async def probe_kafka(kafka: KafkaSettings, limit_s: float) -> dict[str, Any]:
                 topics = await consumer.topics()
                 ours = sorted(t for t in topics if t.startswith("logharbor"))
                 out: dict[str, Any] = {"ok": True, "topics": ours}
-                partitions = consumer.partitions_for_topic(kafka.raw_topic) or set()
+                described = await admin.describe_topics([kafka.raw_topic])
+                partitions = {p["partition"] for d in described if d.get("error_code") == 0
+                              for p in d.get("partitions", [])}
                 if partitions:
                     tps = [TopicPartition(kafka.raw_topic, p) for p in sorted(partitions)]
                     ends = await consumer.end_offsets(tps)

@@ -328,6 +328,9 @@ async def test_metrics_and_status(env):
     env.check(body, "Status")
     assert body["components"]["opensearch"]["ok"] is True
     assert body["components"]["kafka"]["ok"] is True
+    lag = body["components"]["kafka"]["pipeline_lag"]  # the devstack creates logharbor.raw
+    assert lag["total"] == sum(lag["partitions"].values()) >= 0 and lag["partitions"]
+    assert body["components"]["gateway"]["url"].endswith("/health")
 
 
 async def test_retention_needs_admin(env):
