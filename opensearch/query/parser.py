@@ -151,35 +151,37 @@ def _pos(tok: Token) -> int:
 
 
 _LIKE_TOKEN = re.compile(r"\\(.)|(%)|(_)|([^\\%_]+)", re.DOTALL)
+_ANY_ONE = object()  # LIKE's "_" in a parts list (an object, so no literal can be mistaken for it)
+LikePart = str | None | object
 
 
-def _like_parts(pattern: str) -> list[str | None]:
-    """Split a LIKE pattern into literal strings and wildcards (None = %, '' marker for _)."""
-    parts: list[str | None] = []
+def _like_parts(pattern: str) -> list[LikePart]:
+    """Split a LIKE pattern into literal strings and wildcards (None = ``%``, ``_ANY_ONE`` = ``_``)."""
+    parts: list[LikePart] = []
     for esc, pct, under, lit in _LIKE_TOKEN.findall(pattern):
         if pct:
             parts.append(None)
         elif under:
-            parts.append("\x00_")
+            parts.append(_ANY_ONE)
         else:
             chunk = esc or lit
-            if parts and isinstance(parts[-1], str) and parts[-1] != "\x00_":
-                parts[-1] += chunk
+            if parts and isinstance(parts[-1], str):
+                parts[-1] = parts[-1] + chunk
             else:
                 parts.append(chunk)
     return parts
 
 
-def _like_to_glob(parts: list[str | None]) -> str:
+def _like_to_glob(parts: list[LikePart]) -> str:
     """The LIKE pattern as a Lucene wildcard pattern (``*``/``?``, literals escaped)."""
     out = []
     for p in parts:
         if p is None:
             out.append("*")
-        elif p == "\x00_":
+        elif p is _ANY_ONE:
             out.append("?")
         else:
-            out.append(re.sub(r"([*?\\])", r"\\\1", p))
+            out.append(re.sub(r"([*?\\])", r"\\\1", str(p)))
     return "".join(out)
 
 
@@ -448,9 +450,9 @@ class _Binder(Transformer):
         if len(pattern) > self.settings.max_wildcard_pattern_length:
             raise self.error(f"LIKE pattern is longer than {self.settings.max_wildcard_pattern_length} "
                              "characters", pos)
-        literals = [p for p in parts if p is not None and p != "\x00_"]
-        has_under = "\x00_" in parts
-        shape = tuple("%" if p is None else ("_" if p == "\x00_" else "x") for p in parts)
+        literals = [p for p in parts if isinstance(p, str)]
+        has_under = _ANY_ONE in parts
+        shape = tuple("%" if p is None else ("_" if p is _ANY_ONE else "x") for p in parts)
         kind = spec.kind
         if kind is FieldKind.TEXT:
             # Contains-style LIKE on analysed text means "contains these words in this order"
