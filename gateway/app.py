@@ -42,7 +42,7 @@ from gateway.validate import (
 from logharbor.config import KafkaSettings, OpenSearchSettings
 from opensearch.audit import AuditWriter, audit_record
 from opensearch.client import async_client
-from opensearch.keys import KeyStore
+from opensearch.keys import KeyRecord, KeyStore, Verdict
 
 log = logging.getLogger(__name__)
 MAX_IDEMPOTENCY_KEY = 200
@@ -165,8 +165,23 @@ async def ingest(request: web.Request) -> web.StreamResponse:
         state.concurrency.release()
 
 
-async def _ingest(request: web.Request, state: GatewayState) -> web.StreamResponse:
-    s, m = state.settings, state.metrics
+@dataclass(slots=True)
+class _Admitted:
+    """What the header checks established, for the body phase."""
+
+    record: KeyRecord
+    kind: str
+    encoding: str
+
+
+_ADMITTED = "lh_admitted"
+
+
+async def _authenticate(request: web.Request, state: GatewayState) -> tuple[Verdict, str | None]:
+    """Verify once per request (the Expect handler and the handler share it) and audit it."""
+    cached = request.get("lh_auth")
+    if cached is not None:
+        return cached
     assert state.keys is not None
     verdict, key_id = await state.keys.verify(request.headers.get("Authorization"), "ingest")
     if state.audit is not None:
@@ -182,11 +197,21 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
             )
         )
     if not verdict.ok:
-        m.auth_failures.labels(verdict.outcome).inc()
+        state.metrics.auth_failures.labels(verdict.outcome).inc()
+    request["lh_auth"] = (verdict, key_id)
+    return verdict, key_id
+
+
+async def _precheck(request: web.Request, state: GatewayState) -> web.Response | _Admitted:
+    """Every refusal decidable from the headers alone, before a byte of body is read."""
+    s, m = state.settings, state.metrics
+    if state.draining:
+        return problem(503, "gateway is shutting down; retry on another instance", retry_after="1")
+    verdict, _ = await _authenticate(request, state)
+    if not verdict.ok:
         return problem(verdict.status, verdict.message)
     record = verdict.record
     assert record is not None
-
     try:
         kind = check_content_type(request.headers.get("Content-Type"))
         encoding = normalize_encoding(request.headers.get("Content-Encoding"))
@@ -211,6 +236,55 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
             f"pipeline is behind: consumer lag {state.lag.lag} exceeds {s.max_consumer_lag}; retry later",
             retry_after=str(s.kafka_unavailable_retry_after_s),
         )
+    # an empty bucket refuses now instead of after reading, inflating and parsing the body
+    wait = state.limiter.wait_for_one(record.key_id, record.rate, record.burst)
+    if wait > 0:
+        m.rate_limited.labels("key_rate").inc()
+        return _rate_limited(state, record, wait, None)
+    return _Admitted(record=record, kind=kind, encoding=encoding)
+
+
+def _rate_limited(state: GatewayState, record: KeyRecord, wait: float, n: int | None) -> web.Response:
+    s = state.settings
+    rate = record.rate or s.default_rate
+    burst = record.burst or s.default_burst
+    what = f"this batch of {n} events fits in {wait:.2f} s" if n is not None else f"retry in {wait:.2f} s"
+    return problem(
+        429,
+        f"rate limit for key {record.key_id}: {rate:g} events/s, burst {burst:g}; {what}",
+        retry_after=retry_after_header(wait, s.retry_after_s),
+    )
+
+
+async def expect_continue(request: web.Request) -> web.Response | None:
+    """``Expect: 100-continue``: refuse from the headers before the client sends the body.
+
+    Mirrors aiohttp's default handler, with the header checks in front, so curl-style clients
+    learn about a bad key or an oversize body without uploading it.
+    """
+    if request.version < (1, 1):
+        return None
+    expect = request.headers.get("Expect", "")
+    if expect.lower() != "100-continue":
+        return problem(417, f"Expect: {expect!r} is not supported (only 100-continue)")
+    state = request.app[STATE]
+    checked = await _precheck(request, state)
+    if isinstance(checked, web.Response):
+        state.metrics.requests.labels(_route_name(request), str(checked.status)).inc()
+        return checked
+    request[_ADMITTED] = checked
+    await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    request.writer.output_size = 0  # the 100 is not part of the response body
+    return None
+
+
+async def _ingest(request: web.Request, state: GatewayState) -> web.StreamResponse:
+    s, m = state.settings, state.metrics
+    checked = request.get(_ADMITTED) or await _precheck(request, state)
+    if isinstance(checked, web.Response):
+        return checked
+    record, kind, encoding = checked.record, checked.kind, checked.encoding
+
     idem = request.headers.get("Idempotency-Key")
     if idem is not None and (not idem.strip() or len(idem) > MAX_IDEMPOTENCY_KEY):
         return problem(400, f"Idempotency-Key: must be 1-{MAX_IDEMPOTENCY_KEY} characters")
@@ -236,14 +310,7 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
     wait = state.limiter.check(record.key_id, len(entries), record.rate, record.burst)
     if wait > 0:
         m.rate_limited.labels("key_rate").inc()
-        rate = record.rate or s.default_rate
-        burst = record.burst or s.default_burst
-        return problem(
-            429,
-            f"rate limit for key {record.key_id}: {rate:g} events/s, burst {burst:g}; "
-            f"this batch of {len(entries)} events fits in {wait:.2f} s",
-            retry_after=retry_after_header(wait, s.retry_after_s),
-        )
+        return _rate_limited(state, record, wait, len(entries))
 
     key = KeyContext(
         key_id=record.key_id,
@@ -365,8 +432,8 @@ def create_app(
     )
     app = web.Application(middlewares=[metrics_middleware])
     app[STATE] = state
-    app.router.add_post("/ingest", ingest)
-    app.router.add_post("/api/v1/ingest", ingest)
+    app.router.add_post("/ingest", ingest, expect_handler=expect_continue)
+    app.router.add_post("/api/v1/ingest", ingest, expect_handler=expect_continue)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)

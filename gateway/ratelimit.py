@@ -74,6 +74,23 @@ class KeyRateLimiter:
             self._buckets[key_id] = bucket
         return bucket.take(n, now)
 
+    def wait_for_one(
+        self, key_id: str, rate: float | None = None, burst: float | None = None, now: float | None = None
+    ) -> float:
+        """Seconds until this key's bucket holds one token (0.0 now); takes nothing.
+
+        Lets the gateway refuse an indebted key before reading and parsing its body.
+        """
+        bucket = self._buckets.get(key_id)
+        if (
+            bucket is None
+            or bucket.rate != (rate or self.default_rate)
+            or bucket.burst != (burst or self.default_burst)
+        ):
+            return 0.0
+        bucket._refill(time.monotonic() if now is None else now)
+        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / bucket.rate
+
 
 def retry_after_header(wait_s: float, minimum: int = 1) -> str:
     """Retry-After wants whole seconds; round up so an obedient client succeeds next time."""

@@ -334,3 +334,31 @@ def test_sigterm_drains_and_exits_zero(servers, os_url, kafka_bootstrap, unique_
     finally:
         code = g.stop()
     assert code == 0, g.output()[-2000:]
+
+
+def _expect_request(gw: GatewayProcess, key: str, length: int) -> tuple[socket.socket, bytes]:
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=10)
+    s.sendall(
+        b"POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+        + f"Authorization: Bearer {key}\r\nContent-Length: {length}\r\n\r\n".encode()
+    )
+    return s, s.recv(4096)
+
+
+def test_expect_100_continue_refuses_before_the_body_is_sent(gw, os_url, unique_tenant):
+    key = new_key(os_url, unique_tenant)
+    body = orjson.dumps(events(3))
+    s, first = _expect_request(gw, "lh_live_zzzzzzzzzzzz_" + "a" * 43, len(body))
+    s.close()
+    assert first.startswith(b"HTTP/1.1 401") and b"unknown API key" in first
+    s, first = _expect_request(gw, key, 50 * 1024 * 1024)
+    s.close()
+    assert first.startswith(b"HTTP/1.1 413")
+    s, first = _expect_request(gw, key, len(body))
+    try:
+        assert first == b"HTTP/1.1 100 Continue\r\n\r\n"
+        s.sendall(body)
+        answer = s.recv(4096)
+    finally:
+        s.close()
+    assert answer.startswith(b"HTTP/1.1 202") and b'"accepted":3' in answer

@@ -67,3 +67,12 @@ def test_concurrency_limiter() -> None:
     c.release()
     assert c.try_acquire()
     assert c.in_flight == 2
+
+
+def test_wait_for_one_peeks_without_taking() -> None:
+    lim = KeyRateLimiter(default_rate=10, default_burst=10)
+    assert lim.wait_for_one("a", now=0.0) == 0.0  # unknown key: not limited
+    lim.check("a", 30, now=0.0)  # overdraw to -20
+    assert lim.wait_for_one("a", now=0.0) == 2.1
+    assert lim.wait_for_one("a", now=0.0) == 2.1  # peeking took nothing
+    assert lim.wait_for_one("a", now=2.1) == 0.0
