@@ -1,0 +1,113 @@
+// Overview and analytics panels: each .chart names its API call (data-api) and chart kind
+// (data-kind); refreshed every data-refresh seconds when > 0.
+"use strict";
+(function () {
+  const LH = window.LH, C = window.LHCharts;
+
+  function groupItems(rows, valueOf) {
+    return rows.map((r) => {
+      const key = r.key || {};
+      const names = Object.keys(key).filter((k) => k !== "@timestamp");
+      return { label: names.length ? String(key[names[0]]) : "all", value: valueOf(r) };
+    });
+  }
+
+  function health(node, body) {
+    const ul = LH.el("ul", { class: "health" });
+    const comps = body.components || {};
+    for (const [name, c] of Object.entries(comps)) {
+      const li = LH.el("li", { class: c.ok ? "ok" : "bad" });
+      li.appendChild(LH.el("span", { class: "dot" }));
+      li.appendChild(LH.el("strong", null, name));
+      let detail = c.ok ? "ok" : String(c.error || "down");
+      if (name === "opensearch" && c.status) detail = c.status + " · " + (c.nodes || "?") + " node(s)";
+      if (name === "gateway" && c.status_code) detail = "HTTP " + c.status_code;
+      li.appendChild(LH.el("span", { class: "muted" }, detail));
+      ul.appendChild(li);
+      if (name === "kafka" && c.pipeline_lag) {
+        const lag = LH.el("li", { class: c.pipeline_lag.total > 10000 ? "bad" : "ok" });
+        lag.appendChild(LH.el("span", { class: "dot" }));
+        lag.appendChild(LH.el("strong", null, "pipeline lag"));
+        lag.appendChild(LH.el("span", { class: "muted" }, c.pipeline_lag.total + " records"));
+        ul.appendChild(lag);
+      }
+    }
+    node.replaceChildren(ul);
+  }
+
+  function draw(node, kind, body) {
+    if (kind === "health") return health(node, body);
+    if (kind === "gauge") {
+      C.gauge(node, body.error_rate, "error rate");
+      node.appendChild(LH.el("p", { class: "muted center" },
+        `${body.errors} errors of ${body.events} events · ${body.ingest_rate_per_s} events/s (last ${body.window_s}s)`));
+      return;
+    }
+    if (kind === "events") {
+      if (!body.results.length) return LH.state(node, "empty", "No errors in the last hour. 🎉");
+      const table = LH.el("table", { class: "results-table compact" });
+      const tb = LH.el("tbody");
+      body.results.forEach((r) => tb.appendChild(LH.resultRow(r)));
+      table.appendChild(tb);
+      return node.replaceChildren(table);
+    }
+    const rows = body.aggregations || [];
+    if (!rows.length || body.total === 0) return LH.state(node, "empty", "No data in this range.");
+    if (kind === "stacked") return C.stacked(node, C.pivot(rows), { legend: true });
+    if (kind === "line") return C.line(node, C.pivot(rows));
+    if (kind === "heatmap") return C.heatmap(node, rows);
+    if (kind === "donut") return C.donut(node, groupItems(rows, (r) => r.count));
+    if (kind === "bars") {
+      const metric = body.metric;
+      const fmt = metric === "error_rate" ? (v) => (v === null ? "–" : (100 * v).toFixed(1) + " %") : C.fmtNum;
+      const items = groupItems(rows, (r) => (metric === "count" ? r.count : r.value));
+      items.forEach((it, i) => { if (metric !== "count") it.sub = "(" + rows[i].count + ")"; });
+      return C.hbars(node, items, fmt);
+    }
+    if (kind === "percentiles") {
+      const table = LH.el("table", { class: "results-table compact num-table" });
+      const head = LH.el("tr");
+      const pcts = rows.length ? Object.keys(rows[0].value || {}) : [];
+      ["endpoint", "requests"].concat(pcts.map((p) => "p" + parseFloat(p))).forEach((h) => head.appendChild(LH.el("th", { scope: "col" }, h)));
+      const thead = LH.el("thead"); thead.appendChild(head); table.appendChild(thead);
+      const tb = LH.el("tbody");
+      for (const r of rows) {
+        const tr = LH.el("tr");
+        const key = r.key || {};
+        tr.appendChild(LH.el("td", null, String(Object.values(key)[0])));
+        tr.appendChild(LH.el("td", { class: "num" }, r.count));
+        for (const p of pcts) tr.appendChild(LH.el("td", { class: "num" }, C.fmtNum((r.value || {})[p])));
+        tb.appendChild(tr);
+      }
+      table.appendChild(tb);
+      return node.replaceChildren(table);
+    }
+    LH.state(node, "error", "unknown chart kind");
+  }
+
+  async function refresh(node) {
+    try {
+      const body = await LH.api(node.dataset.api);
+      draw(node, node.dataset.kind, body);
+      node.classList.remove("stale");
+    } catch (err) {
+      if (node.querySelector("svg, table, ol, ul") && err.status !== 400) node.classList.add("stale");
+      else LH.state(node, "error", LH.errorText(err));
+    }
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll(".chart[data-api]").forEach((node) => {
+      refresh(node);
+      const every = parseFloat(node.dataset.refresh) || 0;
+      if (every > 0) {
+        let busy = false;
+        setInterval(async () => {
+          if (busy || document.hidden) return;
+          busy = true;
+          try { await refresh(node); } finally { busy = false; }
+        }, every * 1000);
+      }
+    });
+  });
+})();
