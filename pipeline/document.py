@@ -37,36 +37,30 @@ RESERVED = frozenset(
 MALFORMED = "_malformed"
 
 
-def _set(root: dict[str, Any], key: str, value: Any) -> None:
-    if "." not in key:
-        if key in RESERVED:
-            key = "field" + key
-        existing = root.get(key)
-        if isinstance(existing, dict) and not isinstance(value, dict):
-            existing["value"] = value
-        else:
-            root[key] = value
-        return
-    parts = [p or "_" for p in key.split(".")]
+_SEGMENTS: dict[str, tuple[tuple[str, ...], str]] = {}
+
+
+def _segments(key: str) -> tuple[tuple[str, ...], str]:
+    """(parent path, leaf) of a dotted key; cached, because the same keys recur in every event."""
+    found = _SEGMENTS.get(key)
+    if found is not None:
+        return found
+    parts = key.split(".")
+    if "" in parts:  # "a..b", ".a", "a." — keep every value, under "_" for the empty name
+        parts = [p or "_" for p in parts]
     if parts[0] in RESERVED:
         parts[0] = "field" + parts[0]
-    node = root
-    for part in parts[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {} if child is None else {"value": child}
-            node[part] = child
-        node = child
-    leaf = parts[-1]
-    existing = node.get(leaf)
-    if isinstance(existing, dict) and not isinstance(value, dict):
-        existing["value"] = value
-    else:
-        node[leaf] = value
+    found = (tuple(parts[:-1]), parts[-1])
+    if len(_SEGMENTS) < 50_000:
+        _SEGMENTS[key] = found
+    return found
 
 
 def to_document(event: Event) -> dict[str, Any]:
-    """The nested document for ``event`` (``@timestamp`` guaranteed, tags included)."""
+    """The nested document for ``event`` (``@timestamp`` guaranteed, tags included).
+
+    Inlined on purpose: this runs for ~20 keys per event and is the largest cost after parsing.
+    """
     doc = event.doc
     if ecs.TIMESTAMP not in doc:
         ts = (
@@ -78,7 +72,29 @@ def to_document(event: Event) -> dict[str, Any]:
         doc[ecs.TIMESTAMP] = format_timestamp(ts)
     out: dict[str, Any] = {}
     for key, value in doc.items():
-        _set(out, key, value)
+        if "." not in key:
+            if key[:1] == "_" and key in RESERVED:
+                key = "field" + key
+            existing = out.get(key)
+            if existing.__class__ is dict and value.__class__ is not dict:
+                existing["value"] = value  # type: ignore[index]
+            else:
+                out[key] = value
+            continue
+        parents, leaf = _SEGMENTS.get(key) or _segments(key)
+        node = out
+        for part in parents:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif child.__class__ is not dict:
+                child = node[part] = {"value": child}
+            node = child
+        existing = node.get(leaf)
+        if existing.__class__ is dict and value.__class__ is not dict:
+            existing["value"] = value  # type: ignore[index]
+        else:
+            node[leaf] = value
     if event.tags:
         out[ecs.TAGS] = list(event.tags)
     return out

@@ -50,12 +50,21 @@ class IndexItem:
     outcome: Outcome | None = None
     reason: str | None = None
     _body: bytes | None = field(default=None, repr=False)
+    _doc_bytes: bytes | None = field(default=None, repr=False)
 
     def body(self) -> bytes:
+        """The two NDJSON lines of this item in a _bulk body (serialised once)."""
         if self._body is None:
             action = orjson.dumps({"create": {"_index": self.index, "_id": self.id}})
-            self._body = action + b"\n" + orjson.dumps(self.doc) + b"\n"
+            self._doc_bytes = orjson.dumps(self.doc)
+            self._body = action + b"\n" + self._doc_bytes + b"\n"
         return self._body
+
+    def doc_bytes(self) -> bytes:
+        """The document as stored (JSON), reused for publishing instead of serialising again."""
+        if self._doc_bytes is None:
+            self.body()
+        return self._doc_bytes  # type: ignore[return-value]
 
 
 class Stopping(Exception):
@@ -222,7 +231,7 @@ class BulkIndexer:
         previous = item.doc.get(MALFORMED)
         item.doc[MALFORMED] = f"{previous}\n{note}" if previous else note
         item.mapping_retried = True
-        item._body = None
+        item._body = item._doc_bytes = None
         metrics.MAPPING_RETRIES.inc()
         return True
 
