@@ -151,3 +151,26 @@ def test_all_definitions_cover_every_class():
     for cls in [*storage.retention_days, "dlq"]:
         assert ("index_template", f"logharbor-logs-{cls}") in names
         assert ("ism_policy", f"logharbor-{cls}") in names
+
+
+def test_wildcards_run_without_expensive_queries(bootstrapped, unique_tenant):
+    """Suffix/prefix wildcards compile to prefix lookups the template indexes, so they work when the
+    cluster forbids expensive queries (as hardened clusters do)."""
+    from opensearch.query import compile_query, parse
+
+    client = bootstrapped
+    ds = f"logs-{unique_tenant}-standard"
+    docs = [("database down", "web-api"), ("codebase ready", "worker-01"), ("unrelated", "billing")]
+    try:
+        for msg, svc in docs:
+            client.index(index=ds, op_type="create", body={"@timestamp": "2026-11-29T10:00:00Z", "message": msg,
+                                                           "service": {"name": svc}})
+        client.indices.refresh(index=ds)
+        client.cluster.put_settings(body={"transient": {"search.allow_expensive_queries": False}})
+        for q, expected in (("data*", {"database down"}), ("*base", {"database down", "codebase ready"}),
+                            ("source:web*", {"database down"}), ("source:*-01", {"codebase ready"})):
+            res = client.search(index=ds, body={"query": compile_query(parse(q)), "size": 10})
+            assert {h["_source"]["message"] for h in res["hits"]["hits"]} == expected, q
+    finally:
+        client.cluster.put_settings(body={"transient": {"search.allow_expensive_queries": None}})
+        _delete_ds(client, ds)

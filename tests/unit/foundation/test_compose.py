@@ -57,3 +57,12 @@ def test_dockerfile_copies_every_package():
     text = (ROOT / "Dockerfile").read_text()
     for pkg in ("logharbor", "index_templates", "shipper", "gateway", "pipeline", "opensearch", "ui", "ops"):
         assert re.search(rf"^COPY {pkg} ", text, re.M), pkg
+
+
+def test_ecs_template_has_everything_the_query_engine_compiles_to():
+    import json
+
+    from opensearch.query.mapping import missing_mapping_requirements
+
+    body = json.loads((ROOT / "index_templates/component_templates/logharbor-ecs-mappings.json").read_text())
+    assert missing_mapping_requirements(body["template"]["mappings"]) == []
