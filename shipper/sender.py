@@ -179,7 +179,12 @@ class Sender:
         self._metrics = metrics
         self._on_done = on_done
         self._rejected_dir = cfg.data_dir / "rejected"
+        # Network sends in flight per destination (new batches and spool resends share it) ...
         self._inflight = asyncio.Semaphore(cfg.batch.in_flight)
+        # ... and batches taken from the batcher but not yet durable. Separate, so a batch waiting
+        # for spool room never blocks the resender that would make room, while the batcher still
+        # stops being drained (backpressure reaches the file tails).
+        self._outstanding = asyncio.Semaphore(cfg.batch.in_flight)
         self._tasks: set[asyncio.Task[None]] = set()
         self.stopping = asyncio.Event()
         self._wake_resender = asyncio.Event()
@@ -214,7 +219,7 @@ class Sender:
     async def run(self, batcher: Batcher) -> None:
         """Deliver every batch until the batcher is closed and drained."""
         while (batch := await batcher.next_batch()) is not None:
-            await self._inflight.acquire()
+            await self._outstanding.acquire()
             task = asyncio.create_task(self._deliver_batch(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -227,7 +232,8 @@ class Sender:
             body_gz = batch.gzip(self._cfg.batch.gzip_level)
             if not self.down:
                 try:
-                    await self._send(batch.body, body_gz, batch.id, len(batch.events))
+                    async with self._inflight:
+                        await self._send(batch.body, body_gz, batch.id, len(batch.events))
                     durable = True
                 except GiveUp as exc:
                     self._set_down(str(exc))
@@ -237,7 +243,7 @@ class Sender:
         except Exception:  # a bug must not wedge the pipeline silently
             log.exception("batch delivery failed", extra={"batch_id": batch.id})
         finally:
-            self._inflight.release()
+            self._outstanding.release()
             self._on_done(batch.seq, batch.events, durable)
 
     # ------------------------------------------------------------------ one batch

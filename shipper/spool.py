@@ -11,6 +11,7 @@ tails advancing (backpressure) instead of losing file data.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 import os
@@ -121,10 +122,14 @@ class Spool:
         self._next_seq += 1
         name = f"{seq:012d}-{batch_id}-{events}-{'L' if lossy else 'N'}{_SUFFIX}"
         path = self.dir / name
-        await asyncio.to_thread(self._write, path, body_gz)
+        self._bytes += len(body_gz)  # reserved before the write, so concurrent writers see it
+        try:
+            await asyncio.to_thread(self._write, path, body_gz)
+        except BaseException:
+            self._bytes -= len(body_gz)
+            raise
         entry = SpoolEntry(path, seq, batch_id, events, lossy, len(body_gz))
-        self._entries.append(entry)
-        self._bytes += entry.size
+        bisect.insort(self._entries, entry, key=lambda e: e.seq)  # writes may finish out of order
         self._metrics.inc("events_spooled_total", events)
         self._gauges()
         self.changed.set()

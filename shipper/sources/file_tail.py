@@ -157,11 +157,12 @@ class FileSource(SourceBase):
         finally:
             if self._watcher is not None:
                 self._watcher.close()
+            # Close descriptors but keep the files' records: final commits still arrive after
+            # this (the last batch is delivered after sources stop) and must land in checkpoints.
             for tf in self._files.values():
                 if not tf.closed:
                     with contextlib.suppress(OSError):
                         os.close(tf.fd)
-                    tf.closed = True
 
     async def _sleep(self, seconds: float) -> None:
         if not self._wake.is_set():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import os
 import signal
 import subprocess
@@ -110,14 +111,32 @@ class ShipperProcess:
         self.log_path = workdir / "shipper.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self, stdin: Any = None) -> ShipperProcess:
+    def start(self, stdin: Any = None, wait_ready: bool = True) -> ShipperProcess:
         log = open(self.log_path, "ab")
         env = {**os.environ, "PYTHONPATH": str(REPO)}
         self.proc = subprocess.Popen([sys.executable, "-m", "ops.cli", "shipper", "--config", str(self.config_path)],
                                      stdout=log, stderr=log, stdin=stdin if stdin is not None else subprocess.DEVNULL,
                                      cwd=REPO, env=env)
         log.close()
+        if wait_ready:
+            self.wait_ready()
         return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Until the child wrote its status file (signal handlers are installed by then)."""
+        assert self.proc is not None
+        status = Path(yaml.safe_load(self.config_path.read_text())["data_dir"]) / "status.json"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if json.loads(status.read_text()).get("pid") == self.proc.pid:
+                    return
+            except (OSError, ValueError):
+                pass
+            if self.proc.poll() is not None:
+                raise AssertionError(f"shipper exited with {self.proc.returncode}: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.05)
+        raise AssertionError("shipper did not become ready")
 
     def kill(self) -> None:
         assert self.proc is not None

@@ -213,7 +213,8 @@ async def run_ops(root: Path, ops: list[tuple[int, bool, str]]) -> Harness:
     return h
 
 
-@settings(max_examples=int(os.environ.get("SHIPPER_PROPERTY_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("SHIPPER_PROPERTY_EXAMPLES", "200")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(STEPS)
 def test_random_file_histories_deliver_every_visible_line_once(ops: list[tuple[int, bool, str]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
