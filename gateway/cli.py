@@ -56,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rot = ks.add_parser("rotate", help="replace a key (also renews an expired one); prints the new key once")
     rot.add_argument("key", metavar="KEY_OR_ID")
     rot.add_argument("--grace", default="0s", help="keep the old key working this long (e.g. 1h; default 0)")
+    rot.add_argument("--expires-in", help="lifetime of the new key (default: the old key's lifetime)")
     rot.add_argument("--json", action="store_true")
     rot.set_defaults(handler=_keys_rotate)
     keys.set_defaults(handler=lambda args: (keys.print_help(), 2)[1])
@@ -175,10 +176,11 @@ def _keys_rotate(args: argparse.Namespace) -> int:
 
     try:
         grace = parse_duration(args.grace)
+        expires = parse_duration(args.expires_in) if args.expires_in else None
     except KeyStoreError as exc:
         print(f"logharbor keys: {exc}", file=sys.stderr)
         return 2
-    out = _with_store(lambda store: store.rotate(args.key, grace=grace))
+    out = _with_store(lambda store: store.rotate(args.key, grace=grace, expires_in=expires))
     if out is None:
         return 2
     _print_new_key(*out, args.json)

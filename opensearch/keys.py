@@ -330,12 +330,15 @@ class KeyStore:
             await self.client.update(index=self.index, id=key_id, body=body, refresh="wait_for")
         return record
 
-    async def rotate(self, key_or_id: str, grace: timedelta | None = None) -> tuple[str, KeyRecord]:
+    async def rotate(
+        self, key_or_id: str, grace: timedelta | None = None, expires_in: timedelta | None = None
+    ) -> tuple[str, KeyRecord]:
         """New key with the same tenant, source, scopes and limits; the old one ends.
 
         With ``grace`` the old key keeps working until then (expiry), so shippers can be
         redeployed without a gap; without it the old key is revoked at once. An expired key
-        can be rotated: that is how its owner renews it.
+        can be rotated: that is how its owner renews it. The new key lives as long as the old
+        one did (creation to expiry) unless ``expires_in`` says otherwise.
         """
         key_id = key_id_of(key_or_id)
         old = await self.get(key_id)
@@ -343,8 +346,8 @@ class KeyStore:
             raise KeyStoreError(f"no key with id {key_id}")
         if old.revoked_at:
             raise KeyStoreError(f"key {key_id} is revoked; create a new one with `logharbor keys create`")
-        lifetime = None
-        if old.expires_at:
+        lifetime = expires_in
+        if lifetime is None and old.expires_at:
             lifetime = _parse_time(old.expires_at) - _parse_time(old.created_at)  # type: ignore[operator]
         token, new = await self.create(
             tenant=old.tenant,

@@ -177,8 +177,8 @@ def test_401_expired_says_how_to_renew(gw, os_url, unique_tenant):
     r = post(gw, events(1), key)
     assert r.status_code == 401
     assert "expired at" in r.json()["error"] and "logharbor keys rotate" in r.json()["error"]
-    # rotating renews it for the same lifetime (3 s here): the new key works, keeps tenant and source
-    new, record = keys(os_url, "rotate", key)
+    # rotating renews it: the new key works and keeps tenant and source
+    new, record = keys(os_url, "rotate", key, expires_in=timedelta(days=1))
     assert record.tenant == unique_tenant and record.rotated_from == key.split("_")[2]
     assert post(gw, events(1), new).status_code == 202
 
