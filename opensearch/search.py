@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -56,6 +57,7 @@ def get_path(doc: dict[str, Any], path: str) -> Any:
     return node
 
 
+@lru_cache(maxsize=4096)
 def data_stream_of(index: str) -> str:
     """``.ds-logs-acme-errors-000001`` (or ``…-2026.11.29-000001``) → ``logs-acme-errors``."""
     if not index.startswith(".ds-"):

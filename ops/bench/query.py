@@ -178,6 +178,9 @@ async def run(args: argparse.Namespace) -> None:
             long = {"metric": "error_rate", "group_by": "service", "interval": "1h",
                     "from": (end - timedelta(hours=48)).isoformat(), "to": end.isoformat()}
             rollup_rows = []
+            async with session.get(base + "/api/v1/logs/aggregate", params=long, headers=auth) as r:
+                answered_by = (await r.json())["source"]
+            assert answered_by == "rollup", f"the rollup did not answer ({answered_by})"
             for mode in ("auto", "never"):
                 lat = [await timed(session, "GET", base + "/api/v1/logs/aggregate", params={**long, "rollup": mode},
                                    headers=auth) for _ in range(args.requests)]
