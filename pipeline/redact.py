@@ -71,7 +71,7 @@ CARD_KV = _kv_regex(CARD_WORDS, r"(?P<q>[\"']?)(?P<num>\d(?:[ -]?\d){11,18})(?!\
 # The left boundary (no digit, dot, colon, slash or dash before) is checked in Python: a
 # lookbehind at the start of the pattern would defeat the engine's first-character scan.
 BARE_CARD = re.compile(r"[2-6]\d(?:[ -]?\d){11,17}(?![\d.:/])")
-DIGIT_RUN = re.compile(r"\d{4}")
+BARE_CARD_CANDIDATE = re.compile(r"[2-6]\d(?:[ -]?\d){11,17}")
 BEARER = re.compile(r"(?i)\b(?P<scheme>bearer|basic)[ \t]++(?!\[REDACTED\])[A-Za-z0-9\-._~+/]{8,}+=*+")
 API_KEY = re.compile(
     r"\b(?:(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{10,}+|AKIA[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}+"
@@ -133,7 +133,7 @@ class RedactConfig(StepConfig):
 
 API_KEY_HINTS = ("_live_", "_test_", "akia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "xox", "aiza", "eyj")
 # Stems that every default secret word contains: the gate for the secret_kv rule.
-SECRET_HINTS = ("pass", "pwd", "secret", "token", "key", "credential")
+SECRET_HINTS = ("pass", "pwd", "secret", "token", "_key", "-key", "apikey", "credential")
 _PLAIN, _SKIP, _SECRET, _CARD = 0, 1, 2, 3
 _NON_DIGITS = bytes(set(range(256)) - set(b"0123456789"))
 
@@ -148,6 +148,9 @@ class _Rule:
     hints: tuple[str, ...] | None  # substrings of the lower-cased text; None = always run
     min_digits: int = 0  # run only if the text holds at least this many digits
     needs_card_run: bool = False  # run only if the text has a card-number-like digit run
+    # A lookaround-free superset of ``rx`` for the gate: a field cut out of the raw line has
+    # other neighbours than in the line, so the gate must not depend on them.
+    confirm: re.Pattern[str] | None = None
     counter: Any = None
 
     def wanted(self, text: str, lowered: str, digits: int, card_run: bool) -> bool:
@@ -161,7 +164,7 @@ class _Rule:
                     break
             else:
                 return False
-        return self.rx.search(text) is not None
+        return (self.confirm or self.rx).search(text) is not None
 
     def apply(self, text: str) -> str:
         hits = 0
@@ -212,7 +215,17 @@ class RedactStep(Step):
             rules.append(_Rule("bearer", BEARER, lambda m: f"{m['scheme']} {REDACTED}", ("bearer", "basic")))
         if config.cards:
             rules.append(_Rule("card_keyed", CARD_KV, self._card_keyed, ("card", "cc"), min_digits=12))
-            rules.append(_Rule("card_luhn", BARE_CARD, self._card_bare, None, min_digits=13, needs_card_run=True))
+            rules.append(
+                _Rule(
+                    "card_luhn",
+                    BARE_CARD,
+                    self._card_bare,
+                    None,
+                    min_digits=13,
+                    needs_card_run=True,
+                    confirm=BARE_CARD_CANDIDATE,
+                )
+            )
         if config.secrets and words:
             hints = SECRET_HINTS if default_words else tuple(w.lower() for w in words)
             rules.append(_Rule("secret_kv", secret_kv, self._secret_kv, hints))
@@ -347,7 +360,13 @@ class RedactStep(Step):
             return event
         # One gate over all of the event's text decides which rules can match at all; usually
         # none, and the event is done after one lower(), a few ``in`` checks and a search or two.
-        blob = "\n".join(values)
+        # Values that are substrings of the raw line (most parsed fields) cannot match anything
+        # the raw line does not, so the gate only needs the raw line plus the other values.
+        original = doc.get(ecs.RAW)
+        if original.__class__ is str and original in values:
+            blob = "\n".join([original, *(v for v in values if v is not original and v not in original)])
+        else:
+            blob = "\n".join(values)
         if nested:
             blob += "\n" + "\n".join(str(doc[k]) for k in nested)
         rules = self._active(blob)
