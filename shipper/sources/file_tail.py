@@ -245,6 +245,7 @@ class FileSource(SourceBase):
     def _rescan(self, now: float) -> None:
         self._last_rescan = now
         found = self._matches()
+        opened = 0
         for key, (path, _st) in found.items():
             tf = self._files.get(key)
             if tf is not None and not tf.closed:
@@ -253,7 +254,11 @@ class FileSource(SourceBase):
                 continue
             if tf is not None and tf.closed:
                 continue  # drained and closed but still waiting for commits; same inode, same data
-            self._open(path, key, now)
+            opened += self._open(path, key, now)
+        if opened:
+            # The first-seen name is part of every event id of the file; it must be on disk before
+            # any event is sent, or a crash plus a rename would re-read the file under new ids.
+            self._store.save()
         for key, tf in self._files.items():
             if key not in found and tf.gone_at is None and not tf.closed:
                 tf.gone_at = now
@@ -268,20 +273,21 @@ class FileSource(SourceBase):
         self._errors[path] = message
         self.last_error = f"{path}: {message}"
 
-    def _open(self, path: str, key: str, now: float, orphan_rec: dict[str, Any] | None = None) -> None:
+    def _open(self, path: str, key: str, now: float, orphan_rec: dict[str, Any] | None = None) -> int:
+        """Start tailing ``path``; 1 if it was opened, else 0."""
         try:
             fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
-            return
+            return 0
         except OSError as exc:
             self._error(path, str(exc))
-            return
+            return 0
         st = os.fstat(fd)
         real_key = f"{st.st_dev}:{st.st_ino}"
         if real_key != key:  # replaced between stat and open: pick it up on the next scan
             os.close(fd)
             self._names_changed = True
-            return
+            return 0
         if self._errors.pop(path, None) is not None:
             log.info("file readable again", extra={"source": self.name, "path": path})
         head = os.pread(fd, self.cfg.fingerprint_bytes, 0)
@@ -317,6 +323,7 @@ class FileSource(SourceBase):
         self._files[key] = tf
         self._save_rec(tf, tf.pos)
         log.info("tailing file", extra={"source": self.name, "path": path, "offset": tf.pos})
+        return 1
 
     def _recover_orphans(self, now: float) -> None:
         """Finish files the checkpoint knows but the globs no longer match (rotated while stopped)."""
@@ -345,7 +352,8 @@ class FileSource(SourceBase):
                 del self._state[key]
                 self._store.mark()
                 continue
-            self._open(candidate, key, now, orphan_rec=rec)
+            if self._open(candidate, key, now, orphan_rec=rec):
+                self._store.save()
             tf = self._files.get(key)
             if tf is not None:
                 tf.gone_at = now
