@@ -179,7 +179,7 @@ class BulkIndexer:
                 metrics.BULK_LATENCY.observe(time.perf_counter() - started)
         items = resp.get("items") or []
         if len(items) != len(chunk):
-            raise TransportError(500, "bulk response item count mismatch", resp)
+            raise RuntimeError(f"bulk response has {len(items)} items for {len(chunk)} documents")
         return items
 
     async def index(self, items: list[IndexItem]) -> list[IndexItem]:
@@ -190,8 +190,24 @@ class BulkIndexer:
             while pending:
                 retry: list[IndexItem] = []
                 backoff = False
-                for chunk in chunk_items(pending, self.max_docs, self.max_bytes):
-                    results = await self._send(chunk)
+                chunks = chunk_items(pending, self.max_docs, self.max_bytes)
+                while chunks:
+                    chunk = chunks.pop(0)
+                    try:
+                        results = await self._send(chunk)
+                    except TransportError as exc:
+                        # A 4xx for the whole request (e.g. an invalid _id) must not sink the
+                        # batch: halve it until the one offending document fails alone.
+                        if len(chunk) == 1:
+                            chunk[0].outcome = Outcome.FAILED
+                            chunk[0].reason = _reason(
+                                exc.info if isinstance(exc.info, dict) else str(exc),
+                                exc.status_code if isinstance(exc.status_code, int) else 0,
+                            )
+                        else:
+                            half = len(chunk) // 2
+                            chunks[:0] = [chunk[:half], chunk[half:]]
+                        continue
                     for item, result in zip(chunk, results, strict=True):
                         info = next(iter(result.values()))
                         status = int(info.get("status", 500))

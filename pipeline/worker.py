@@ -40,6 +40,7 @@ from pipeline.server import start_server
 from pipeline.settings import PipelineSettings
 
 log = logging.getLogger(__name__)
+MAX_ID_BYTES = 512  # OpenSearch's limit for _id
 
 
 @dataclass(slots=True)
@@ -290,7 +291,18 @@ class PipelineWorker:
         for event in kept:
             env = event.envelope
             index = data_stream_name(safe_tenant(env.tenant), event.retention_class or "standard")
-            items.append(IndexItem(index=index, id=env.id, doc=to_document(event), ref=event))
+            if len(env.id.encode()) > MAX_ID_BYTES:
+                letters.append(
+                    self._letter(event.origin, "processing", f"event id longer than {MAX_ID_BYTES} bytes", env)
+                )
+                continue
+            try:
+                item = IndexItem(index=index, id=env.id, doc=to_document(event), ref=event)
+                item.body()  # serialise here, in the CPU stage, and catch what cannot be
+            except (TypeError, ValueError) as exc:
+                letters.append(self._letter(event.origin, "processing", f"document: {exc}", env))
+                continue
+            items.append(item)
         return _Prepared(records, items, letters)
 
     async def handle(self, records: list[Any]) -> None:

@@ -124,3 +124,22 @@ def test_offending_field() -> None:
     assert offending_field(MAPPING_ERROR["error"]) == "http.response.status_code"
     assert offending_field({"reason": "object mapping for [user] tried to parse field [user] as object"}) == "user"
     assert offending_field({"reason": "no field here"}) is None
+
+
+async def test_whole_request_4xx_is_bisected_to_the_offending_document() -> None:
+    from opensearchpy.exceptions import RequestError
+
+    class RejectsBadId(ScriptedBulk):
+        async def bulk(self, body: bytes) -> dict:
+            lines = body.splitlines()
+            ids = [orjson.loads(line)["create"]["_id"] for line in lines[0::2]]
+            self.calls.append(ids)
+            if "id3" in ids:
+                raise RequestError(400, "action_request_validation_exception", {"error": {"reason": "id is too long"}})
+            return {"items": [{"create": {"status": 201}} for _ in ids]}
+
+    client = RejectsBadId([])
+    out = await BulkIndexer(client).index(items(8))  # type: ignore[arg-type]
+    assert [i.outcome for i in out] == [Outcome.CREATED] * 3 + [Outcome.FAILED] + [Outcome.CREATED] * 4
+    assert "400" in (out[3].reason or "")
+    assert len(client.calls) <= 1 + 2 + 2 + 2  # log2(8) rounds of halving
