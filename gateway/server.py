@@ -29,8 +29,10 @@ from logharbor.config import KafkaSettings, OpenSearchSettings
 log = logging.getLogger(__name__)
 
 
-class _HeaderTimeoutHandler(RequestHandler):
-    """Closes a connection whose request headers do not complete within ``header_timeout_s``.
+class _GatewayRequestHandler(RequestHandler):
+    """Header timeout, and request bodies that keep flowing during a graceful shutdown.
+
+    Closes a connection whose request headers do not complete within ``header_timeout_s``.
 
     aiohttp has a keep-alive timeout but none for a client that trickles header bytes
     (slowloris). The timer runs only while headers are being received, so idle keep-alive
@@ -63,6 +65,17 @@ class _HeaderTimeoutHandler(RequestHandler):
         self._lh_arm()
 
     def data_received(self, data: bytes) -> None:
+        closing = getattr(self, "_close", False) or getattr(self, "_force_close", False)
+        if closing and getattr(self, "_request_in_progress", False):
+            # Once shutdown begins aiohttp drops incoming bytes, so a request whose body is
+            # still uploading could never finish its drain. Keep feeding the request in flight.
+            saved = (self._close, self._force_close)
+            self._close = self._force_close = False
+            try:
+                super().data_received(data)
+            finally:
+                self._close, self._force_close = saved[0] or self._close, saved[1]
+            return
         super().data_received(data)
         if self._lh_busy():
             self._lh_disarm()
@@ -78,7 +91,7 @@ class _GatewayServer(Server):
     header_timeout_s: float = 10.0
 
     def __call__(self) -> RequestHandler:
-        handler = _HeaderTimeoutHandler(self, loop=self._loop, **self._kwargs)
+        handler = _GatewayRequestHandler(self, loop=self._loop, **self._kwargs)
         handler.header_timeout_s = self.header_timeout_s
         return handler
 

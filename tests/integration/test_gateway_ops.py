@@ -163,3 +163,30 @@ def test_backpressure_503_when_pipeline_lag_exceeds_the_bound(servers, os_url, k
         assert r.status_code == 202
         metrics = requests.get(gw.url + "/metrics", timeout=5).text
         assert 'logharbor_gateway_rate_limited_total{limit="backpressure"}' in metrics
+
+
+def test_sigterm_finishes_the_request_in_flight_then_exits_zero(servers, os_url, kafka_bootstrap, unique_tenant):
+    token, _ = keys(os_url, "create", tenant=unique_tenant, source="web", scopes=["ingest"])
+    gw = GatewayProcess(env={"LOGHARBOR_KAFKA_RAW_TOPIC": create_topic(kafka_bootstrap)}).start()
+    try:
+        gw.wait_ready()
+        body = orjson.dumps([{"timestamp": datetime.now(UTC).isoformat(), "message": f"m{i}"} for i in range(50)])
+        s = socket.create_connection(("127.0.0.1", gw.port), timeout=20)
+        s.sendall(
+            b"POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+            + body[:10]
+        )
+        time.sleep(0.5)
+        gw.proc.send_signal(15)  # SIGTERM while the body is half sent
+        time.sleep(1.0)
+        with pytest.raises(OSError):  # no longer accepting new connections
+            socket.create_connection(("127.0.0.1", gw.port), timeout=2).close()
+        s.sendall(body[10:])
+        answer = s.recv(4096)
+        s.close()
+        assert answer.startswith(b"HTTP/1.1 202"), answer
+        assert b'"accepted":50' in answer
+        assert gw.proc.wait(30) == 0, gw.output()[-2000:]
+    finally:
+        gw.kill()
