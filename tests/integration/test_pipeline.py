@@ -57,16 +57,16 @@ async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -
         await admin.close()
 
 
-@pytest.fixture(scope="module")
-def templates(os_client) -> None:
+@pytest.fixture(scope="module", name="templates")
+def templates_fixture(os_client) -> None:
     """Index templates and policies (idempotent), so data streams are created on first write."""
     from opensearch.bootstrap import bootstrap
 
     bootstrap(os_client)
 
 
-@pytest.fixture
-async def topics(kafka_bootstrap: str, unique_tenant: str, templates) -> Topics:
+@pytest.fixture(name="topics")
+async def topics_fixture(kafka_bootstrap: str, unique_tenant: str, templates) -> Topics:
     suffix = uuid.uuid4().hex[:10]
     kafka = KafkaSettings(
         bootstrap=kafka_bootstrap,

@@ -25,7 +25,7 @@ from test_pipeline import (
     free_port,
     produce,
     stored_count,
-    templates,  # noqa: F401  (fixture: index templates applied)
+    templates_fixture,  # noqa: F401  (fixture "templates": index templates applied)
 )
 
 from logharbor.config import KafkaSettings
