@@ -141,9 +141,13 @@ def parse_batch(body: bytes, kind: str, limits: ValidationLimits) -> list[Parsed
     if kind == "auto" or kind == "json":
         if stripped[:1] == b"[":
             return _parse_array(stripped, limits)
-        if kind == "json":
-            # a single object, or NDJSON mislabelled as JSON: both are common enough to accept
-            return _parse_ndjson(stripped, limits)
+        if kind == "json" and stripped[:1] == b"{" and b"\n" in stripped:
+            # one pretty-printed object, or NDJSON mislabelled as JSON: both are common
+            try:
+                value = orjson.loads(stripped)
+            except orjson.JSONDecodeError:
+                return _parse_ndjson(stripped, limits)
+            return [ParsedEntry(index=0, value=value, size=len(stripped))]
     return _parse_ndjson(stripped, limits)
 
 

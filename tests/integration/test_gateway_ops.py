@@ -190,3 +190,35 @@ def test_sigterm_finishes_the_request_in_flight_then_exits_zero(servers, os_url,
         assert gw.proc.wait(30) == 0, gw.output()[-2000:]
     finally:
         gw.kill()
+
+
+async def test_start_gateway_embeds_in_a_running_loop(servers, os_url, kafka_bootstrap, unique_tenant):
+    """What ``logharbor run`` does: the gateway in someone else's event loop, port 0, clean stop."""
+    import aiohttp
+
+    from gateway.server import start_gateway
+    from gateway.settings import GatewaySettings
+    from gateway.testing import _create_topic, _key_op
+    from logharbor.config import KafkaSettings, OpenSearchSettings
+
+    topic = "lh-test-gw-embed-" + unique_tenant
+    await _create_topic(kafka_bootstrap, topic, 1)
+    token, _ = await _key_op(os_url, "create", tenant=unique_tenant, source="web", scopes=["ingest"])
+    handle = await start_gateway(
+        GatewaySettings(port=0),
+        kafka=KafkaSettings(bootstrap=kafka_bootstrap, raw_topic=topic),
+        opensearch=OpenSearchSettings(url=os_url),
+    )
+    try:
+        assert handle.port > 0
+        body = orjson.dumps([{"timestamp": datetime.now(UTC).isoformat(), "message": "embedded"}])
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"http://127.0.0.1:{handle.port}/ingest",
+                data=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            ) as r:
+                assert r.status == 202, await r.text()
+                assert (await r.json())["accepted"] == 1
+    finally:
+        await handle.stop()

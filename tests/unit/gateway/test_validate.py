@@ -310,3 +310,13 @@ def test_audit_keys_mark_their_events_for_the_audit_route() -> None:
     r = validate_batch(entries, audit_key, limits=LIM, now=NOW)
     assert [e.meta.get("audit") for e in r.envelopes] == [True, True]
     assert "audit" not in run(nd(ev())).envelopes[0].meta
+
+
+def test_pretty_printed_single_object_and_mislabelled_ndjson() -> None:
+    pretty = orjson.dumps(ev(message="pretty"), option=orjson.OPT_INDENT_2)
+    assert b"\n" in pretty
+    r = run(pretty, "json")
+    assert [e.message for e in r.envelopes] == ["pretty"]
+    r = run(nd(ev(message="a"), ev(message="b")), "json")  # NDJSON sent as application/json
+    assert [e.message for e in r.envelopes] == ["a", "b"]
+    assert [e.message for e in run(orjson.dumps(ev(message="one")), "json").envelopes] == ["one"]
