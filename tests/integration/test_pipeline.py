@@ -246,9 +246,23 @@ async def test_twenty_thousand_events_indexed_exactly_once_and_replay_is_duplica
 
 
 async def test_fields_routing_redaction_filters_publish_and_ops_endpoints(
-    topics: Topics, os_url: str, os_client, kafka_bootstrap: str
+    topics: Topics, os_url: str, os_client, kafka_bootstrap: str, tmp_path
 ) -> None:
     t = topics.tenant
+    from mmdb_writer import MMDBWriter
+    from netaddr import IPSet
+
+    geo_db = tmp_path / "city.mmdb"
+    writer = MMDBWriter(ip_version=6, database_type="GeoIP2-City", ipv4_compatible=True)
+    writer.insert_network(
+        IPSet(["81.2.69.0/24"]),
+        {
+            "city": {"names": {"en": "London"}},
+            "country": {"iso_code": "GB", "names": {"en": "United Kingdom"}},
+            "location": {"latitude": 51.5142, "longitude": -0.0931},
+        },
+    )
+    writer.to_db_file(str(geo_db))
     prod = {"environment": "production", "datacenter": "fra1"}
 
     def env(i: int, raw: str, source: str = "web", meta: dict | None = None) -> Envelope:
@@ -275,11 +289,17 @@ async def test_fields_routing_redaction_filters_publish_and_ops_endpoints(
         env(6, "<34>Jan 19 10:30:00 web-server app[1234]: User login failed"),
         env(7, "complete gibberish that no parser understands"),
         env(8, "2026-01-19 10:30:00 INFO [Iam] role granted", source="iam-audit"),
+        env(
+            9,
+            '81.2.69.160 - - [19/Jan/2026:10:30:00 +0000] "POST /api/orders HTTP/2.0" 502 17 "-" '
+            '"Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) '
+            'Version/17.2 Mobile/15E148 Safari/604.1"',
+        ),
     ]
     await produce(kafka_bootstrap, topics.raw, batch)
     port = free_port()
-    async with pipeline_running(topics, os_url, http_port=port, http_host="127.0.0.1") as task:
-        assert await wait_for_count(os_client, t, 6, within_s=120, task=task) == 6
+    async with pipeline_running(topics, os_url, http_port=port, http_host="127.0.0.1", geoip_path=geo_db) as task:
+        assert await wait_for_count(os_client, t, 7, within_s=120, task=task) == 7
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{port}/health") as r:
                 assert r.status == 200
@@ -327,8 +347,26 @@ async def test_fields_routing_redaction_filters_publish_and_ops_endpoints(
             os_client.count(index=f"logs-{t}-*", body={"query": {"term": {"event.id": f"{t}-{dropped}"}}})["count"] == 0
         )
 
-    published = await read_topic(kafka_bootstrap, topics.kafka.processed_topic, 6)
-    assert sorted(d["event"]["id"] for d in published) == sorted(f"{t}-{i}" for i in (1, 2, 5, 6, 7, 8))
+    geo = doc(9)
+    assert geo["_index"].startswith(f".ds-logs-{t}-errors-")  # 502 → ERROR
+    g = geo["_source"]
+    assert g["client"]["geo"]["city_name"] == "London" and g["client"]["geo"]["country_iso_code"] == "GB"
+    assert g["user_agent"]["name"] == "Mobile Safari" and g["user_agent"]["device"]["name"] == "iPhone"
+    assert g["event"]["is_error"] is True and g["event"]["hour_of_day"] == 10 and g["event"]["day_of_week"] == 1
+    # client.geo.location is a geo_point: a distance query around London finds it
+    near = os_client.search(
+        index=f"logs-{t}-*",
+        body={"query": {"geo_distance": {"distance": "20km", "client.geo.location": {"lat": 51.5, "lon": -0.1}}}},
+    )
+    assert [h["_source"]["event"]["id"] for h in near["hits"]["hits"]] == [f"{t}-9"]
+
+    published = await read_topic(kafka_bootstrap, topics.kafka.processed_topic, 7)
+    assert sorted(d["event"]["id"] for d in published) == sorted(f"{t}-{i}" for i in (1, 2, 5, 6, 7, 8, 9))
+    assert {d["data_stream"]["name"] for d in published} == {
+        f"logs-{t}-standard",
+        f"logs-{t}-errors",
+        f"logs-{t}-audit",
+    }
     assert all("hunter2" not in orjson.dumps(d).decode() for d in published)
 
 
