@@ -69,6 +69,24 @@ def tight(servers, kafka_bootstrap: str):
         yield g
 
 
+async def _default_partition(bootstrap: str, topic: str, key: bytes) -> int:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        meta = await producer.send_and_wait(topic, b'{"probe": true}', key=key)
+        return meta.partition
+    finally:
+        await producer.stop()
+
+
+def default_partition(bootstrap: str, key: bytes) -> int:
+    from gateway.testing import run_async
+
+    return run_async(_default_partition(bootstrap, create_topic(bootstrap, partitions=3), key))
+
+
 def new_key(os_url: str, tenant: str, source: str = "web", **kw) -> str:
     token, _ = keys(os_url, "create", tenant=tenant, source=source, scopes=kw.pop("scopes", ["ingest"]), **kw)
     return token
@@ -88,6 +106,9 @@ def test_202_records_reach_kafka_with_envelope_from_the_key(gw, os_url, kafka_bo
     assert len(records) == 3
     envs = sorted((Envelope.from_bytes(rec.value) for rec in records), key=lambda e: e.message)
     assert {rec.key for rec in records} == {b"checkout"}
+    # the gateway picks the partition itself; it must be the one aiokafka's default send picks
+    # (probed on a separate topic with the same partition count, to keep this one envelope-only)
+    assert {rec.partition for rec in records} == {default_partition(kafka_bootstrap, b"checkout")}
     assert [e.id for e in envs] == [stable_id(key_id, "batch-1", i) for i in range(3)]
     assert envs[1].level == "WARN" and envs[1].meta["level_original"] == "warning"
     assert all(e.source == "checkout" and e.key_id == key_id and e.meta["environment"] == "prod" for e in envs)
