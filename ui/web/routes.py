@@ -22,6 +22,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -47,6 +48,7 @@ from ui.auth import (
     require_scope,
 )
 from ui.errors import ApiError
+from ui.params import parse_filters
 from ui.web import session as sess
 from ui.web.saved import SavedQueryError, SavedQueryStore
 from ui.web.settings import WebSettings
@@ -223,7 +225,8 @@ async def require_csrf(request: web.Request, session: sess.Session, presented: s
 
 
 def make_env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True,
+                             trim_blocks=True, lstrip_blocks=True)
     env.globals["static"] = lambda name: f"/static/{name}?v={STATIC_VERSION}"
     env.globals["levels"] = LEVELS
     env.filters["level_class"] = level_class
@@ -323,11 +326,12 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     return await _login_form(request, 200, None)
 
 
-async def _login_form(request: web.Request, status: int, error: str | None) -> web.Response:
+async def _login_form(request: web.Request, status: int, error: str | None, next_: str | None = None
+                      ) -> web.Response:
     pre = request.cookies.get(sess.PRE_COOKIE) or secrets.token_urlsafe(24)
     secret = await request.app[STATE]["secret"].get()
     resp = await render(request, "login.html", status=status, error=error, login_csrf=sess.csrf_token(secret, pre),
-                        next=sess.safe_next(request.query.get("next")))
+                        next=sess.safe_next(next_ if next_ is not None else request.query.get("next")))
     resp.set_cookie(sess.PRE_COOKIE, pre, httponly=True, samesite="Strict", path="/login",
                     secure=_cookie_secure(request), max_age=3600)
     return resp
@@ -341,18 +345,19 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not sess.check_csrf(secret, request.cookies.get(sess.PRE_COOKIE), str(form.get("csrf_token") or "")):
         raise ApiError(403, "missing or invalid CSRF token; reload the sign-in page and try again")
     key = str(form.get("api_key") or "").strip()
+    next_ = str(form.get("next") or "")
     request["lh_session"] = None
     if not key or key.startswith(sess.TOKEN_PREFIX):
-        return await _login_form(request, 401, "Enter an API key with the 'read' or 'admin' scope.")
+        return await _login_form(request, 401, "Enter an API key with the 'read' or 'admin' scope.", next_)
     try:
         principal = await request.app[AUTH].authenticate("Bearer " + key, "read")
     except AuthError as exc:
         request.app[AUDIT].record(audit_record(action="ui.login", outcome="denied", key_id=None,
                                                client_ip=request.remote, status=exc.status, path=request.path,
                                                component="ui", detail=exc.message))
-        return await _login_form(request, exc.status if exc.status != 429 else 429, exc.message)
+        return await _login_form(request, exc.status, exc.message, next_)
     except ApiError as exc:
-        return await _login_form(request, exc.status, exc.message)
+        return await _login_form(request, exc.status, exc.message, next_)
     settings = request.app[WEB]
     session = sess.new_session(principal.key_id, principal.tenant, sorted(principal.scopes), settings.session_ttl_s)
     request.app[AUDIT].record(audit_record(action="ui.login", outcome="ok", key_id=principal.key_id,
@@ -494,7 +499,12 @@ async def tail_page(request: web.Request) -> web.StreamResponse:
     await require_session(request)
     state = SearchState.from_query(request.query)
     params = {k: v for k, v in state.filter_params().items() if k not in ("from", "to")}
-    return await render(request, "tail.html", state=state, level_opts=level_options(state.levels),
+    error = None
+    try:  # the WebSocket handshake cannot carry the API's 400 body, so check the query here
+        parse_filters(params, datetime.now(UTC))
+    except ApiError as exc:
+        error = _error_view(exc, state.effective_q())
+    return await render(request, "tail.html", state=state, level_opts=level_options(state.levels), error=error,
                         stream_params=urlencode(params), search_link=state.url())
 
 

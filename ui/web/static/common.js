@@ -112,6 +112,16 @@
       if (window.getSelection && String(window.getSelection())) return; // selecting text, not clicking
       location.href = tr.dataset.href;
     });
+    // Leave empty fields out of the URL, so shared links stay short and readable.
+    const qf = document.getElementById("query-form");
+    if (qf) {
+      qf.addEventListener("submit", function () {
+        qf.querySelectorAll("input[name], select[name]").forEach(function (i) { if (!i.value) i.disabled = true; });
+      });
+      window.addEventListener("pageshow", function () {
+        qf.querySelectorAll("[disabled]").forEach(function (i) { i.disabled = false; });
+      });
+    }
     // "/" focuses the query bar from anywhere but a text field.
     document.addEventListener("keydown", function (ev) {
       if (ev.key === "/" && !/^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName)) {
