@@ -86,6 +86,7 @@ class ParseStep(Step):
         self.default_zone = zone(config.default_timezone or settings.default_timezone)
         self.zones = _GlobMap(config.timezones)
         self.formats = _GlobMap(config.formats)
+        self._ts_cache: dict[tuple[object, tzinfo], tuple[datetime, str]] = {}
 
     def zone_for(self, source: str) -> tzinfo:
         name = self.zones.get(source)
@@ -128,15 +129,33 @@ class ParseStep(Step):
                 doc.setdefault(ecs.MESSAGE, line)
         elif ecs.TIMESTAMP in doc:
             parsed_ts = doc.pop(ecs.TIMESTAMP)
-        ts = None
+        resolved = None
         for candidate in (parsed_ts, env.timestamp):
             if candidate is not None:
-                ts = parse_timestamp(candidate, tz)
-                if ts is not None:
+                resolved = self._resolve(candidate, tz)
+                if resolved is not None:
                     break
                 event.tag("timestamp_parse_failure")
-        if ts is None:
-            ts = parse_timestamp(env.received_at, UTC) or datetime.now(UTC)
-        event.ts = ts
-        doc[ecs.TIMESTAMP] = format_timestamp(ts)
+        if resolved is None:
+            resolved = self._resolve(env.received_at, UTC) or self._resolve(datetime.now(UTC), UTC)
+        event.ts, doc[ecs.TIMESTAMP] = resolved  # type: ignore[misc]
         return event
+
+    def _resolve(self, value: object, tz: tzinfo) -> tuple[datetime, str] | None:
+        """(UTC datetime, wire string) for a raw timestamp, cached: a burst of lines shares
+        a handful of distinct seconds, and parsing plus formatting is a third of this step."""
+        key = (value, tz)
+        try:
+            hit = self._ts_cache.get(key)
+        except TypeError:  # unhashable: not a timestamp anyway
+            return None
+        if hit is not None:
+            return hit
+        ts = parse_timestamp(value, tz)
+        if ts is None:
+            return None
+        result = (ts, format_timestamp(ts))
+        if len(self._ts_cache) >= 8192:
+            self._ts_cache.clear()
+        self._ts_cache[key] = result
+        return result
