@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 import orjson
+import psutil
 
 from gateway.testing import GatewayProcess, create_topic, keys
 from logharbor.config import KafkaSettings, OpenSearchSettings
@@ -105,6 +106,17 @@ async def latency(
     return p50, p99, len(times), statuses
 
 
+def gateway_cpu_s(gw: GatewayProcess) -> float:
+    """User+system CPU seconds of the gateway and its workers: a figure CPU contention barely moves."""
+    assert gw.proc is not None
+    proc = psutil.Process(gw.proc.pid)
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        t = p.cpu_times()
+        total += t.user + t.system
+    return total
+
+
 def run_one(workers: int, args: argparse.Namespace, key: str, bodies: list[bytes]) -> dict:
     kafka = KafkaSettings()
     topic = create_topic(kafka.bootstrap, partitions=6)
@@ -117,11 +129,14 @@ def run_one(workers: int, args: argparse.Namespace, key: str, bodies: list[bytes
         gw.wait_ready()
         url = gw.url + "/ingest"
         asyncio.run(saturate(url, key, bodies, args.clients, 2.0, args.batch))  # warm-up
+        cpu0 = gateway_cpu_s(gw)
         rate, sat_statuses = asyncio.run(saturate(url, key, bodies, args.clients, args.duration, args.batch))
+        cpu_per_event_us = (gateway_cpu_s(gw) - cpu0) / (rate * args.duration) * 1e6
         p50, p99, n, lat_statuses = asyncio.run(latency(url, key, bodies, rate / 2, args.duration, args.batch))
     return {
         "workers": workers,
         "events_per_s": rate,
+        "gateway_cpu_us_per_event": cpu_per_event_us,
         "p50_ms": p50 * 1000,
         "p99_ms": p99 * 1000,
         "latency_requests": n,
@@ -149,9 +164,13 @@ def main() -> None:
         res = run_one(w, args, key, bodies)
         results.append(res)
         print(orjson.dumps(res, option=orjson.OPT_NON_STR_KEYS).decode(), flush=True)
-    print("\n| workers | events/s (acks=all) | p50 @ 50 % | p99 @ 50 % |\n|---|---|---|---|")
+    print("\n| workers | events/s (acks=all) | p50 @ 50 % | p99 @ 50 % | gateway CPU per event |")
+    print("|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['workers']} | {r['events_per_s']:,.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms |")
+        print(
+            f"| {r['workers']} | {r['events_per_s']:,.0f} | {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms "
+            f"| {r['gateway_cpu_us_per_event']:.0f} µs |"
+        )
 
 
 if __name__ == "__main__":
