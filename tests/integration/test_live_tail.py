@@ -10,6 +10,7 @@ import contextlib
 import random
 from typing import Any
 
+import jsonschema
 import orjson
 import pytest
 from aiohttp import WSMsgType
@@ -169,6 +170,13 @@ async def test_subscribers_receive_exactly_their_events(tail_env):
     sse.close()
     # Heartbeats arrive (every 1 s in this app's settings).
     assert any(m["type"] == "heartbeat" for m in subs["all_a"].messages)
+    # Every message matches the documented TailMessage schema.
+    doc = await (await http.get("/api/v1/openapi.json")).json()
+    validator = jsonschema.Draft202012Validator({"$ref": "#/components/schemas/TailMessage",
+                                                 "components": doc["components"]})
+    for sub in subs.values():
+        for m in sub.messages:
+            validator.validate(m)
     for sub in subs.values():
         await sub.close()
 
