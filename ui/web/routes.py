@@ -37,7 +37,7 @@ from opensearchpy.exceptions import TransportError
 
 from logharbor.levels import LEVELS
 from opensearch.audit import audit_record
-from opensearch.keys import KeyStore, KeyStoreError, parse_duration
+from opensearch.keys import KeyStore
 from ui.auth import (
     Authenticator,
     AuthError,
@@ -50,7 +50,7 @@ from ui.auth import (
 from ui.errors import ApiError
 from ui.params import parse_filters
 from ui.web import session as sess
-from ui.web.saved import SavedQueryError, SavedQueryStore
+from ui.web.saved import OPENAPI_PATHS, OPENAPI_SCHEMAS, SavedQueryError, SavedQueryStore
 from ui.web.settings import WebSettings
 from ui.web.views import (
     RANGES,
@@ -71,6 +71,7 @@ SECRETS_INDEX = ".logharbor-ui-secrets"
 WEB = web.AppKey("web_settings", WebSettings)
 JINJA = web.AppKey("jinja", jinja2.Environment)
 STATE = web.AppKey("web_state", dict)
+SESSION: web.RequestKey[sess.Session | None] = web.RequestKey("lh_session", object)  # type: ignore[arg-type]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -200,9 +201,9 @@ def _service(request: web.Request) -> Any:
 
 
 async def current_session(request: web.Request) -> sess.Session | None:
-    if "lh_session" not in request:
-        request["lh_session"] = await resolve_session(request.app, request.cookies.get(sess.COOKIE))
-    return request["lh_session"]
+    if SESSION not in request:
+        request[SESSION] = await resolve_session(request.app, request.cookies.get(sess.COOKIE))
+    return request[SESSION]
 
 
 async def require_session(request: web.Request, admin: bool = False) -> sess.Session:
@@ -240,7 +241,7 @@ def level_class(level: Any) -> str:
 
 
 async def render(request: web.Request, template: str, status: int = 200, **ctx: Any) -> web.Response:
-    session = request.get("lh_session")
+    session = request.get(SESSION)
     csrf = ""
     if session is not None:
         csrf = sess.csrf_token(await request.app[STATE]["secret"].get(), session.sid)
@@ -297,7 +298,7 @@ async def _bridge(request: web.Request) -> web.Request:
 async def _error_page(request: web.Request, status: int, message: str | None) -> web.Response:
     with contextlib.suppress(Exception):  # the error page must not fail on a second outage
         await current_session(request)
-    request.setdefault("lh_session", None)
+    request.setdefault(SESSION, None)
     return await render(request, "error.html", status=status, status_code=status,
                         message=message or "error")
 
@@ -346,7 +347,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         raise ApiError(403, "missing or invalid CSRF token; reload the sign-in page and try again")
     key = str(form.get("api_key") or "").strip()
     next_ = str(form.get("next") or "")
-    request["lh_session"] = None
+    request[SESSION] = None
     if not key or key.startswith(sess.TOKEN_PREFIX):
         return await _login_form(request, 401, "Enter an API key with the 'read' or 'admin' scope.", next_)
     try:
@@ -630,24 +631,29 @@ async def api_saved_delete(request: web.Request) -> web.Response:
 
 async def admin_page(request: web.Request, new_key: dict[str, Any] | None = None, error: str | None = None,
                      status: int = 200) -> web.StreamResponse:
+    """Sources (GET /api/v1/sources) and keys (GET /api/v1/keys) of the admin's tenant."""
+    from ui import keys_api
+    from ui.app import KEYS
+
     session = await require_session(request, admin=True)
     p = principal_of(session)
-    sources, keys = await asyncio.gather(_service(request).sources(p), _keys(request).list(p.tenant),
-                                         return_exceptions=True)
+    sources, keys = await asyncio.gather(_service(request).sources(p), _keys_call(keys_api.list_keys(
+        request.app[KEYS], p)), return_exceptions=True)
     if isinstance(keys, BaseException):
-        if not isinstance(keys, OSConnectionError | TransportError):
+        if not isinstance(keys, ApiError):
             raise keys
-        error, keys = f"key store unavailable: {keys}", []
+        error, keys = keys.message, {"keys": []}
     source_error = None
     if isinstance(sources, BaseException):
         source_error = _error_view(sources, "")["message"]
         sources = {"sources": []}
     return await render(request, "admin.html", status=status, sources=sources["sources"], source_error=source_error,
-                        keys=[k.public() for k in keys], new_key=new_key, error=error)
+                        keys=keys["keys"], new_key=new_key, error=error)
 
 
-def _keys(request: web.Request) -> KeyStore:
-    return KeyStore(_service(request).client)
+async def _keys_call(coro: Awaitable[Any]) -> Any:
+    with _opensearch_as_503("key store unavailable"):
+        return await coro
 
 
 async def _admin_form(request: web.Request) -> tuple[sess.Session, Any]:
@@ -655,12 +661,6 @@ async def _admin_form(request: web.Request) -> tuple[sess.Session, Any]:
     form = await request.post()
     await require_csrf(request, session, str(form.get("csrf_token") or ""))
     return session, form
-
-
-async def _own_key(request: web.Request, session: sess.Session, key_id: str) -> None:
-    record = await _keys(request).get(key_id)
-    if record is None or record.tenant != session.tenant:
-        raise ApiError(404, f"no key with id {key_id!r} in this tenant")
 
 
 def _audit(request: web.Request, session: sess.Session, action: str, detail: str) -> None:
@@ -672,40 +672,54 @@ def _audit(request: web.Request, session: sess.Session, action: str, detail: str
 
 
 async def admin_key_create(request: web.Request) -> web.StreamResponse:
+    """The form twin of POST /api/v1/keys (same validation, same tenant confinement)."""
+    from ui import keys_api
+    from ui.app import KEYS
+
     session, form = await _admin_form(request)
-    scopes = [s for s in form.getall("scopes", []) if isinstance(s, str)]
+    body: dict[str, Any] = {"source": str(form.get("source") or "").strip(),
+                            "scopes": [s for s in form.getall("scopes", []) if isinstance(s, str)]}
+    for name in ("expires_in", "description"):
+        value = str(form.get(name) or "").strip()
+        if value:
+            body[name] = value
     try:
-        expires = str(form.get("expires_in") or "").strip()
-        token, record = await _keys(request).create(
-            tenant=session.tenant, source=str(form.get("source") or "").strip(), scopes=scopes,
-            expires_in=parse_duration(expires) if expires else None,
-            description=str(form.get("description") or "").strip() or None)
-    except KeyStoreError as exc:
-        return await admin_page(request, error=str(exc), status=400)
-    _audit(request, session, "keys.create", f"{record.key_id} scopes={','.join(record.scopes)}")
-    return await admin_page(request, new_key={"token": token, "key_id": record.key_id, "action": "created"})
+        out = await _keys_call(keys_api.create_key(request.app[KEYS], principal_of(session), body))
+    except ApiError as exc:
+        if exc.status != 400:
+            raise
+        return await admin_page(request, error=exc.message, status=400)
+    _audit(request, session, "key.create", out["record"]["key_id"])
+    return await admin_page(request, new_key={"token": out["key"], "key_id": out["record"]["key_id"],
+                                              "action": "created"})
 
 
 async def admin_key_revoke(request: web.Request) -> web.StreamResponse:
+    from ui import keys_api
+    from ui.app import KEYS
+
     session, _form = await _admin_form(request)
-    key_id = request.match_info["id"]
-    await _own_key(request, session, key_id)
-    await _keys(request).revoke(key_id)
-    _audit(request, session, "keys.revoke", key_id)
+    out = await _keys_call(keys_api.revoke_key(request.app[KEYS], principal_of(session), request.match_info["id"]))
+    _audit(request, session, "key.revoke", out["record"]["key_id"])
     raise web.HTTPSeeOther("/admin")
 
 
 async def admin_key_rotate(request: web.Request) -> web.StreamResponse:
+    from ui import keys_api
+    from ui.app import KEYS
+
     session, form = await _admin_form(request)
-    key_id = request.match_info["id"]
-    await _own_key(request, session, key_id)
+    grace = str(form.get("grace") or "").strip()
     try:
-        grace = str(form.get("grace") or "").strip()
-        token, record = await _keys(request).rotate(key_id, parse_duration(grace) if grace else None)
-    except KeyStoreError as exc:
-        return await admin_page(request, error=str(exc), status=400)
-    _audit(request, session, "keys.rotate", f"{key_id} -> {record.key_id}")
-    return await admin_page(request, new_key={"token": token, "key_id": record.key_id, "action": "rotated"})
+        out = await _keys_call(keys_api.rotate_key(request.app[KEYS], principal_of(session), request.match_info["id"],
+                                                   {"grace": grace} if grace else {}))
+    except ApiError as exc:
+        if exc.status != 400:
+            raise
+        return await admin_page(request, error=exc.message, status=400)
+    _audit(request, session, "key.rotate", f"{request.match_info['id']} -> {out['record']['key_id']}")
+    return await admin_page(request, new_key={"token": out["key"], "key_id": out["record"]["key_id"],
+                                              "action": "rotated"})
 
 
 # ---------------------------------------------------------------- setup
@@ -762,4 +776,9 @@ def setup(app: web.Application, settings: WebSettings | None = None) -> None:
     r.add_post("/admin/keys/{id}/revoke", admin_key_revoke)
     r.add_post("/admin/keys/{id}/rotate", admin_key_rotate)
     r.add_static("/static/", HERE / "static", append_version=False)
+    try:
+        from ui.openapi import document_paths
+    except ImportError:  # an older ui.openapi without the hook: the routes work, just undocumented
+        return
+    document_paths(app, OPENAPI_PATHS, OPENAPI_SCHEMAS)
 

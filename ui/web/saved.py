@@ -148,3 +148,50 @@ class SavedQueryStore:
             return False
         await self.client.delete(index=self.index, id=query_id, refresh="wait_for")
         return True
+
+
+# ---------------------------------------------------------------- OpenAPI (merged into /api/v1/openapi.json)
+
+_ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_ONE = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/SavedQuery"}}}}
+_BODY = {"required": True,
+         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SavedQueryInput"}}}}
+_ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
+_COMMON = {"401": {"description": "No key or session", **_ERR}, "403": {"description": "Missing CSRF token "
+           "(cookie sessions) or scope", **_ERR}, "503": {"description": "OpenSearch unavailable", **_ERR}}
+
+OPENAPI_SCHEMAS: dict[str, Any] = {
+    "SavedQueryQuery": {"type": "object", "description": "The search page's URL state.", "properties": {
+        "q": {"type": "string"}, "range": {"type": "string", "examples": ["24h"]},
+        "from": {"type": "string"}, "to": {"type": "string"}, "bh": {"type": "boolean"},
+        "level": {"type": "array", "items": {"type": "string"}},
+        "source": {"type": "array", "items": {"type": "string"}}}},
+    "SavedQueryInput": {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": MAX_NAME}, "description": {"type": "string"},
+        "query": {"$ref": "#/components/schemas/SavedQueryQuery"}}},
+    "SavedQuery": {"type": "object", "required": ["id", "tenant", "name", "query"], "properties": {
+        "id": {"type": "string"}, "tenant": {"type": "string"}, "name": {"type": "string"},
+        "description": {"type": "string"}, "query": {"$ref": "#/components/schemas/SavedQueryQuery"},
+        "created_at": {"type": "string"}, "updated_at": {"type": "string"}, "created_by": {"type": "string"}}},
+}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/saved-queries": {
+        "get": {"summary": "Saved queries of the caller's tenant (read scope)", "responses": {
+            "200": {"description": "List", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["saved_queries"], "properties": {"saved_queries": {
+                    "type": "array", "items": {"$ref": "#/components/schemas/SavedQuery"}}}}}}}, **_COMMON}},
+        "post": {"summary": "Save a query for the tenant", "requestBody": _BODY, "responses": {
+            "201": {"description": "Created", **_ONE}, "400": {"description": "Invalid body", **_ERR}, **_COMMON}},
+    },
+    "/api/v1/saved-queries/{id}": {
+        "put": {"summary": "Rename, redescribe or replace (members left out stay)", "parameters": _ID,
+                "requestBody": _BODY, "responses": {"200": {"description": "Updated", **_ONE},
+                                                    "400": {"description": "Invalid body", **_ERR},
+                                                    "404": {"description": "No such saved query", **_ERR},
+                                                    **_COMMON}},
+        "delete": {"summary": "Delete", "parameters": _ID, "responses": {
+            "200": {"description": "Deleted", "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"deleted": {"type": "string"}}}}}},
+            "404": {"description": "No such saved query", **_ERR}, **_COMMON}},
+    },
+}
