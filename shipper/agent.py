@@ -173,7 +173,8 @@ class Shipper:
         }
 
     def write_status(self) -> None:
-        atomic_write(self.cfg.data_dir / STATUS_FILE, orjson.dumps(self.status(), option=orjson.OPT_INDENT_2))
+        atomic_write(self.cfg.data_dir / STATUS_FILE, orjson.dumps(self.status(), option=orjson.OPT_INDENT_2),
+                     durable=False)
 
     async def _start_metrics_server(self) -> Any:
         if self.cfg.metrics is None:

@@ -79,6 +79,8 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=1000, help="lines/s in the steady phase")
     parser.add_argument("--max-lines", type=int, default=500_000)
     parser.add_argument("--line-bytes", type=int, default=200)
+    parser.add_argument("--batch-events", type=int, default=100, help="batch.max_events (product default 100)")
+    parser.add_argument("--batch-wait", type=float, default=1.0, help="batch.max_wait_s (product default 1.0)")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="lh-bench-shipper-"))
@@ -108,7 +110,7 @@ def main() -> int:
         "data_dir": str(tmp / "data"),
         "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
         "log_level": "WARNING",
-        "batch": {"max_events": 1000, "max_wait_s": 0.2},
+        "batch": {"max_events": args.batch_events, "max_wait_s": args.batch_wait},
         "sources": [{"type": "file", "paths": [str(log_file)], "multiline": False}],
     }
     cfg_path = tmp / "shipper.yaml"
@@ -126,7 +128,8 @@ def main() -> int:
     sampler = Sampler(shipper.pid)
     sampler.start()
     pad = "x" * max(0, args.line_bytes - 40)
-    results: dict[str, object] = {"target": target}
+    results: dict[str, object] = {"target": target, "batch_max_events": args.batch_events,
+                                  "batch_max_wait_s": args.batch_wait}
     try:
         # Phase 1: steady rate, in 10 ms slices.
         seq = 0
@@ -148,6 +151,8 @@ def main() -> int:
         results["steady_lines"] = seq
         results["steady_rate_lines_s"] = round(seq / args.steady_seconds)
         results["steady_cpu_pct_of_core"] = round(100 * (sampler.cpu() - cpu0) / wall, 2)
+        t = sampler.proc.cpu_times()
+        results["steady_cpu_split"] = f"user {t.user:.2f}s system {t.system:.2f}s (whole run so far)"
         results["steady_peak_rss_mb"] = round(sampler.peak_rss / 2**20, 1)
         if gw_proc is not None:
             stats = _get(f"{url}/stats")

@@ -44,10 +44,10 @@ from shipper.sources.inotify import DirWatcher
 log = logging.getLogger("logharbor.shipper.file")
 
 # Writes are coalesced for this long after an inotify wake-up: at 1,000 writes/s it turns
-# 1,000 wake-ups into ~100 while adding at most 10 ms of latency.
-_COALESCE_S = 0.01
+# 1,000 wake-ups into ~50 while adding at most 20 ms of latency.
+_COALESCE_S = 0.02
 # Chunks read from one file per cycle before the other files get their turn.
-_CHUNKS_PER_CYCLE = 16
+_CHUNKS_PER_CYCLE = 4
 
 
 def id_hasher(*parts: object) -> Any:
