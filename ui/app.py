@@ -63,7 +63,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ApiError as exc:
-        return json_response(exc.body(), exc.status)
+        # Unavailable dependencies are usually brief: tell clients when to retry.
+        return json_response(exc.body(), exc.status, {"Retry-After": "5"} if exc.status == 503 else None)
     except AuthError as exc:
         headers = {"Retry-After": str(max(1, int(exc.retry_after + 0.999)))} if exc.retry_after else None
         if exc.status == 401:

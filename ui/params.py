@@ -296,6 +296,10 @@ def parse_aggregate(query: Mapping[str, str], settings: UISettings, now: datetim
         filters.end = filters.end or now
         if filters.start is None:
             filters.start = filters.end - timedelta(hours=24)
+        if filters.query is not None:
+            # A series has a range even when the caller gave none; calendar filters in q
+            # (weekdays, business hours) expand within it.
+            filters.query = filters.query.within(filters.start, filters.end)
     return AggregateParams(filters, metric, fld, group_by, size, interval, percents)
 
 

@@ -126,3 +126,11 @@ def test_export_and_detail_params():
     assert d.context == 5 and d.related == [("trace_id", "trace.id"), ("user_id", "user.id")]
     bad(parse_detail, {"related": "session_id"}, S)
     bad(parse_detail, {"context": str(S.context_max + 1)}, S)
+
+
+def test_series_gives_calendar_queries_a_range():
+    from opensearch.search import build_query
+
+    p = parse_aggregate({"q": "level:error AND weekdays", "interval": "1h"}, S, NOW)
+    assert p.filters.query.time_range == (NOW - timedelta(hours=24), NOW)
+    build_query(p.filters.query)  # compiles: the calendar filter has a range to expand in
