@@ -342,6 +342,10 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
     os_settings = opensearch or OpenSearchSettings()
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        # Build the query parser now (~0.1 s) rather than on the first search.
+        from opensearch.query import parse
+
+        parse("warm:up")
         client = async_client(os_settings, serializer=OrjsonSerializer())
         app[SERVICE] = QueryService(client, settings, storage, os_settings=os_settings)
         verifiers = []
