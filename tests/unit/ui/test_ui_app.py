@@ -76,3 +76,10 @@ async def test_unreachable_opensearch_is_503_not_500(http):
     # A well-formed key must be looked up: the key store is unreachable, which is not "unknown key".
     resp = await http.get("/api/v1/logs/search", headers={"Authorization": "Bearer lh_live_abcdefghijkm_" + "s" * 40})
     assert resp.status == 503 and "key store" in (await resp.json())["error"]
+
+
+async def test_live_tail_without_kafka_is_503(http):
+    resp = await http.get("/api/v1/stream", headers={"Authorization": "Bearer " + "k" * 20,
+                                                     "Accept": "text/event-stream"})
+    body = await resp.json()
+    assert resp.status == 503 and "Kafka" in body["error"] and resp.headers["Retry-After"] == "5"
