@@ -62,7 +62,9 @@ class GatewaySettings(SectionSettings):
 
     # Kafka produce and backpressure
     produce_timeout_s: float = Field(default=15.0, gt=0)
-    kafka_linger_ms: int = Field(default=5, ge=0)
+    # 0: a request enqueues all its records before the sender runs, so they batch anyway;
+    # a linger only delays every ack (measured: p50 at half load 13 ms with 0, 110+ ms with 5)
+    kafka_linger_ms: int = Field(default=0, ge=0)
     kafka_max_batch_bytes: int = Field(default=1 * MB, ge=1024)
     kafka_compression: str | None = Field(default=None, pattern="^(gzip|snappy|lz4|zstd)$")
     max_consumer_lag: int = Field(default=5_000_000, ge=0)  # 0 disables the lag check
