@@ -14,7 +14,7 @@ from logharbor.ids import new_ulid
 pytestmark = pytest.mark.integration
 
 
-async def test_produce_consume_roundtrip_on_raw_topic(kafka_bootstrap):
+async def test_produce_consume_roundtrip_on_raw_topic(kafka_bootstrap, unique_tenant):
     topic = KafkaSettings().raw_topic
     marker = uuid.uuid4().hex
     consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False)
@@ -32,7 +32,7 @@ async def test_produce_consume_roundtrip_on_raw_topic(kafka_bootstrap):
             consumer.seek(tp, ends[tp])
         sent = []
         for i in range(20):
-            env = Envelope(id=new_ulid(), tenant="default", source="roundtrip", received_at="2026-11-29T10:00:00Z",
+            env = Envelope(id=new_ulid(), tenant=unique_tenant, source="roundtrip", received_at="2026-11-29T10:00:00Z",
                            message=f"{marker} {i}")
             await producer.send_and_wait(topic, env.to_bytes(), key=b"roundtrip")
             sent.append(env.id)
