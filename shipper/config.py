@@ -130,6 +130,16 @@ class _SourceBase(_Model):
     name: str | None = None
     format: str = "auto"
 
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        # The gateway checks hints against the same shared list; a typo fails here, at start-up.
+        from logharbor.envelope import RAW_FORMATS
+
+        if value and value not in RAW_FORMATS:
+            raise ValueError(f"unknown format hint '{value}'; known: {', '.join(sorted(RAW_FORMATS))}")
+        return value
+
 
 class FileSourceConfig(_SourceBase):
     """Tail files matching ``paths`` (globs allowed); ``exclude`` globs are skipped."""
