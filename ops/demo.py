@@ -87,10 +87,11 @@ def _iso(t: datetime) -> str:
 class DemoGenerator:
     """Produces correlated events; deterministic for a given seed (screenshots look the same)."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, burst: tuple[datetime, datetime] | None = None) -> None:
         self.rng = random.Random(seed)
         self.n = 0
         self.burst_until: datetime | None = None
+        self.forced_burst = burst  # an incident window (errors spike), for demos that need one on screen
 
     def _id(self) -> str:
         self.n += 1
@@ -106,7 +107,8 @@ class DemoGenerator:
         rng = self.rng
         if self.burst_until is None or at > self.burst_until:
             self.burst_until = at + timedelta(minutes=rng.randint(2, 6)) if rng.random() < 0.002 else None
-        bursting = self.burst_until is not None
+        bursting = self.burst_until is not None or (
+            self.forced_burst is not None and self.forced_burst[0] <= at <= self.forced_burst[1])
         method, template, _w, median = rng.choices(ENDPOINTS, weights=[e[2] for e in ENDPOINTS])[0]
         path = template.replace("{id}", str(rng.randint(1000, 9999)))
         user = rng.choice(USERS)
@@ -135,9 +137,9 @@ class DemoGenerator:
         agent = rng.choice(AGENTS)
         ts = at.strftime("%d/%b/%Y:%H:%M:%S +0000")
         text = (f'{ip} - {user} [{ts}] "{method} {path} HTTP/1.1" {status} {size} "https://shop.example.com/" '
-                f'"{agent}" rt={ms / 1000:.3f} req_id={request_id}')
+                f'"{agent}" rt={ms / 1000:.3f} request_id={request_id} trace_id={trace_id}')
         level = "ERROR" if status >= 500 else "WARN" if status >= 400 else "INFO"
-        doc = self._base("web-api", at, level, f"{method} {path} {status} {ms:.0f}ms", host)
+        doc = self._base("web-api", at, level, f"{method} {path} {status}", host)
         doc.update({"http": {"request": {"method": method, "id": request_id}, "response": {"status_code": status,
                                                                                            "bytes": size}},
                     "url": {"path": template.replace("{id}", ":id"), "original": path},
@@ -200,7 +202,7 @@ class DemoGenerator:
     def java_line(self, at: datetime, level: str, host: str, request_id: str, trace_id: str, logger: str,
                   message: str, stack: str | None = None) -> DemoEvent:
         ts = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.") + f"{at.microsecond // 1000:03d}"
-        text = f"{ts} {level:<5} [orders,{trace_id[:16]},{request_id}] {logger} - {message}"
+        text = f"{ts} {level:<5} [{logger.rsplit('.', 1)[-1]}] {message} trace_id={trace_id} request_id={request_id}"
         if stack:
             text += "\n" + stack
         doc = self._base("orders", at, level, message, host)
@@ -247,9 +249,11 @@ def daily_factor(at: datetime) -> float:
     return day * (0.6 if at.weekday() >= 5 else 1.0)
 
 
-def ecs_documents(start: datetime, end: datetime, requests: int, seed: int = 42) -> Iterator[dict[str, Any]]:
-    """About ``requests`` requests spread over [start, end) following the daily curve, as ECS documents."""
-    gen = DemoGenerator(seed)
+def ecs_documents(start: datetime, end: datetime, requests: int, seed: int = 42,
+                  burst: tuple[datetime, datetime] | None = None) -> Iterator[dict[str, Any]]:
+    """About ``requests`` requests spread over [start, end) following the daily curve, as ECS documents
+    (with an error burst during ``burst``)."""
+    gen = DemoGenerator(seed, burst)
     span = (end - start).total_seconds()
     rng = random.Random(seed + 1)
     produced = 0

@@ -50,7 +50,7 @@ def index_documents(client: Any, tenant: str, docs: Iterable[dict[str, Any]]) ->
     return ok
 
 
-def seed_tenant(client: Any, tenant: str, hours: float = 24 * 7, requests: int = 6000, seed: int = 42) -> int:
+def seed_tenant(client: Any, tenant: str, hours: float = 24 * 7, requests: int = 20000, seed: int = 42) -> int:
     """Templates applied, then ~``requests`` demo requests over the last ``hours``."""
     from opensearch.bootstrap import bootstrap
     from ops.demo import ecs_documents
@@ -59,7 +59,8 @@ def seed_tenant(client: Any, tenant: str, hours: float = 24 * 7, requests: int =
     end = datetime.now(UTC)
     # Recent hour denser, so the live overview and "last 15 minutes" have something to show.
     docs = list(ecs_documents(end - timedelta(hours=hours), end, requests, seed))
-    docs += list(ecs_documents(end - timedelta(hours=1), end, max(200, requests // 10), seed + 1))
+    incident = (end - timedelta(minutes=25), end - timedelta(minutes=17))
+    docs += list(ecs_documents(end - timedelta(hours=1), end, max(100, requests // 100), seed + 1, burst=incident))
     return index_documents(client, tenant, docs)
 
 
@@ -195,6 +196,10 @@ def main(argv: list[str] | None = None) -> int:
                     page.goto(server.url + path)
                     if wait:
                         page.wait_for_selector(wait, timeout=15_000)
+                    if name == "live-tail":
+                        publish_in_thread(kafka.bootstrap, kafka.processed_topic, tenant, 25)
+                        page.wait_for_selector("#tail-body tr", timeout=10_000)
+                        page.wait_for_timeout(1000)
                     page.wait_for_timeout(400)
                     suffix = "" if theme == "light" else "-dark"
                     page.screenshot(path=str(args.out / f"{name}{suffix}.png"), full_page=False)
@@ -214,6 +219,35 @@ def main(argv: list[str] | None = None) -> int:
         client.close()
     print(f"screenshots written to {args.out}", file=sys.stderr)
     return 0
+
+
+def publish_in_thread(bootstrap: str, topic: str, tenant: str, n: int) -> None:
+    """Publish ``n`` fresh demo documents the way the pipeline does (with ``data_stream.name``).
+
+    In a thread of its own: Playwright's sync API owns the main thread's event loop."""
+    import orjson
+
+    from ops.demo import ecs_documents
+
+    now = datetime.now(UTC)
+    docs = sorted(ecs_documents(now - timedelta(seconds=30), now, n, seed=7), key=lambda d: d["@timestamp"])
+
+    async def go() -> None:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+        await producer.start()
+        try:
+            for doc in docs:
+                doc["data_stream"] = {"name": stream_for(tenant, doc)}
+                doc.setdefault("labels", {})["tenant"] = tenant
+                await producer.send_and_wait(topic, orjson.dumps(doc), key=doc["service"]["name"].encode())
+        finally:
+            await producer.stop()
+
+    t = threading.Thread(target=lambda: asyncio.run(go()))
+    t.start()
+    t.join(60)
 
 
 def _save_queries(page: Any, base: str) -> None:

@@ -190,6 +190,7 @@ class Panel:
     search: str  # the search page link that produces the same events
     refresh_s: float = 0.0
     wide: bool = False
+    divide: int = 1  # bucket counts → rates (60 turns per-minute buckets into events/s)
 
 
 def _link(path: str, params: dict[str, str]) -> str:
@@ -200,12 +201,15 @@ def overview_panels() -> list[Panel]:
     """The live overview: refreshed every second from /api/v1 endpoints."""
     hour = {"from": "now-1h"}
     return [
-        Panel("rate", "Events per minute, last hour (by level)", "stacked",
+        Panel("rate", "Events per second, last hour (1-minute average, by level)", "stacked",
               _link("/api/v1/logs/aggregate", {**hour, "interval": "1m", "group_by": "level", "size": "5"}),
-              _link("/search", {"range": "1h"}), 1.0, wide=True),
+              _link("/search", {"range": "1h"}), 1.0, wide=True, divide=60),
         Panel("error-rate", "Error rate, last 5 minutes", "gauge", "/api/v1/metrics",
               _link("/search", {"range": "15m", "level": "ERROR,FATAL"}), 1.0),
         Panel("health", "Health", "health", "/api/v1/status", "/admin", 2.0),
+        Panel("top-sources", "Busiest sources, last 15 minutes", "bars",
+              _link("/api/v1/logs/aggregate", {"from": "now-15m", "group_by": "service.name", "size": "8"}),
+              _link("/search", {"range": "15m"}), 5.0),
         Panel("recent-errors", "Recent errors", "events",
               _link("/api/v1/logs/search", {**hour, "level": "ERROR,FATAL", "limit": "10"}),
               _link("/search", {"range": "1h", "level": "ERROR,FATAL"}), 2.0, wide=True),
@@ -222,7 +226,7 @@ def analytics_panels(range_: str = "24h") -> dict[str, list[Panel]]:
         "errors": [
             Panel("top-errors", "Top error messages", "bars",
                   _link("/api/v1/logs/aggregate", {**errors, "group_by": "message.keyword", "size": "10"}),
-                  _link("/search", serrors)),
+                  _link("/search", serrors), wide=True),
             Panel("error-trend", "Errors over time by service", "line",
                   _link("/api/v1/logs/aggregate", {**errors, "interval": "auto", "group_by": "service.name",
                                                    "size": "5"}),

@@ -88,7 +88,7 @@
     const n = data.times.length;
     const svg = svgRoot(container, w, h, opts.label || "stacked bars");
     const totals = data.times.map((_, i) => data.groups.reduce((s, g) => s + data.values[g][i], 0));
-    const max = Math.max(1, ...totals);
+    const max = Math.max(1e-9, ...totals);
     const step = n > 1 ? data.times[1] - data.times[0] : 60000;
     const t0 = data.times[0], t1 = data.times[n - 1] + step;
     const x = (t) => pad.l + ((t - t0) / (t1 - t0)) * (w - pad.l - pad.r);
@@ -104,7 +104,7 @@
         if (!v) return;
         const r = svgEl("rect", { x: x(t), y: y(acc + v), width: bw, height: Math.max(0.5, y(acc) - y(acc + v)),
           class: seriesClass(g, gi) });
-        tip(r, `${new Date(t).toISOString()} · ${g}: ${v}`);
+        tip(r, `${new Date(t).toISOString()} · ${g}: ${fmtNum(v)}`);
         svg.appendChild(r);
         acc += v;
       });
@@ -163,10 +163,11 @@
       tip(pl, g);
       svg.appendChild(pl);
     });
-    for (let k = 0; k <= 4; k++) {
-      const t = t0 + ((t1 - t0) * k) / 4;
-      svg.appendChild(svgEl("text", { x: x(t), y: h - 5, class: "tick", "text-anchor": k === 4 ? "end" : "start" },
-        fmtTime(t, t1 - t0)));
+    const nt = w > 700 ? 4 : 2; // long date labels need room
+    for (let k = 0; k <= nt; k++) {
+      const t = t0 + ((t1 - t0) * k) / nt;
+      const anchor = k === 0 ? "start" : k === nt ? "end" : "middle";
+      svg.appendChild(svgEl("text", { x: x(t), y: h - 5, class: "tick", "text-anchor": anchor }, fmtTime(t, t1 - t0)));
     }
     if (data.groups.length > 1 || opts.legend) legend(container, data.groups);
   };
@@ -243,19 +244,23 @@
       const d = new Date(Date.parse((r.key || {})[TIME]));
       grid[(d.getDay() + 6) % 7][d.getHours()] += r.count || 0;
     }
-    const max = Math.max(1, ...grid.flat());
+    // Quantile colour scale: one busy hour must not flatten the weekly pattern into one colour.
+    const sorted = grid.flat().filter((v) => v > 0).sort((a, b) => a - b);
+    const rank = (v) => { let lo = 0, hi = sorted.length - 1; while (lo < hi) { const m = (lo + hi) >> 1; if (sorted[m] < v) lo = m + 1; else hi = m; } return lo; };
     const cell = 22, padL = 36, padT = 16;
     const w = padL + 24 * cell, h = padT + 7 * cell;
     const svg = svgRoot(container, w, h, "events by hour of week");
     svg.setAttribute("preserveAspectRatio", "xMinYMin meet");
-    svg.removeAttribute("height");
+    svg.setAttribute("class", "chart-svg heatmap");
+    svg.setAttribute("width", w); // natural size: cells stay square and readable on wide screens
+    svg.setAttribute("height", h);
     const days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     for (let hr = 0; hr < 24; hr += 3) svg.appendChild(svgEl("text", { x: padL + hr * cell + 2, y: 11, class: "tick" }, hr + "h"));
     days.forEach((day, di) => {
       svg.appendChild(svgEl("text", { x: 2, y: padT + di * cell + 15, class: "tick" }, day));
       for (let hr = 0; hr < 24; hr++) {
         const v = grid[di][hr];
-        const level = v === 0 ? 0 : 1 + Math.min(4, Math.floor((v / max) * 5));
+        const level = v === 0 ? 0 : 1 + Math.min(4, Math.floor((rank(v) / Math.max(1, sorted.length)) * 5));
         const rect = svgEl("rect", { x: padL + hr * cell, y: padT + di * cell, width: cell - 2, height: cell - 2, rx: 3, class: "heat heat-" + level });
         tip(rect, `${day} ${hr}:00 — ${v} events`);
         svg.appendChild(rect);

@@ -20,9 +20,11 @@
       li.appendChild(LH.el("span", { class: "dot" }));
       li.appendChild(LH.el("strong", null, name));
       let detail = c.ok ? "ok" : String(c.error || "down");
+      const full = detail;
+      if (detail.length > 90) detail = detail.slice(0, 90) + "…";
       if (name === "opensearch" && c.status) detail = c.status + " · " + (c.nodes || "?") + " node(s)";
       if (name === "gateway" && c.status_code) detail = "HTTP " + c.status_code;
-      li.appendChild(LH.el("span", { class: "muted" }, detail));
+      li.appendChild(LH.el("span", { class: "muted", title: full }, detail));
       ul.appendChild(li);
       if (name === "kafka" && c.pipeline_lag) {
         const lag = LH.el("li", { class: c.pipeline_lag.total > 10000 ? "bad" : "ok" });
@@ -44,14 +46,16 @@
       return;
     }
     if (kind === "events") {
-      if (!body.results.length) return LH.state(node, "empty", "No errors in the last hour. 🎉");
+      if (!body.results.length) return LH.state(node, "empty", "No errors in the last hour.");
       const table = LH.el("table", { class: "results-table compact" });
       const tb = LH.el("tbody");
       body.results.forEach((r) => tb.appendChild(LH.resultRow(r)));
       table.appendChild(tb);
       return node.replaceChildren(table);
     }
-    const rows = body.aggregations || [];
+    const divide = parseFloat(node.dataset.divide) || 1;
+    const rows = (body.aggregations || []).map((r) => (divide === 1 ? r
+      : Object.assign({}, r, { count: r.count / divide, value: typeof r.value === "number" ? r.value / divide : r.value })));
     if (!rows.length || body.total === 0) return LH.state(node, "empty", "No data in this range.");
     if (kind === "stacked") return C.stacked(node, C.pivot(rows), { legend: true });
     if (kind === "line") return C.line(node, C.pivot(rows));
@@ -68,7 +72,8 @@
       const table = LH.el("table", { class: "results-table compact num-table" });
       const head = LH.el("tr");
       const pcts = rows.length ? Object.keys(rows[0].value || {}) : [];
-      ["endpoint", "requests"].concat(pcts.map((p) => "p" + parseFloat(p))).forEach((h) => head.appendChild(LH.el("th", { scope: "col" }, h)));
+      ["endpoint", "requests"].concat(pcts.map((p) => "p" + parseFloat(p))).forEach((h, i) =>
+        head.appendChild(LH.el("th", { scope: "col", class: i ? "num" : "" }, h)));
       const thead = LH.el("thead"); thead.appendChild(head); table.appendChild(thead);
       const tb = LH.el("tbody");
       for (const r of rows) {
