@@ -209,7 +209,8 @@ async def _precheck(request: web.Request, state: GatewayState) -> web.Response |
         return problem(503, "gateway is shutting down; retry on another instance", retry_after="1")
     verdict, _ = await _authenticate(request, state)
     if not verdict.ok:
-        return problem(verdict.status, verdict.message)
+        retry = str(s.kafka_unavailable_retry_after_s) if verdict.status == 503 else None
+        return problem(verdict.status, verdict.message, retry_after=retry)
     record = verdict.record
     assert record is not None
     try:

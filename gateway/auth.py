@@ -5,7 +5,8 @@ make ingest depend on OpenSearch being up. The cache reloads all keys every
 ``key_refresh_s`` (5 s by default), which is the documented delay for a revocation to reach
 every gateway. A key id not in the cache (just created) is looked up once and remembered —
 also when absent, for one refresh interval, so a flood of random ids cannot hammer
-OpenSearch. If OpenSearch is unreachable the last good snapshot keeps serving.
+OpenSearch. If OpenSearch is unreachable the last good snapshot keeps serving; a key outside
+it gets 503 (retry), not 401, because the gateway cannot tell whether it exists.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ def missing_verdict(header: str | None) -> Verdict:
     if not header:
         return Verdict("missing", 401, "missing Authorization header: send 'Authorization: Bearer lh_live_…'")
     return Verdict("malformed", 401, "Authorization must be 'Bearer <key>'")
+
+
+class KeyStoreUnavailable(Exception):
+    """A key not in the cache could not be looked up (OpenSearch unreachable)."""
 
 
 class KeyCache:
@@ -78,7 +83,7 @@ class KeyCache:
             record = await self._get_one(key_id)
         except Exception as exc:
             log.warning("keys: lookup of %s failed (%s)", key_id, exc)
-            return None
+            raise KeyStoreUnavailable(str(exc)) from exc
         if record is None:
             if len(self._negative) >= self.max_negative:
                 self._negative.clear()
@@ -96,7 +101,12 @@ class KeyCache:
         if parts is None:
             return Verdict("malformed", 401, "malformed API key: expected lh_live_<id>_<secret>"), None
         key_id, secret = parts
-        return judge(await self.lookup(key_id), secret, scope), key_id
+        try:
+            record = await self.lookup(key_id)
+        except KeyStoreUnavailable:
+            # not "unknown key": a shipper must retry this, not give up on its key
+            return Verdict("unavailable", 503, "cannot verify the API key: the key store is unreachable"), key_id
+        return judge(record, secret, scope), key_id
 
     async def run(self) -> None:
         while True:

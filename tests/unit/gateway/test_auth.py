@@ -168,3 +168,19 @@ async def test_missing_and_malformed_headers() -> None:
     assert (await cache.verify("Token x"))[0].status == 401
     assert (await cache.verify("Bearer nope"))[0].outcome == "malformed"
     assert store.gets == 0
+
+
+async def test_unreachable_store_is_503_for_uncached_keys_but_cached_keys_keep_working() -> None:
+    store = Store()
+    store.keys["abcdefgh2345"] = record()
+    cache = KeyCache(store.load_all, store.get, refresh_s=60)
+    await cache.refresh()
+    store.fail = True
+
+    async def down(key_id: str):
+        raise ConnectionError("opensearch down")
+
+    cache._get_one = down
+    assert (await cache.verify("Bearer " + format_key("abcdefgh2345", SECRET)))[0].ok
+    verdict, kid = await cache.verify("Bearer " + format_key("otherkey2345", SECRET))
+    assert (verdict.status, verdict.outcome, kid) == (503, "unavailable", "otherkey2345")
