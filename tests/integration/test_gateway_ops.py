@@ -222,3 +222,16 @@ async def test_start_gateway_embeds_in_a_running_loop(servers, os_url, kafka_boo
                 assert (await r.json())["accepted"] == 1
     finally:
         await handle.stop()
+
+
+def test_opensearch_unreachable_is_503_for_unknown_keys_not_401(servers, kafka_bootstrap):
+    env = {
+        "LOGHARBOR_KAFKA_RAW_TOPIC": create_topic(kafka_bootstrap),
+        "LOGHARBOR_OPENSEARCH_URL": f"http://127.0.0.1:{free_port()}",
+    }  # nothing listens there
+    with GatewayProcess(env=env) as gw:
+        r = post(gw, "lh_live_abcdefgh2345_" + "s" * 43)
+        assert r.status_code == 503 and "key store is unreachable" in r.json()["error"]
+        assert int(r.headers["Retry-After"]) >= 1
+        ready = requests.get(gw.url + "/ready", timeout=10)
+        assert ready.status_code == 503 and ready.json()["checks"]["opensearch"].startswith("unreachable")
