@@ -161,6 +161,16 @@ def build_sort(sort: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
     return out
 
 
+RESULT_COLUMNS: tuple[str, ...] = (ecs.TIMESTAMP, ecs.LEVEL, ecs.SERVICE, ecs.HOST, ecs.MESSAGE)
+
+
+def source_includes(fields: Sequence[str]) -> Any:
+    """``_source`` for a result list: everything (no ``fields``), or the result columns plus ``fields``."""
+    if not fields:
+        return True
+    return list(dict.fromkeys([*RESULT_COLUMNS, *fields]))
+
+
 def hit_to_result(hit: dict[str, Any], link_prefix: str = "/api/v1/logs/") -> dict[str, Any]:
     """The API's view of one hit: the usual columns up front, the whole ECS document in ``fields``."""
     src = hit.get("_source") or {}
@@ -199,9 +209,10 @@ def _total(resp: dict[str, Any]) -> int:
 
 async def search_page(client: AsyncOpenSearch, indices: Sequence[str], query: dict[str, Any],
                       sort: list[dict[str, Any]], limit: int, offset: int = 0,
-                      search_after: list[Any] | None = None) -> Page:
+                      search_after: list[Any] | None = None, source: Any = True) -> Page:
     """One page by ``from`` (shallow) or ``search_after`` without a point in time."""
-    body: dict[str, Any] = {"query": query, "sort": sort, "size": limit, "track_total_hits": True}
+    body: dict[str, Any] = {"query": query, "sort": sort, "size": limit, "track_total_hits": True,
+                            "_source": source}
     if search_after is not None:
         body["search_after"] = search_after
     else:

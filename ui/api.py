@@ -42,6 +42,7 @@ from opensearch.search import (
     pit_page,
     related_events,
     search_page,
+    source_includes,
 )
 from ui.auth import Principal
 from ui.cursor import decode_cursor, encode_cursor
@@ -157,14 +158,16 @@ class QueryService:
             return {"total": 0, "results": [], "took_ms": _ms_since(t0), "next": None}
         os_query = filters_query(p.filters)
         sort = build_sort(p.sort)
+        source = source_includes(p.fields)
         with opensearch_errors():
-            page = await search_page(self.client, indices, os_query, sort, p.limit, p.offset)
+            page = await search_page(self.client, indices, os_query, sort, p.limit, p.offset, source=source)
         position = p.offset + len(page.hits)
         nxt = None
         if page.hits and position < page.total:
             nxt = encode_cursor({
                 "tenant": principal.tenant, "indices": indices, "query": os_query, "sort": sort,
                 "sa": page.hits[-1]["sort"], "pit": None, "total": page.total, "pos": position,
+                "source": source,
             }, self.secret)
         return self._page_response(page, t0, nxt)
 
@@ -184,7 +187,8 @@ class QueryService:
             # after the first sees one consistent snapshot of the data.
             pit = c["pit"] or await open_pit(self.client, c["indices"], keep_alive)
             try:
-                page = await pit_page(self.client, pit, keep_alive, c["query"], c["sort"], limit, c["sa"])
+                page = await pit_page(self.client, pit, keep_alive, c["query"], c["sort"], limit, c["sa"],
+                                      source=c.get("source", True))
             except NotFoundError as exc:
                 raise ApiError(410, "cursor expired (its point in time timed out); search again") from exc
         page.total = int(c["total"])

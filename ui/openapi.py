@@ -168,7 +168,9 @@ def openapi_document() -> dict[str, Any]:
     paged = [_param("limit", "Results per page (default 100, max ui.max_limit).", {"type": "integer"}),
              _param("offset", "Skip this many (offset+limit ≤ 10,000; deeper: use 'cursor').", {"type": "integer"}),
              _param("sort", "field:asc|desc, comma-separated (default @timestamp:desc)."),
-             _param("cursor", "The 'next' value of the previous page (point in time + search_after).")]
+             _param("cursor", "The 'next' value of the previous page (point in time + search_after)."),
+             _param("fields", "Only these fields (plus the result columns) in each result's 'fields' "
+                              "(default: the whole document).")]
     export_params = [
         _param("format", "json | ndjson | csv | text", {"enum": ["json", "ndjson", "csv", "text"]}),
         _param("columns", "CSV columns (ECS or short names), default @timestamp,log.level,service.name,"

@@ -224,6 +224,7 @@ class SearchParams:
     offset: int
     sort: list[tuple[str, str]]
     cursor: str | None
+    fields: list[str] = field(default_factory=list)
 
 
 def parse_search(query: Mapping[str, str], settings: UISettings, now: datetime) -> SearchParams:
@@ -237,7 +238,8 @@ def parse_search(query: Mapping[str, str], settings: UISettings, now: datetime) 
             param="offset",
         )
     filters = parse_filters(query, now) if cursor is None else Filters()
-    return SearchParams(filters, limit, offset, parse_sort(query.get("sort")), cursor)
+    fields = [resolve_field(f, "fields") for f in parse_list(query.get("fields"))]
+    return SearchParams(filters, limit, offset, parse_sort(query.get("sort")), cursor, fields)
 
 
 @dataclass(slots=True)

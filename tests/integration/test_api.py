@@ -137,6 +137,16 @@ async def test_search_query_syntax(env):
     assert expected and {r["id"] for r in body["results"]} == expected
 
 
+async def test_search_fields_trim_each_result(env):
+    status, body = await env.get("/api/v1/logs/search", limit=3, fields="trace_id,user.id")
+    assert status == 200, body
+    for r in body["results"]:
+        assert set(r["fields"]) == {"@timestamp", "log", "service", "host", "message", "trace", "user"}
+        assert r["message"] and r["level"] and r["fields"]["trace"]["id"]
+    status, page2 = await env.get("/api/v1/logs/search", limit=3, cursor=body["next"])
+    assert status == 200 and all("http" not in r["fields"] for r in page2["results"])
+
+
 async def test_search_sort_ascending_and_offset(env):
     status, body = await env.get("/api/v1/logs/search", sort="@timestamp:asc", offset=10, limit=5)
     assert status == 200

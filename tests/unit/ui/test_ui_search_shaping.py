@@ -69,6 +69,14 @@ def test_sort_always_ends_with_the_event_id_tiebreaker():
     assert len(build_sort([("event.id", "desc")])) == 1
 
 
+def test_source_includes_keeps_result_columns():
+    from opensearch.search import source_includes
+
+    assert source_includes([]) is True
+    assert source_includes(["trace.id", "message"]) == [
+        "@timestamp", "log.level", "service.name", "host.name", "message", "trace.id"]
+
+
 def test_hit_to_result_shape():
     hit = {"_id": "e1", "_index": ".ds-logs-acme-errors-000001",
            "_source": {"@timestamp": "2026-01-01T00:00:00Z", "message": "boom", "log.level": "ERROR",
