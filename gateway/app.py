@@ -1,10 +1,11 @@
 """The gateway's HTTP layer: routes, status codes and headers. Decisions live in the modules it calls.
 
 Order of checks on ``POST /ingest`` (cheapest refusal first, so abuse costs us little):
-draining/concurrency (503) → auth (401/403) → Content-Type/Encoding (415) → declared length
-(413) → Kafka and backpressure (503) → streamed, capped body read (400/413/408) → parse
-(400/413) → rate limit in events (429) → validation (400 strict / 202 partial) → produce and
-wait for every ack (202, or 503 if Kafka did not ack).
+draining (503) → concurrency (503) → auth (401/403, 503 if keys cannot be looked up) →
+Content-Type/Encoding (415) → declared length (413) → Kafka and backpressure (503) → empty
+rate bucket (429) — all of these also answer ``Expect: 100-continue`` — then the streamed,
+capped body read (400/413/408) → parse (400/413) → rate limit in events (429) → validation
+(400/413 strict, 202 partial) → produce and wait for every ack (202, or 503).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from gateway.ratelimit import ConcurrencyLimiter, KeyRateLimiter, retry_after_he
 from gateway.settings import GatewaySettings
 from gateway.validate import (
     BatchError,
+    BatchResult,
     KeyContext,
+    ParsedEntry,
     ValidationLimits,
     check_content_type,
     parse_batch,
@@ -320,7 +323,7 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
         environment=record.environment,
         audit=bool(record.audit),
     )
-    result = validate_batch(entries, key, idempotency_key=idem, limits=state.validation_limits)
+    result = await _validate_yielding(entries, key, idem, state.validation_limits)
     m.events_rejected.inc(len(result.rejected))
     if result.rejected and s.policy == "strict":
         too_large = any(" exceeds the limit of " in e for r in result.rejected for e in r["errors"])
@@ -341,6 +344,28 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
     m.events_accepted.inc(len(result.envelopes))
     payload = {"accepted": len(result.envelopes), "rejected": result.rejected}
     return web.Response(status=202, body=orjson.dumps(payload), content_type="application/json")
+
+
+_VALIDATE_SLICE = 2000
+
+
+async def _validate_yielding(
+    entries: list[ParsedEntry], key: KeyContext, idem: str | None, limits: ValidationLimits
+) -> BatchResult:
+    """Validate in slices, yielding to the loop between them.
+
+    A 100,000-event batch is ~2 s of CPU; in one piece it would stall every other request
+    on this process (health checks included) for that long.
+    """
+    if len(entries) <= _VALIDATE_SLICE:
+        return validate_batch(entries, key, idempotency_key=idem, limits=limits)
+    result = BatchResult()
+    for start in range(0, len(entries), _VALIDATE_SLICE):
+        part = validate_batch(entries[start : start + _VALIDATE_SLICE], key, idempotency_key=idem, limits=limits)
+        result.envelopes.extend(part.envelopes)
+        result.rejected.extend(part.rejected)
+        await asyncio.sleep(0)
+    return result
 
 
 async def health(request: web.Request) -> web.Response:

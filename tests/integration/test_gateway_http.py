@@ -383,3 +383,16 @@ def test_expect_100_continue_refuses_before_the_body_is_sent(gw, os_url, unique_
     finally:
         s.close()
     assert answer.startswith(b"HTTP/1.1 202") and b'"accepted":3' in answer
+
+
+def test_large_batch_validated_in_slices_keeps_indices_and_leaves_debt(gw, os_url, unique_tenant):
+    key = new_key(os_url, unique_tenant)  # default 1000/s, burst 5000: a full bucket admits one big batch
+    batch = events(20_000)
+    batch[5000]["level"] = "nonsense"
+    batch[15001]["message"] = ""
+    r = post(gw, gzip.compress(orjson.dumps(batch)), key, {"Content-Encoding": "gzip"})
+    assert r.status_code == 202, r.text[:500]
+    assert r.json()["accepted"] == 19_998
+    assert [x["index"] for x in r.json()["rejected"]] == [5000, 15001]
+    again = post(gw, events(1), key)  # the bucket is now in debt: refused before the body is read
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 10
