@@ -47,8 +47,11 @@ class PipelineSettings(SectionSettings):
     backoff_initial_s: float = Field(default=0.5, gt=0)
     backoff_max_s: float = Field(default=30.0, gt=0)
 
-    # A record whose processing raises is retried this many times, then dead-lettered.
+    # A record whose processing raises is retried this many times, then dead-lettered; a record
+    # that kills the worker process is dead-lettered after this many deaths (crash guard).
     max_record_attempts: int = Field(default=3, ge=1)
+    crash_guard: bool = True
+    state_dir: Path | None = None  # crash-guard markers; None = <data dir>/pipeline-state
     dlq_index: bool = True
 
     # Enrichment resources named by path (the rules file refers to them by setting).

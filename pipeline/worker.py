@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,11 +25,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
-from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings
+from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings, default_data_dir
 from logharbor.ecs import data_stream_name
 from logharbor.envelope import Envelope
 from opensearch.client import async_client
 from pipeline import metrics
+from pipeline.crashguard import CrashGuard, Marker
 from pipeline.dlq import DeadLetter, DeadLetterSink, safe_tenant
 from pipeline.document import to_document
 from pipeline.event import Event
@@ -90,6 +92,10 @@ class PipelineWorker:
         self.default_tenant = StorageSettings().default_tenant
         self.rules = RulesWatcher(settings)
         self.tracker = OffsetTracker()
+        state_dir = settings.state_dir or default_data_dir() / "pipeline-state"
+        self.guard = CrashGuard(
+            state_dir / _safe_name(self.group) if settings.crash_guard else None, settings.max_record_attempts
+        )
         self._queue: asyncio.Queue[_Prepared] | None = None
         self.ready = False
         self.paused = False
@@ -212,19 +218,14 @@ class PipelineWorker:
                 )
                 if not batch:
                     continue
-                records = []
                 for tp, recs in batch.items():
-                    for rec in recs:
-                        self.tracker.track(tp, rec.offset)
-                        records.append(rec)
                     if recs:
                         high = self.consumer.highwater(tp)
                         if high is not None:
                             metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(
                                 max(0, high - recs[-1].offset - 1)
                             )
-                metrics.CONSUMED.inc(len(records))
-                prepared = self.prepare(records)
+                prepared = self.prepare_batch(batch)
                 put = asyncio.create_task(queue.put(prepared))
                 await asyncio.wait({put, sink}, return_when=asyncio.FIRST_COMPLETED)
                 if not put.done():
@@ -272,6 +273,54 @@ class PipelineWorker:
         except (CommitFailedError, KafkaError) as exc:
             # A rebalance took the partitions: their records are redelivered, 409s absorb them.
             log.warning("offset commit failed (%s); records will be redelivered", exc)
+
+    def prepare_batch(self, batch: dict[Any, list[Any]]) -> _Prepared:
+        """Track a polled batch, announce it to the crash guard, and prepare it — record by
+        record from where a predecessor died, if the guard says one did."""
+        records: list[Any] = []
+        suspects: dict[Any, Marker] = {}
+        for tp, recs in batch.items():
+            for rec in recs:
+                self.tracker.track(tp, rec.offset)
+                records.append(rec)
+            if recs:
+                marker = self.guard.begin_batch(tp.topic, tp.partition, recs[0].offset, recs[-1].offset)
+                if marker is not None:
+                    suspects[tp] = marker
+        metrics.CONSUMED.inc(len(records))
+        if not suspects:
+            return self.prepare(records)
+        normal: list[Any] = []
+        parts: list[_Prepared] = []
+        for tp, recs in batch.items():
+            marker = suspects.get(tp)
+            if marker is None:
+                normal.extend(recs)
+                continue
+            log.warning(
+                "a worker died processing %s[%d] from offset %d; going record by record",
+                tp.topic,
+                tp.partition,
+                marker.offset,
+            )
+            for rec in recs:
+                if rec.offset < marker.offset:
+                    normal.append(rec)
+                    continue
+                attempts = self.guard.begin_record(tp.topic, tp.partition, rec.offset, marker)
+                if attempts > self.guard.max_attempts:
+                    reason = f"the worker process died {attempts - 1} times processing this record"
+                    log.error("dead-lettering %s[%d]@%d: %s", tp.topic, tp.partition, rec.offset, reason)
+                    parts.append(_Prepared([rec], [], [self._letter(rec, "poison", reason, None)]))
+                    continue
+                parts.append(self.prepare([rec]))
+        if normal:
+            parts.insert(0, self.prepare(normal))
+        return _Prepared(
+            [r for p in parts for r in p.records],
+            [i for p in parts for i in p.items],
+            [x for p in parts for x in p.letters],
+        )
 
     def prepare(self, records: list[Any]) -> _Prepared:
         """The CPU part of a batch: envelopes → events → rules chain → documents."""
@@ -392,6 +441,10 @@ class PipelineWorker:
             partition=rec.partition,
             offset=rec.offset,
         )
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "group"
 
 
 def _epoch(value: str) -> float | None:

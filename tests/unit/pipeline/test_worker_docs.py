@@ -39,7 +39,7 @@ def record(offset: int, value: bytes) -> SimpleNamespace:
 
 
 def worker_with(chain: Chain) -> PipelineWorker:
-    worker = PipelineWorker(PipelineSettings(max_record_attempts=3), asyncio.Event())
+    worker = PipelineWorker(PipelineSettings(max_record_attempts=3, crash_guard=False), asyncio.Event())
     worker.rules.chain = chain
     return worker
 
