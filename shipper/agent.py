@@ -122,7 +122,10 @@ class Shipper:
             for task in done & pending_sources:
                 pending_sources.discard(task)
                 if task.exception() is not None:
-                    log.error("source failed", extra={"task": task.get_name(), "error": repr(task.exception())})
+                    # e.g. a listen port in use: the other sources keep running; --status shows it.
+                    source = self.sources[source_tasks.index(task)]
+                    source.last_error = f"source stopped: {task.exception()!r}"
+                    log.error("source failed", extra={"source": source.name, "error": repr(task.exception())})
                     exit_code = 1
             if not pending_sources:  # every source ended (stdin closed): finish up
                 self._stop.set()

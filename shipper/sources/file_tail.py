@@ -340,7 +340,9 @@ class FileSource(SourceBase):
                         if str(st.st_dev) == dev:
                             candidate = entry.path
                             break
-            if candidate is not None and rec.get("fp") is not None:
+            if rec.get("fp") is None:
+                candidate = None  # never had a complete line: nothing to finish, nothing to verify
+            if candidate is not None:
                 try:
                     with open(candidate, "rb") as f:
                         head = f.read(self.cfg.fingerprint_bytes)

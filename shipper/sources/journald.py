@@ -78,20 +78,17 @@ class JournaldSource(SourceBase):
             return
         while not self._stopping:
             self._proc = await asyncio.create_subprocess_exec(
-                *self.command(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                limit=16 << 20)
+                *self.command(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
             assert self._proc.stdout is not None
+            buf = b""
             try:
                 while not self._stopping:
-                    lines = [await self._proc.stdout.readline()]
-                    if not lines[0]:
+                    data = await self._proc.stdout.read(256 * 1024)
+                    if not data:
                         break
-                    while len(lines) < 500 and len(self._proc.stdout._buffer) > 0:  # type: ignore[attr-defined]
-                        more = await self._proc.stdout.readline()
-                        if not more:
-                            break
-                        lines.append(more)
-                    events = [e for line in lines if (e := self._event(line)) is not None]
+                    lines = (buf + data).split(b"\n")
+                    buf = lines.pop()  # an entry cut at the chunk boundary waits for the rest
+                    events = [e for line in lines if line and (e := self._event(line)) is not None]
                     if events:
                         self.received += len(events)
                         self._metrics.inc("events_read_total", len(events))
