@@ -242,6 +242,7 @@ class RedactStep(Step):
         self._name_is_secret: dict[str, bool] = {}
         self._name_is_card: dict[str, bool] = {}
         self._kinds: dict[str, int] = {}
+        self._plans: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {}
         self._secret_field = metrics.REDACTED.labels("secret_field")
         self._card_field = metrics.REDACTED.labels("card_keyed")
 
@@ -326,52 +327,77 @@ class RedactStep(Step):
             }
         return value
 
-    def process(self, event: Event) -> Event:
-        doc = event.doc
-        kinds = self._kinds
-        keys: list[str] = []
-        values: list[str] = []
-        nested: list[str] = []
-        for key, value in doc.items():
-            kind = kinds.get(key)
+    def _plan(self, keys: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """(text-candidate keys, secret-named keys, card-named keys) for one set of doc keys.
+
+        Events of one format share their key set, so this is computed once per shape.
+        """
+        plain, secret, card = [], [], []
+        for key in keys:
+            kind = self._kinds.get(key)
             if kind is None:
                 kind = self._classify(key)
-            if kind == _SKIP or value is None:
-                continue
             if kind == _PLAIN:
-                if value.__class__ is str:
-                    keys.append(key)
-                    values.append(value)
-                elif isinstance(value, list | dict):
-                    nested.append(key)
+                plain.append(key)
             elif kind == _SECRET:
-                if value != REDACTED:
-                    doc[key] = REDACTED
-                    self._secret_field.inc()
-            else:  # a card-like name: mask when the value looks like a card number
-                text = str(value)
-                if CARD_VALUE.fullmatch(text):
-                    doc[key] = mask_card(text)
-                    self._card_field.inc()
-                elif isinstance(value, str):
-                    keys.append(key)
-                    values.append(value)
-        if not values and not nested:
-            return event
-        # One gate over all of the event's text decides which rules can match at all; usually
-        # none, and the event is done after one lower(), a few ``in`` checks and a search or two.
-        # Values that are substrings of the raw line (most parsed fields) cannot match anything
-        # the raw line does not, so the gate only needs the raw line plus the other values.
+                secret.append(key)
+            elif kind == _CARD:
+                card.append(key)
+        plan = (tuple(plain), tuple(secret), tuple(card))
+        if len(self._plans) >= 4096:
+            self._plans.clear()
+        self._plans[keys] = plan
+        return plan
+
+    def process(self, event: Event) -> Event:
+        doc = event.doc
+        shape = tuple(doc)
+        plan = self._plans.get(shape) or self._plan(shape)
+        plain, secret_keys, card_keys = plan
+        for key in secret_keys:
+            value = doc[key]
+            if value is not None and value != REDACTED:
+                doc[key] = REDACTED
+                self._secret_field.inc()
+        texts: list[str] = []
+        for key in card_keys:  # a card-like name: mask when the value looks like a card number
+            value = doc[key]
+            if value is None:
+                continue
+            text = str(value)
+            if CARD_VALUE.fullmatch(text):
+                doc[key] = mask_card(text)
+                self._card_field.inc()
+            elif value.__class__ is str:
+                texts.append(key)
+        # One gate over the event's text decides which rules can match at all; usually none,
+        # and the event is done after one lower(), a few ``in`` checks and a search or two.
+        # Values cut from the raw line (most parsed fields) cannot match anything the raw line
+        # does not, so the gate reads the raw line plus only the values that are not in it.
         original = doc.get(ecs.RAW)
-        if original.__class__ is str and original in values:
-            blob = "\n".join([original, *(v for v in values if v is not original and v not in original)])
-        else:
-            blob = "\n".join(values)
-        if nested:
-            blob += "\n" + "\n".join(str(doc[k]) for k in nested)
-        rules = self._active(blob)
+        has_original = original.__class__ is str
+        gate: list[str] = [original] if has_original else []  # type: ignore[list-item]
+        nested: list[str] = []
+        for key in plain:
+            value = doc[key]
+            if value.__class__ is str:
+                texts.append(key)
+                if has_original and (value is original or value in original):
+                    continue
+                gate.append(value)
+            elif value.__class__ is list or value.__class__ is dict:
+                nested.append(key)
+        for key in card_keys:
+            if key in texts:
+                gate.append(doc[key])
+        if not texts and not nested:
+            return event
+        for key in nested:
+            gate.append(str(doc[key]))
+        rules = self._active("\n".join(gate))
         if rules:
-            for key, value in zip(keys, values, strict=True):
+            for key in texts:
+                value = doc[key]
                 for rule in rules:
                     value = rule.apply(value)
                 doc[key] = value
