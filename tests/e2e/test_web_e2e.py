@@ -407,7 +407,7 @@ def test_live_tail_pause_shows_dropped_count(env: Env, tab: Tab, kafka_bootstrap
     assert tab.page.locator("#tail-body tr").count() == 0
     assert delivered() >= before + 1300
     tab.page.click("#tail-pause")  # resume
-    tab.page.wait_for_selector("#tail-dropped:not([hidden])", timeout=15_000)
+    tab.page.wait_for_selector("#tail-dropped:not([hidden])", timeout=3000)
     dropped = int(tab.page.inner_text("#tail-dropped").split()[0])
     assert dropped == 300
     tab.page.wait_for_selector("#tail-body tr:nth-child(1000)", timeout=10_000)

@@ -20,13 +20,27 @@
       follow.textContent = autoScroll ? "auto-scroll on" : "auto-scroll paused (scroll to bottom to resume)";
     });
 
-    function add(r) {
+    // Rows are queued and rendered once per animation frame: a burst of a thousand events costs
+    // one layout, not a thousand (reading scrollHeight after each append would force one each).
+    let queue = [], scheduled = false;
+    function flush() {
+      scheduled = false;
+      if (!queue.length) return;
+      const frag = document.createDocumentFragment();
+      for (const r of queue) frag.appendChild(LH.resultRow(r, "new"));
+      queue = [];
       empty.hidden = true;
-      body.appendChild(LH.resultRow(r, "new"));
-      while (body.children.length > MAX_ROWS) body.removeChild(body.firstChild);
-      received += 1;
+      body.appendChild(frag);
+      let extra = body.children.length - MAX_ROWS;
+      while (extra-- > 0) body.removeChild(body.firstChild);
       count.textContent = received + " events";
       if (autoScroll) box.scrollTop = box.scrollHeight;
+    }
+    function add(r) {
+      received += 1;
+      queue.push(r);
+      if (queue.length > MAX_ROWS) queue.shift(); // hidden tabs get no frames: keep memory bounded
+      if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
     }
 
     function connect() {
@@ -60,7 +74,7 @@
       setStatus(paused ? "wait" : "ok", paused ? "paused" : "live");
     });
     document.getElementById("tail-clear").addEventListener("click", () => {
-      body.replaceChildren(); received = 0; count.textContent = "0 events"; empty.hidden = false;
+      queue = []; body.replaceChildren(); received = 0; count.textContent = "0 events"; empty.hidden = false;
     });
     window.addEventListener("beforeunload", () => { closedByUs = true; if (ws) ws.close(); });
     connect();
