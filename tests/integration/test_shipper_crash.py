@@ -1,6 +1,8 @@
 """Crash test: SIGKILL the shipper process at random moments while an application writes and
-rotates its log; after every kill it restarts, and in the end every line arrived under exactly
-one id (re-sends of the same id are allowed: the pipeline drops them by id).
+rotates its log and the gateway goes down and comes back; after every kill it restarts, and in
+the end every line arrived under exactly one id (re-sends of the same id are allowed: the
+pipeline drops them by id). Kills therefore also land while batches are being spooled and
+resent.
 
 50 kills by default (``SHIPPER_CRASH_KILLS`` to change); each cycle is a process start plus a
 random 0.15-1.2 s of life, so the test takes about a minute.
@@ -61,15 +63,22 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(tmp_path: P
     writer = threading.Thread(target=application)
     writer.start()
     kill_moments = []
+    spool_seen = 0
     try:
-        for _ in range(KILLS):
+        for i in range(KILLS):
+            if i % 10 == 3:
+                gw.down()  # outage for the next few lives: retries, spooling, resends
+            elif i % 10 == 7:
+                gw.up()
             proc.start(wait_ready=False)
             life = rng.uniform(0.15, 1.2)
             time.sleep(life)
             kill_moments.append(round(life, 2))
             proc.kill()
+            spool_seen = max(spool_seen, len(list((tmp_path / "data" / "spool").glob("*.gz"))))
         stop.set()
         writer.join()
+        gw.up()
         proc.start()
         want = set(w.written)
         arrived = gw.wait_for(lambda g: g.count >= len(want) and want <= set(g.raws()), 60)
@@ -78,6 +87,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(tmp_path: P
         assert arrived and report["ok"], {k: (v[:5] if isinstance(v, list) else v) for k, v in report.items()}
         assert code == 0
         assert len(w.written) > 10_000
+        assert any(r.status == 202 for r in gw.requests)
+        assert spool_seen > 0, "the outages never made the shipper spool; the test proved less than it claims"
+        assert not list((tmp_path / "data" / "spool").glob("*.gz")), "spool must be empty at the end"
         print(f"{KILLS} kills, {len(w.written)} lines, {report['resent_same_id']} re-sent under the same id")
     finally:
         stop.set()
