@@ -38,6 +38,9 @@ class Step:
     def process(self, event: Event) -> Event | None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def flush(self) -> None:
+        """Called after each batch: steps that count per event publish their counts here."""
+
 
 class StepConfig(BaseModel):
     """Base of every step's config model; ``type`` selects the step kind in the rules file."""
@@ -131,4 +134,6 @@ class Chain:
         for name, n in drops.items():
             _dropped(name).inc(n)
             result.dropped += n
+        for step in self.steps:
+            step.flush()
         return result

@@ -87,6 +87,15 @@ class ParseStep(Step):
         self.zones = _GlobMap(config.timezones)
         self.formats = _GlobMap(config.formats)
         self._ts_cache: dict[tuple[object, tzinfo], tuple[datetime, str]] = {}
+        self._parsed: dict[str, int] = {}
+        self._failures: dict[str, int] = {}
+
+    def flush(self) -> None:
+        # Counted per batch: prometheus-client takes a lock per inc, too dear per event.
+        for counts, metric in ((self._parsed, metrics.PARSED), (self._failures, metrics.PARSE_FAILURES)):
+            for fmt, n in counts.items():
+                _child(metric, fmt).inc(n)
+            counts.clear()
 
     def zone_for(self, source: str) -> tzinfo:
         name = self.zones.get(source)
@@ -113,11 +122,11 @@ class ParseStep(Step):
                 if found is not None:
                     fmt, fields = found
             if fields is None:
-                _child(metrics.PARSE_FAILURES, hint).inc()
+                self._failures[hint] = self._failures.get(hint, 0) + 1
                 event.tag(PARSE_FAILURE)
                 doc.setdefault(ecs.MESSAGE, line)
             else:
-                _child(metrics.PARSED, fmt).inc()
+                self._parsed[fmt] = self._parsed.get(fmt, 0) + 1
                 event.format = fmt
                 doc["event.dataset"] = fmt
                 parsed_ts = fields.pop(ecs.TIMESTAMP, None)

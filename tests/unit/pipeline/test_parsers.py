@@ -221,3 +221,19 @@ def test_no_catastrophic_backtracking(parser) -> None:
     for line in evil:
         parser(line)
     assert time.perf_counter() - started < 1.0
+
+
+def test_parsed_and_failures_counted_by_format() -> None:
+    from prometheus_client import REGISTRY
+
+    from pipeline.step import Chain
+
+    def value(name: str, fmt: str) -> float:
+        return REGISTRY.get_sample_value(f"logharbor_pipeline_{name}_total", {"format": fmt}) or 0.0
+
+    failed, parsed = value("parse_failures", "nginx"), value("parsed_lines", "app")
+    Chain([parse_step()]).run(
+        [make_event("garbage", fmt="nginx"), make_event("more garbage", fmt="nginx"), make_event(APP)]
+    )
+    assert value("parse_failures", "nginx") == failed + 2
+    assert value("parsed_lines", "app") == parsed + 1
