@@ -144,7 +144,22 @@ class PipelineWorker:
         finally:
             await admin.close()
 
+    async def check_templates(self) -> None:
+        """Warn when the index templates are missing: writes would then create plain indices
+        with guessed mappings instead of data streams with the ECS mapping."""
+        try:
+            present = await self.client.indices.exists_index_template(name="logharbor-logs-standard")
+        except Exception as exc:  # OpenSearch down: the bulk path will back off and retry
+            log.warning("could not check index templates: %s", exc)
+            return
+        if not present:
+            log.warning(
+                "index template logharbor-logs-standard is missing: run `logharbor indices bootstrap` "
+                "before indexing, or documents land in plain indices with dynamic mappings"
+            )
+
     async def start(self) -> None:
+        await self.check_templates()
         await self.ensure_topics()
         self.producer = AIOKafkaProducer(
             bootstrap_servers=self.kafka.bootstrap,
