@@ -32,6 +32,7 @@ DEFAULT_FIELDS: dict[str, str] = {
     "container": "container.name",
     "container_id": "container.id",
     "key_name": "labels.key_name",
+    "level_original": "log.level_original",  # the gateway keeps the level as sent
 }
 
 
