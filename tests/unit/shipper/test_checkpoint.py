@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from shipper.checkpoint import CheckpointStore, atomic_write
-from shipper.sources.file_tail import fingerprint
+from shipper.sources.file_tail import fingerprint, id_hasher
 
 
 def test_save_and_reload(tmp_path: Path) -> None:
@@ -48,3 +48,27 @@ def test_fast_id_hasher_matches_the_shared_stable_id() -> None:
         h = id_hasher("host", "/var/log/a.log", "1:2:abc:0")
         h.update(b"%d\x1f" % offset)
         assert h.hexdigest() == stable_id("host", "/var/log/a.log", "1:2:abc:0", offset)
+
+
+def test_fast_event_encoding_equals_the_generic_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import orjson
+
+    from shipper.config import FileSourceConfig
+    from shipper.metrics import Metrics
+    from shipper.sources.file_tail import FileSource, TrackedFile
+
+    src = FileSource(FileSourceConfig(type="file", name="app", paths=["x"], inotify=False), "host-1",
+                     CheckpointStore(tmp_path / "cp.json"), Metrics())
+    tf = TrackedFile(key="1:2", path='/var/log/"quoted".log', origin="/var/log/a.log", fd=-1, fp="abc")
+    joined = [('text with "quotes" and \\ and ünïcode\ttab', 0, 40), ("   ", 40, 44), ("second", 44, 51)]
+    fast = [orjson.loads(e.data) for e in src._events_fast(tf, joined)]
+    generic = []
+    for text, start, _end in joined:
+        if text.strip():
+            fields, _ = src.fields(tf, start)
+            generic.append({"raw": text, "format": "auto", "host": "host-1", "fields": fields})
+    assert [{k: v for k, v in e.items() if k not in ("id", "timestamp")} for e in fast] == generic
+    h = id_hasher("host-1", tf.origin, tf.ident)
+    h.update(b"0\x1f")
+    assert fast[0]["id"] == h.hexdigest() and fast[1]["fields"]["log.offset"] == 44
+    assert fast[0]["timestamp"].endswith("Z")
