@@ -260,6 +260,12 @@ def test_histogram_drag_selects_narrower_range(tab: Tab) -> None:
     tab.page.wait_for_selector("#results, #empty-state")
 
 
+def test_empty_range_is_an_explicit_state(tab: Tab) -> None:
+    tab.goto("/search?range=15m&q=nothing-matches-this-" + uuid.uuid4().hex)
+    assert "No events match" in tab.page.inner_text("#empty-state")
+    tab.page.wait_for_selector("#histogram .state-empty")
+
+
 def test_bad_query_marks_position(tab: Tab) -> None:
     resp = tab.goto("/search?q=level:ERROR%20AND%20(service:api")
     assert resp.status == 200

@@ -429,7 +429,7 @@ async def search_page(request: web.Request) -> web.StreamResponse:
     results, fields, sources, saved = await asyncio.gather(
         svc.search(p, state.search_params(limit)),
         svc.fields(p, state.filter_params()),
-        svc.sources(p),
+        source_names_cached(request, p),
         store.list(p.tenant),
         return_exceptions=True)
     saved = [] if isinstance(saved, BaseException) else saved
@@ -460,8 +460,8 @@ async def search_page(request: web.Request) -> web.StreamResponse:
         paging["from"] = state.offset + 1 if rows else 0
         paging["to"] = state.offset + len(rows)
     sorts = {col: sort_link(state, col) for col in ("timestamp", "level", "source")}
-    source_names = sorted({s["source"] for s in sources["sources"]} | set(state.sources)) \
-        if not isinstance(sources, BaseException) else sorted(state.sources)
+    source_names = sorted(set(sources) | set(state.sources)) if not isinstance(sources, BaseException) \
+        else sorted(state.sources)
     return await render(
         request, "search.html", state=state, ranges=RANGES, level_opts=level_options(state.levels),
         sources=source_names, results=results, rows=rows, error=error, paging=paging, sorts=sorts,
@@ -472,6 +472,20 @@ async def search_page(request: web.Request) -> web.StreamResponse:
         json_link="/api/v1/logs/search?" + urlencode(state.search_params(limit)),
         export_link="/api/v1/logs/export?" + urlencode({**state.filter_params(), "format": "csv"}),
         tail_link=state.url("/tail"), share_link=state.url())
+
+
+async def source_names_cached(request: web.Request, p: Principal, ttl_s: float = 60.0) -> list[str]:
+    """The tenant's source names for the filter list. /api/v1/sources aggregates over all of the
+    tenant's history, too heavy to repeat on every search page view, so it is cached a minute."""
+    cache: dict[str, tuple[float, list[str]]] = request.app[STATE].setdefault("sources", {})
+    hit = cache.get(p.tenant)
+    if hit and time.monotonic() - hit[0] < ttl_s:
+        return hit[1]
+    names = sorted(s["source"] for s in (await _service(request).sources(p))["sources"])
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[p.tenant] = (time.monotonic(), names)
+    return names
 
 
 def _quote_id(event_id: str) -> str:
