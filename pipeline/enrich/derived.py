@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import re
+from datetime import tzinfo
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -81,7 +82,7 @@ class DerivedConfig(StepConfig):
 class DerivedStep(Step):
     fail_open = True
 
-    def __init__(self, config: DerivedConfig, tz) -> None:
+    def __init__(self, config: DerivedConfig, tz: tzinfo) -> None:
         self.name = config.rule_name
         self.cfg = config
         self.tz = tz
