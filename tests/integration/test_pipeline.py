@@ -405,3 +405,39 @@ async def test_dead_letters_and_mapping_conflicts(topics: Topics, os_url: str, o
     dlq_docs = os_client.search(index=f"logs-{t}-dlq", body={"query": {"match_all": {}}})["hits"]["hits"]
     assert [d["_source"]["event"]["id"] for d in dlq_docs] == [f"{t}-3"]
     assert "total fields" in dlq_docs[0]["_source"]["error"]["message"]
+
+
+async def test_rules_file_hot_reload_while_running(
+    topics: Topics, os_url: str, os_client, kafka_bootstrap: str, tmp_path
+) -> None:
+    t = topics.tenant
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("steps:\n  - type: parse\n  - type: route\n")
+
+    def env(i: int, message: str) -> Envelope:
+        return Envelope(
+            id=f"{t}-{i}",
+            tenant=t,
+            source="web",
+            received_at="2026-01-19T10:30:05Z",
+            raw=f"2026-01-19 10:30:00 INFO [Job] {message}",
+            format="auto",
+        )
+
+    async with pipeline_running(topics, os_url, rules_path=rules, rules_reload_interval_s=0.2) as task:
+        await produce(kafka_bootstrap, topics.raw, [env(1, "nightly cleanup done")])
+        assert await wait_for_count(os_client, t, 1, within_s=60, task=task) == 1
+        # Edit the rules in place: from now on "cleanup" lines are dropped.
+        rules.write_text(
+            "steps:\n  - type: parse\n  - type: drop_content\n    name: no_cleanup\n"
+            "    contains: [cleanup]\n  - type: route\n"
+        )
+        await asyncio.sleep(1.0)
+        await produce(kafka_bootstrap, topics.raw, [env(2, "nightly cleanup done"), env(3, "report sent")])
+        assert await wait_for_count(os_client, t, 2, within_s=60, task=task) == 2
+        await asyncio.sleep(2.0)  # give a wrongly kept event 2 time to show up
+    ids = {
+        h["_source"]["event"]["id"]
+        for h in os_client.search(index=f"logs-{t}-*", body={"query": {"match_all": {}}})["hits"]["hits"]
+    }
+    assert ids == {f"{t}-1", f"{t}-3"}
