@@ -19,7 +19,8 @@ import time
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import DefaultPartitioner
 
 from gateway.metrics import GatewayMetrics
@@ -71,7 +72,32 @@ class EventProducer:
     def ready(self) -> bool:
         return self._producer is not None
 
+    async def _ensure_topic(self) -> None:
+        """Create the raw topic if missing: brokers often run with auto-creation off, and a fresh
+        single node should work whether the gateway or the pipeline starts first."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap, client_id="logharbor-gateway")
+        await admin.start()
+        try:
+            if self.topic in set(await admin.list_topics()):
+                return
+            brokers = (await admin.describe_cluster()).get("brokers") or [None]
+            topic = NewTopic(
+                self.topic, num_partitions=self.kafka.raw_partitions, replication_factor=min(3, len(brokers))
+            )
+            try:
+                await admin.create_topics([topic])
+                log.info("kafka: created topic %s (%d partitions)", self.topic, self.kafka.raw_partitions)
+            except TopicAlreadyExistsError:
+                pass
+        finally:
+            await admin.close()
+
     async def _connect_once(self) -> bool:
+        try:
+            await asyncio.wait_for(self._ensure_topic(), self.settings.produce_timeout_s)
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            return False
         producer = self._make()
         try:
             await producer.start()

@@ -235,3 +235,31 @@ def test_opensearch_unreachable_is_503_for_unknown_keys_not_401(servers, kafka_b
         assert int(r.headers["Retry-After"]) >= 1
         ready = requests.get(gw.url + "/ready", timeout=10)
         assert ready.status_code == 503 and ready.json()["checks"]["opensearch"].startswith("unreachable")
+
+
+def test_missing_raw_topic_is_created_with_the_configured_partitions(servers, os_url, kafka_bootstrap, unique_tenant):
+    from gateway.testing import read_topic, unique_topic
+
+    token, _ = keys(os_url, "create", tenant=unique_tenant, source="web", scopes=["ingest"])
+    topic = unique_topic("lh-test-gw-new")  # does not exist; the devstack broker has auto-create off
+    env = {"LOGHARBOR_KAFKA_RAW_TOPIC": topic, "LOGHARBOR_KAFKA_RAW_PARTITIONS": "2"}
+    with GatewayProcess(env=env) as gw:
+        gw.wait_ready()
+        assert post(gw, token, n=3).status_code == 202
+    records = read_topic(kafka_bootstrap, topic)
+    assert len(records) == 3
+
+    async def partitions() -> int:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            (described,) = await admin.describe_topics([topic])
+            return len(described["partitions"])
+        finally:
+            await admin.close()
+
+    from gateway.testing import run_async
+
+    assert run_async(partitions()) == 2
