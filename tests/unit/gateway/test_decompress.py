@@ -125,6 +125,9 @@ def test_arbitrary_bytes_never_escape_the_error_types(data: bytes, encoding: str
         out = decompress_capped_bytes(data, encoding, LIMITS)
     except (BadEncodingError, TooLargeError):
         return
+    except UnsupportedEncodingError:  # zstd without the zstandard extra
+        assert encoding == "zstd"
+        return
     assert len(out) <= LIMITS.max_output
 
 
