@@ -398,8 +398,15 @@ class RedactStep(Step):
         if rules:
             for key in texts:
                 value = doc[key]
+                lowered = value.lower()
                 for rule in rules:
-                    value = rule.apply(value)
+                    hints = rule.hints
+                    # per field, the rule's hints again: most fields of a hit event are clean
+                    if hints is not None and not any(h in lowered for h in hints):
+                        continue
+                    new = rule.apply(value)
+                    if new is not value:
+                        value, lowered = new, new.lower()
                 doc[key] = value
         for key in nested:
             doc[key] = self._value(doc[key], rules)
