@@ -21,7 +21,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -756,17 +756,18 @@ def setup(app: web.Application, settings: WebSettings | None = None) -> None:
     state["secret"] = SessionSecret(app[WEB].session_secret, client)
     state["keys"] = KeyChecker(client, app[WEB].key_recheck_s)
 
-    async def lifetime(app: web.Application) -> AsyncIterator[None]:
-        # Runs after ui.app's own lifetime context, so the API's authenticator exists to wrap.
+    async def on_startup(app: web.Application) -> None:
+        # on_startup handlers run after every cleanup_ctx has started (aiohttp runs the contexts
+        # as its first startup handler), so the API's service and authenticator exist whatever
+        # order create_app set things up in.
         state["saved"] = SavedQueryStore(app[SERVICE].client)
 
         async def resolve(cookie: str) -> sess.Session | None:
             return await resolve_session(app, cookie)
 
         app[AUTH] = SessionAuthenticator(app[AUTH], resolve)
-        yield
 
-    app.cleanup_ctx.append(lifetime)
+    app.on_startup.append(on_startup)
     r = app.router
     r.add_get("/api/v1/saved-queries", api_saved_list)
     r.add_post("/api/v1/saved-queries", api_saved_create)
