@@ -127,8 +127,13 @@ class FileSource(SourceBase):
         if names_changed and not self._first_scan:
             # Rescan right here, even while the tail loop waits on a full buffer: a new file is
             # opened (and so followed through renames) before a fast rotation can rename it
-            # out of the globs unseen.
-            self._rescan(time.monotonic())
+            # out of the globs unseen. At most every 50 ms, so a busy directory cannot make the
+            # globbing itself the shipper's main work; the next cycle catches up.
+            now = time.monotonic()
+            if now - self._last_rescan >= 0.05:
+                self._rescan(now)
+            else:
+                self._names_changed = True
         self._wake.set()
 
     def stop(self) -> None:
