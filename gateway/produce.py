@@ -31,6 +31,9 @@ from logharbor.envelope import Envelope
 log = logging.getLogger(__name__)
 
 
+_RECREATE_AFTER_FAILURES = 3
+
+
 class KafkaUnavailable(Exception):
     """Kafka did not acknowledge in time or cannot be reached: answer 503, never 202."""
 
@@ -54,6 +57,8 @@ class EventProducer:
         self.last_error: str | None = None
         self._stopping = False
         self._partitioner = DefaultPartitioner()
+        self._failures = 0
+        self._retired: list[AIOKafkaProducer] = []
 
     def _make(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -154,14 +159,43 @@ class EventProducer:
                     await producer.send(topic, env.to_bytes(), key=key, partition=partition) for env in envelopes
                 ]
                 await asyncio.gather(*futures)
-        except (TimeoutError, Exception) as exc:
+        except Exception as exc:  # TimeoutError included
             if self.metrics:
                 self.metrics.produce_errors.inc()
             self.last_error = f"{type(exc).__name__}: {exc}"
+            self._failures += 1
+            if self._failures >= _RECREATE_AFTER_FAILURES and self._producer is producer:
+                self._recreate(producer)
             raise KafkaUnavailable(f"Kafka did not acknowledge the batch ({self.last_error})") from exc
+        self._failures = 0
         if self.metrics:
             self.metrics.produce_latency.observe(time.perf_counter() - started)
             self.metrics.kafka_up.set(1)
+
+    def _recreate(self, old: AIOKafkaProducer) -> None:
+        """Replace a producer that keeps failing: an idempotent producer can end up in a state
+        (fatal sequence or producer-id errors) it never leaves, and aiokafka's own reconnects
+        do not cover that. Requests get 503 until the new one is connected."""
+        log.warning(
+            "kafka: %d produce failures in a row (%s); recreating the producer", self._failures, self.last_error
+        )
+        self._producer = None
+        self._failures = 0
+        if self.metrics:
+            self.metrics.kafka_up.set(0)
+
+        self._retired.append(old)
+
+        async def replace() -> None:
+            await self._stop_retired()
+            await self._connect_loop()
+
+        self._connect_task = asyncio.create_task(replace(), name="kafka-reconnect")
+
+    async def _stop_retired(self) -> None:
+        while self._retired:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._retired.pop().stop(), 5)
 
     async def _partition(self, producer: AIOKafkaProducer, key: bytes) -> int:
         partitions = sorted(await producer.partitions_for(self.topic))
@@ -188,6 +222,7 @@ class EventProducer:
             self._connect_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connect_task
+        await self._stop_retired()
         if self._producer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._producer.flush(), self.settings.shutdown_timeout_s)
