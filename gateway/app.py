@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway.auth import KeyCache
+from gateway.auth import KeyCache, client_address, parse_networks
 from gateway.decompress import (
     CappedDecompressor,
     DecompressError,
@@ -67,6 +67,7 @@ class GatewayState:
     audit: AuditWriter | None = None
     os_client: Any = None
     draining: bool = False
+    trusted_proxies: tuple[Any, ...] = ()
     ready_cache: tuple[float, bool, dict[str, str]] = field(default=(0.0, False, {}))
 
     @property
@@ -144,7 +145,8 @@ async def _read_body(request: web.Request, state: GatewayState, encoding: str) -
 
 
 def _client_ip(request: web.Request) -> str | None:
-    return request.remote
+    state = request.app[STATE]
+    return client_address(request.remote, request.headers.get("X-Forwarded-For"), state.trusted_proxies)
 
 
 async def ingest(request: web.Request) -> web.StreamResponse:
@@ -456,6 +458,7 @@ def create_app(
         limiter=KeyRateLimiter(settings.default_rate, settings.default_burst),
         concurrency=ConcurrencyLimiter(settings.max_concurrent_requests),
     )
+    state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app = web.Application(middlewares=[metrics_middleware])
     app[STATE] = state
     app.router.add_post("/ingest", ingest, expect_handler=expect_continue)

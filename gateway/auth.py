@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,44 @@ log = logging.getLogger(__name__)
 
 Loader = Callable[[], Awaitable[dict[str, KeyRecord]]]
 Getter = Callable[[str], Awaitable[KeyRecord | None]]
+
+
+def parse_networks(cidrs: list[str]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Settings' ``trusted_proxies`` (addresses or CIDRs) → networks; a typo fails at start."""
+    return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in cidrs if c.strip())
+
+
+def client_address(
+    peer: str | None,
+    forwarded_for: str | None,
+    trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...],
+) -> str | None:
+    """The client's address for the audit log.
+
+    ``X-Forwarded-For`` is believed only when the TCP peer is a trusted proxy, and then walked
+    from the right (nearest hop) past further trusted proxies: anything left of the first
+    untrusted hop could have been written by the client itself.
+    """
+    if not peer or not trusted or not forwarded_for:
+        return peer
+
+    def is_trusted(addr: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(addr)
+        except ValueError:
+            return False
+        return any(ip in net for net in trusted)
+
+    if not is_trusted(peer):
+        return peer
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer  # garbage in the header: fall back to what we know
+    return hops[0] if hops else peer
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -56,6 +56,8 @@ class GatewaySettings(SectionSettings):
     retry_after_s: int = Field(default=1, ge=1)
 
     # keys and audit
+    # proxies/load balancers whose X-Forwarded-For is believed for the audit's client_ip
+    trusted_proxies: list[str] = Field(default_factory=list)
     key_refresh_s: float = Field(default=5.0, gt=0)
     audit_flush_s: float = Field(default=1.0, gt=0)
     audit_max_buffer: int = Field(default=10_000, ge=1)

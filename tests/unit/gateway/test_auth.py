@@ -184,3 +184,18 @@ async def test_unreachable_store_is_503_for_uncached_keys_but_cached_keys_keep_w
     assert (await cache.verify("Bearer " + format_key("abcdefgh2345", SECRET)))[0].ok
     verdict, kid = await cache.verify("Bearer " + format_key("otherkey2345", SECRET))
     assert (verdict.status, verdict.outcome, kid) == (503, "unavailable", "otherkey2345")
+
+
+def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> None:
+    from gateway.auth import client_address, parse_networks
+
+    lb = parse_networks(["10.0.0.0/8", "192.168.1.5"])
+    assert client_address("203.0.113.9", "1.2.3.4", lb) == "203.0.113.9"  # untrusted peer: header ignored
+    assert client_address("10.1.2.3", "198.51.100.7", lb) == "198.51.100.7"
+    # the client may prepend anything; the nearest untrusted hop counts
+    assert client_address("10.1.2.3", "6.6.6.6, 198.51.100.7, 10.9.9.9", lb) == "198.51.100.7"
+    assert client_address("10.1.2.3", "not-an-ip", lb) == "10.1.2.3"
+    assert client_address("10.1.2.3", None, lb) == "10.1.2.3"
+    assert client_address("10.1.2.3", "198.51.100.7", ()) == "10.1.2.3"  # nothing trusted by default
+    with pytest.raises(ValueError):
+        parse_networks(["10.0.0.0/33"])
