@@ -325,6 +325,10 @@ def test_event_viewer_context_related_and_permalink(env: Env, tab: Tab) -> None:
     tab.page.wait_for_selector("#context tbody tr:nth-child(22)")
     related = tab.page.inner_text("#related")
     assert "req-10" in related and "order 031" in related and "order 032" in related
+    tab.page.click("#related a.related-all >> nth=0")  # the full search behind a related group
+    tab.page.wait_for_url(re.compile(r".*/search\?.*q=http\.request\.id%3Areq-10.*"))
+    assert tab.page.inner_text("#total").startswith("3")
+    tab.page.go_back()
     tab.page.wait_for_selector("#json-tree .j-key")
     assert "duration_ms" in tab.page.inner_text("#json-tree")
     link = tab.page.get_attribute("#permalink", "href")

@@ -46,6 +46,13 @@
     return "request failed";
   };
 
+  /** A value as the query syntax reads it literally (the twin of ui.web.views.quote_value). */
+  LH.quote = function (v) {
+    const s = String(v);
+    if (/^[A-Za-z0-9_.\-@/]+$/.test(s) && !["AND", "OR", "NOT", "IN", "LIKE", "IS", "NULL"].includes(s.toUpperCase())) return s;
+    return '"' + s.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
+  };
+
   const LEVELS = ["DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
   /** A CSS class from a fixed list, whatever the event says its level is. */
   LH.levelClass = function (level) {

@@ -3,7 +3,9 @@
 "use strict";
 (function () {
   const LH = window.LH;
+  const SHOWN = 20;
   let eventDoc = null;
+
 
   function scalar(v) {
     const cls = v === null ? "j-null" : typeof v === "string" ? "j-str" : typeof v === "number" ? "j-num" : "j-bool";
@@ -60,14 +62,23 @@
       more.hidden = ctx.before.length < n && ctx.after.length < n;
       relBox.replaceChildren();
       for (const [name, rel] of Object.entries(body.related || {})) {
-        const sec = LH.el("div", { class: "related-group" });
-        const h = LH.el("h3", null, name.replace("_", " ") + " ");
-        h.appendChild(LH.el("code", null, rel.value === null ? "—" : String(rel.value)));
-        sec.appendChild(h);
+        // A busy user id can relate hundreds of events: show a few, link to the full search.
+        const sec = LH.el("details", { class: "related-group" });
+        const results = rel.results || [];
+        sec.open = rel.value !== null && results.length > 0 && results.length <= SHOWN;
+        const sum = LH.el("summary", null, name.replace("_", " ") + " ");
+        sum.appendChild(LH.el("code", null, rel.value === null ? "—" : String(rel.value)));
+        sum.appendChild(LH.el("span", { class: "muted" }, " · " + results.length + (results.length >= 200 ? "+" : "") + " events"));
+        sec.appendChild(sum);
         const list = LH.el("div");
         if (rel.value === null) LH.state(list, "empty", "This event has no " + name + ".");
-        else listInto(list, rel.results, "No other events share it.", body.id);
+        else listInto(list, results.slice(0, SHOWN), "No other events share it.", body.id);
         sec.appendChild(list);
+        if (rel.value !== null && results.length) {
+          const q = rel.field + ":" + LH.quote(rel.value);
+          sec.appendChild(LH.el("a", { href: "/search?range=7d&q=" + encodeURIComponent(q), class: "related-all" },
+            "All events with this " + name.replace("_", " ") + " ›"));
+        }
         relBox.appendChild(sec);
       }
     } catch (err) {

@@ -38,10 +38,6 @@
     }
   }
 
-  function quote(v) {
-    const s = String(v);
-    return /^[A-Za-z0-9_.\-@/]+$/.test(s) ? s : '"' + s.replace(/\\/g, "\\\\").replace(/"/g, '\\"') + '"';
-  }
 
   function autocomplete() {
     const input = document.getElementById("q");
@@ -79,7 +75,7 @@
         const full = SHORT[name] || name;
         const f = fields.find((x) => x.name === full);
         if (f) suggestions = f.top_values.filter((tv) => String(tv.value).toLowerCase().startsWith(prefix))
-          .map((tv) => ({ text: name + ":" + quote(tv.value), hint: String(tv.count) }));
+          .map((tv) => ({ text: name + ":" + LH.quote(tv.value), hint: String(tv.count) }));
       } else {
         const low = tok.text.toLowerCase();
         const names = Object.keys(SHORT).concat(fields.map((f) => f.name));
