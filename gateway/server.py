@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -191,22 +193,54 @@ def run_gateway(settings: GatewaySettings) -> int:
     if settings.port == 0:
         print("logharbor gateway: --workers needs a fixed --port (workers share it)", file=sys.stderr)
         return 2
+    return _supervise(settings)
+
+
+def _supervise(settings: GatewaySettings) -> int:
+    """Run ``settings.workers`` processes on one port; restart any that dies unexpectedly.
+
+    A worker killed by the OOM killer or a crash is replaced (after a pause if it died young,
+    so a worker that cannot start does not spin); SIGTERM/SIGINT are forwarded and the parent
+    exits once every worker has drained.
+    """
+    _setup_logging()
     ctx = multiprocessing.get_context("spawn")
     dump = settings.model_dump()
-    procs = [ctx.Process(target=_worker, args=(dump, True), name=f"gateway-{i}") for i in range(settings.workers)]
-    for p in procs:
-        p.start()
+    stopping = False
+
+    def spawn(i: int) -> tuple[Any, float]:
+        proc = ctx.Process(target=_worker, args=(dump, True), name=f"gateway-{i}")
+        proc.start()
+        return proc, time.monotonic()
+
+    workers = [spawn(i) for i in range(settings.workers)]
 
     def forward(signum: int, _frame: Any) -> None:
-        for p in procs:
-            if p.is_alive() and p.pid:
+        nonlocal stopping
+        stopping = True
+        for proc, _ in workers:
+            if proc.is_alive() and proc.pid:
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(p.pid, signal.SIGTERM)
+                    os.kill(proc.pid, signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     code = 0
-    for p in procs:
-        p.join()
-        code = code or (p.exitcode or 0)
+    while True:
+        alive = [proc for proc, _ in workers if proc.is_alive()]
+        if not alive and stopping:
+            break
+        multiprocessing.connection.wait([proc.sentinel for proc, _ in workers], timeout=1.0)
+        for i, (proc, started) in enumerate(workers):
+            if proc.is_alive() or proc.exitcode is None:
+                continue
+            if stopping:
+                code = code or (proc.exitcode or 0)
+                continue
+            log.warning("gateway worker %d (pid %s) exited with %s; restarting it", i, proc.pid, proc.exitcode)
+            if time.monotonic() - started < 5:
+                time.sleep(1.0)
+            workers[i] = spawn(i)
+    for proc, _ in workers:
+        code = code or (proc.exitcode or 0)
     return code

@@ -43,6 +43,20 @@ def test_two_workers_share_one_port_and_stop_cleanly(servers, os_url, kafka_boot
         assert len(pids) == 2 and pids <= {c.pid for c in children}
         statuses = {post(gw, token).status_code for _ in range(20)}
         assert statuses == {202}
+        # a worker that dies (OOM killer, crash) is replaced by the parent
+        victim = next(iter(pids))
+        psutil.Process(victim).kill()
+        deadline = time.monotonic() + 30
+        fresh: set[int] = set()
+        while time.monotonic() < deadline and not fresh:
+            with contextlib.suppress(OSError), urllib.request.urlopen(gw.url + "/health", timeout=5) as r:
+                pid = orjson.loads(r.read())["pid"]
+                if pid not in pids:
+                    fresh.add(pid)
+            time.sleep(0.05)
+        assert fresh, gw.output()[-2000:]
+        assert post(gw, token).status_code == 202
+        children = psutil.Process(gw.proc.pid).children()
     finally:
         code = gw.stop()
     assert code == 0, gw.output()[-2000:]
