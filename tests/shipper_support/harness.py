@@ -60,6 +60,15 @@ def file_source(*paths: str, **extra: Any) -> dict[str, Any]:
     return src
 
 
+def _listening(src: Any) -> bool:
+    """Network sources have bound their ports (tests read the ports from them)."""
+    if hasattr(src, "udp_bound"):
+        return (src.cfg.udp is None or src.udp_bound is not None) and (src.cfg.tcp is None or src.tcp_bound is not None)
+    if hasattr(src, "bound"):
+        return src.bound is not None
+    return True
+
+
 class InProcessShipper:
     """``Shipper.run`` on its own loop in a thread."""
 
@@ -83,7 +92,10 @@ class InProcessShipper:
     def start(self) -> InProcessShipper:
         self._thread.start()
         self._ready.wait(10)
-        time.sleep(0.15)  # let sources bind and scan
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(_listening(src) for src in self.shipper.sources):  # type: ignore[union-attr]
+            time.sleep(0.02)
+        time.sleep(0.15)  # let file sources scan
         return self
 
     def stop(self, timeout: float = 15) -> int | None:
