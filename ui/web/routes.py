@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -303,9 +304,20 @@ async def _error_page(request: web.Request, status: int, message: str | None) ->
                         message=message or "error")
 
 
+_HOST_RE = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
+
+
+def content_security_policy(host: str | None) -> str:
+    """The CSP, with the live tail's WebSocket origin spelled out: some browsers do not count
+    ws(s)://same-host as 'self'. Hosts that are not plain host[:port] are left out."""
+    if host and _HOST_RE.match(host):
+        return CSP.replace("connect-src 'self'", f"connect-src 'self' ws://{host} wss://{host}")
+    return CSP
+
+
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Strict CSP and friends on every response (JSON and static files included)."""
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("Content-Security-Policy", content_security_policy(request.host))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

@@ -149,3 +149,13 @@ async def test_static_assets_are_served_with_nosniff(http: TestClient) -> None:
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
         body = await resp.text()
         assert ".innerHTML" not in body and "insertAdjacentHTML" not in body and "eval(" not in body, name
+
+
+def test_csp_names_the_websocket_origin_only_for_plain_hosts() -> None:
+    from ui.web.routes import content_security_policy
+
+    assert "connect-src 'self' ws://h.example:8080 wss://h.example:8080;" in content_security_policy("h.example:8080")
+    assert "ws://[::1]:80 " in content_security_policy("[::1]:80")
+    for bad in ("evil; script-src *", "a b", "", None):
+        csp = content_security_policy(bad)
+        assert "connect-src 'self';" in csp and "script-src 'self';" in csp
