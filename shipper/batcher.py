@@ -39,11 +39,6 @@ class Batch:
     def gzip(self, level: int) -> bytes:
         return gzip.compress(self.body, compresslevel=level, mtime=0)
 
-    def split(self) -> tuple[Batch, Batch]:
-        """Two halves (for a 413). The halves keep this batch's sequence number."""
-        half = len(self.events) // 2
-        return Batch(self.seq, self.events[:half]), Batch(self.seq, self.events[half:])
-
 
 class Batcher:
     """Bounded buffer between sources and the sender."""

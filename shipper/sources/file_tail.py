@@ -572,6 +572,10 @@ class FileSource(SourceBase):
         for tf in self._files.values():
             rec = self._state.get(tf.key, {})
             committed = rec.get("offset", 0)
+            if not tf.closed:
+                # Fresh size: while the tail is held back (full spool) the last read is stale.
+                with contextlib.suppress(OSError):
+                    tf.size_seen = max(tf.size_seen, os.fstat(tf.fd).st_size)
             files.append({"path": tf.path, "offset": committed, "read": tf.pos, "size": tf.size_seen,
                           "lag_bytes": max(0, tf.size_seen - committed), "rotated": tf.gone_at is not None})
         return {"type": "file", "format": self.format, "files": files,
