@@ -216,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
         if not args.keep:
             client.indices.delete_data_stream(name=f"logs-{tenant}-*", ignore=[404])
+            for index in (".logharbor-saved-queries", ".logharbor-keys"):  # the demo tenant's keys and queries
+                client.delete_by_query(index=index, body={"query": {"term": {"tenant": tenant}}},
+                                       params={"refresh": "true", "ignore_unavailable": "true"})
         client.close()
     print(f"screenshots written to {args.out}", file=sys.stderr)
     return 0
