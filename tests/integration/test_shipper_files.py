@@ -313,3 +313,30 @@ def test_many_files_by_glob_and_exclude(tmp_path: Path, logs: Path, gw: Recordin
         assert event["host"] and event["timestamp"].endswith("Z")
     finally:
         sh.stop()
+
+
+def test_stack_trace_cut_by_a_crash_is_joined_after_restart(tmp_path: Path, logs: Path,
+                                                            gw: RecordingGateway) -> None:
+    """Lines of a pending multiline event are not committed, so after SIGKILL they are read again
+    and joined with the rest of the trace into one event with the first line's id."""
+    from tests.shipper_support.harness import ShipperProcess
+
+    app = logs / "app.log"
+    app.write_text("2026-01-01 INFO before\n2026-01-01 ERROR boom\njava.lang.IllegalStateException: x\n")
+    src = file_source(str(app), multiline={"flush_timeout_s": 30})
+    proc = ShipperProcess(fast_config(tmp_path / "data", gw, [src]), tmp_path, light_entry=True).start()
+    try:
+        assert gw.wait_for(lambda g: "2026-01-01 INFO before" in g.raws(), 10)
+        time.sleep(0.3)  # the ERROR event is pending, waiting for continuation lines
+        proc.kill()
+        with open(app, "a") as f:
+            f.write("\tat a.b.C.d(C.java:1)\n\tat a.b.E.f(E.java:2)\n2026-01-01 INFO after\n")
+        proc.start()
+        trace = ("2026-01-01 ERROR boom\njava.lang.IllegalStateException: x\n\tat a.b.C.d(C.java:1)\n"
+                 "\tat a.b.E.f(E.java:2)")
+        assert gw.wait_for(lambda g: trace in g.raws(), 10)  # closed by the next line's start
+        assert proc.terminate() == 0  # flushes the last, still pending event
+        assert_ok(check_exactly_once(gw, ["2026-01-01 INFO before", trace, "2026-01-01 INFO after"]))
+    finally:
+        if proc.proc and proc.proc.poll() is None:
+            proc.kill()
