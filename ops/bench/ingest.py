@@ -182,13 +182,27 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def pipeline_rate(kafka: KafkaSettings, topic: str, tenant: str, n: int, workers: int) -> tuple[float, float]:
+async def delete_topics(kafka: KafkaSettings, names: list[str]) -> None:
+    """Remove the benchmark's topics (missing ones are fine): the servers are shared."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        doomed = [n for n in names if n in existing]
+        if doomed:
+            await admin.delete_topics(doomed)
+    finally:
+        await admin.close()
+
+
+def pipeline_rate(
+    kafka: KafkaSettings, topic: str, tenant: str, n: int, workers: int, suffix: str
+) -> tuple[float, float]:
     """(events/s from process start, events/s from the first indexed document to the last).
 
     Progress is read from the pipeline's own /metrics rather than by refreshing and counting
     in OpenSearch, which would cost the cluster CPU the direct phase did not pay.
     """
-    suffix = uuid.uuid4().hex[:8]
     port = free_port()
     env = {
         **os.environ,
@@ -264,7 +278,7 @@ def main() -> None:
             d_rate = asyncio.run(direct_rate(round_docs, args.chunk))
             topic = f"bench-raw-{run}-{r}"
             p_rate = asyncio.run(produce(kafka, topic, make_envelopes(p_tenant, args.docs), args.partitions))
-            wall, steady = pipeline_rate(kafka, topic, p_tenant, args.docs, args.workers)
+            wall, steady = pipeline_rate(kafka, topic, p_tenant, args.docs, args.workers, f"{run}-{r}")
             direct_rates.append(d_rate)
             steady_rates.append(steady)
             wall_rates.append(wall)
@@ -284,6 +298,16 @@ def main() -> None:
     finally:
         for tenant in tenants:
             cleanup(tenant)
+        asyncio.run(
+            delete_topics(
+                kafka,
+                [
+                    t
+                    for r in range(args.rounds)
+                    for t in (f"bench-raw-{run}-{r}", f"bench-processed-{run}-{r}", f"bench-dlq-{run}-{r}")
+                ],
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -66,7 +66,7 @@ def templates_fixture(os_client) -> None:
 
 
 @pytest.fixture(name="topics")
-async def topics_fixture(kafka_bootstrap: str, unique_tenant: str, templates) -> Topics:
+async def topics_fixture(kafka_bootstrap: str, unique_tenant: str, templates, os_client) -> AsyncIterator[Topics]:
     suffix = uuid.uuid4().hex[:10]
     kafka = KafkaSettings(
         bootstrap=kafka_bootstrap,
@@ -77,7 +77,25 @@ async def topics_fixture(kafka_bootstrap: str, unique_tenant: str, templates) ->
     )
     await create_topics(kafka_bootstrap, [kafka.raw_topic], 4)
     await create_topics(kafka_bootstrap, [kafka.processed_topic, kafka.dlq_topic], 1)
-    return Topics(kafka, unique_tenant)
+    yield Topics(kafka, unique_tenant)
+    # The dev servers are shared: leave no test topics or data streams behind.
+    await delete_topics(kafka_bootstrap, [kafka.raw_topic, kafka.processed_topic, kafka.dlq_topic])
+    delete_streams(os_client, unique_tenant)
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        with contextlib.suppress(Exception):
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+def delete_streams(os_client, tenant: str) -> None:
+    with contextlib.suppress(Exception):
+        os_client.indices.delete_data_stream(name=f"logs-{tenant}-*")
 
 
 def envelopes(tenant: str, count: int, *, start: int = 0) -> list[Envelope]:

@@ -19,6 +19,8 @@ import pytest
 from test_pipeline import (
     Topics,
     create_topics,
+    delete_streams,
+    delete_topics,
     distinct_ids,
     duplicate_ids,
     envelopes,
@@ -140,3 +142,5 @@ async def test_sigkill_a_worker_every_id_exactly_once(
             proc.wait()
     assert proc.returncode == 0
     del topics
+    await delete_topics(kafka_bootstrap, [kafka.raw_topic, kafka.processed_topic, kafka.dlq_topic])
+    delete_streams(os_client, unique_tenant)
