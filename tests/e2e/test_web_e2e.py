@@ -119,6 +119,9 @@ def env(os_client, os_url, kafka_bootstrap) -> Iterator[Env]:
         pw.stop()
         server.stop()
         os_client.indices.delete_data_stream(name=f"logs-{e.tenant}-*", ignore=[404])
+        for index in (".logharbor-saved-queries", ".logharbor-keys"):
+            os_client.delete_by_query(index=index, body={"query": {"term": {"tenant": e.tenant}}},
+                                      params={"refresh": "true", "ignore_unavailable": "true"})
 
 
 class Tab:
@@ -514,10 +517,13 @@ def test_csrf_less_posts_are_refused(env: Env, tab: Tab) -> None:
     assert tab.page.locator("#total").count() == 1
 
 
-def test_pages_send_strict_csp(tab: Tab) -> None:
-    for path in ("/search", "/tail", "/dashboard", "/analytics", "/saved", "/admin", "/nope"):
+def test_pages_send_strict_csp_and_fit_1366(tab: Tab) -> None:
+    for path in ("/search?range=24h", "/event/n-010", "/tail", "/dashboard", "/analytics?tab=performance",
+                 "/saved", "/admin", "/nope"):
         csp = tab.goto(path).headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        tab.page.wait_for_timeout(300)
+        assert tab.page.evaluate("document.documentElement.scrollWidth") <= 1366, path  # no sideways scrolling
 
 
 # ---------------------------------------------------------------- XSS corpus on every page
