@@ -97,7 +97,9 @@ class Shipper:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.request_stop)
-        client = GatewayClient(cfg.gateway.all_urls(), cfg.gateway.api_key, cfg.gateway.timeout_s)
+        gw = cfg.gateway
+        client = GatewayClient(gw.all_urls(), gw.api_key, gw.timeout_s,
+                               str(gw.ca_file) if gw.ca_file else None, gw.tls_verify)
         await client.start()
         spool = Spool(cfg.data_dir / "spool", cfg.spool.max_bytes, self.metrics)
         self.sender = sender = Sender(cfg, client, spool, self.metrics, self._sequencer.complete)

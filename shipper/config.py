@@ -40,6 +40,9 @@ class GatewayConfig(_Model):
     timeout_s: float = Field(default=10.0, gt=0)
     # While a gateway is down (or a fallback is in use) it is probed this often via GET /health.
     probe_interval_s: float = Field(default=5.0, gt=0)
+    # https:// only: a CA bundle for a private CA (default: the system's), or no verification at all.
+    ca_file: Path | None = None
+    tls_verify: bool = True
 
     @field_validator("api_key")
     @classmethod

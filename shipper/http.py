@@ -35,7 +35,7 @@ class HttpResponse:
 class HttpConnection:
     """One kept-alive connection to one origin; requests are serialised."""
 
-    def __init__(self, base_url: str, timeout_s: float) -> None:
+    def __init__(self, base_url: str, timeout_s: float, ca_file: str | None = None, tls_verify: bool = True) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https"):
             raise ValueError(f"unsupported URL scheme in {base_url!r} (want http or https)")
@@ -45,18 +45,27 @@ class HttpConnection:
         self.base_path = parts.path.rstrip("/")
         self.host_header = parts.netloc
         self.timeout_s = timeout_s
+        self._ca_file = ca_file
+        self._tls_verify = tls_verify
+        self._ssl_ctx: Any = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
 
     async def _connect(self) -> None:
-        ssl_ctx: Any = None
-        if self.tls:
+        if self.tls and self._ssl_ctx is None:
             import ssl  # only hosts that use https pay for it
 
-            ssl_ctx = ssl.create_default_context()
-        self._reader, self._writer = await asyncio.open_connection(self.host, self.port, ssl=ssl_ctx,
-                                                                   limit=_MAX_HEADER_BYTES)
+            try:
+                ctx = ssl.create_default_context(cafile=self._ca_file)
+            except OSError as exc:
+                raise HttpError(f"gateway.ca_file {self._ca_file}: {exc}") from exc
+            if not self._tls_verify:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            self._ssl_ctx = ctx
+        self._reader, self._writer = await asyncio.open_connection(
+            self.host, self.port, ssl=self._ssl_ctx if self.tls else None, limit=_MAX_HEADER_BYTES)
 
     def close(self) -> None:
         if self._writer is not None:

@@ -93,12 +93,14 @@ def parse_retry_after(value: str | None) -> float | None:
 class GatewayClient:
     """POSTs to the preferred reachable gateway URL; returns to the first one when it recovers."""
 
-    def __init__(self, urls: list[str], api_key: str, timeout_s: float) -> None:
+    def __init__(self, urls: list[str], api_key: str, timeout_s: float, ca_file: str | None = None,
+                 tls_verify: bool = True) -> None:
         self.urls = urls
         self.active = 0
         self._api_key = api_key
-        self._conns = [HttpConnection(u, timeout_s) for u in urls]
-        self._probes = [HttpConnection(u, min(timeout_s, 3.0)) for u in urls]  # never queue behind a POST
+        self._conns = [HttpConnection(u, timeout_s, ca_file, tls_verify) for u in urls]
+        # Probes have their own connections so they never queue behind a POST.
+        self._probes = [HttpConnection(u, min(timeout_s, 3.0), ca_file, tls_verify) for u in urls]
 
     async def start(self) -> None:
         return None

@@ -302,3 +302,38 @@ def test_bad_config_exits_2_naming_the_field(tmp_path: Path) -> None:
                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=30)
         assert out.returncode == 2
         assert "gateway.api_key" in out.stderr and "sources.0.pathz" in out.stderr
+
+
+def test_https_gateway_with_a_private_ca(tmp_path: Path, logs: Path) -> None:
+    """TLS through the standard ssl module: trusted with ca_file, refused (and spooled) without."""
+    import shutil
+    import ssl
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl command not available to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    tls_gw = RecordingGateway(ssl_context=ctx).start()
+    try:
+        w = LineWriter()
+        w.write(logs / "app.log", 20)
+        trusted = fast_config(tmp_path / "data1", tls_gw, [file_source(str(logs / "*.log"))])
+        trusted["gateway"]["ca_file"] = str(cert)
+        sh = InProcessShipper(trusted).start()
+        try:
+            assert_ok(wait_all(tls_gw, w.written))
+        finally:
+            sh.stop()
+        untrusted = fast_config(tmp_path / "data2", tls_gw, [file_source(str(logs / "*.log"))])
+        sh = InProcessShipper(untrusted).start()
+        try:
+            assert tls_gw.wait_for(lambda _: sh.metric("events_spooled_total") == 20, 10)
+            assert "CERTIFICATE_VERIFY_FAILED" in (sh.shipper.sender.last_error or "")  # type: ignore[union-attr]
+        finally:
+            sh.stop()
+    finally:
+        tls_gw.stop()

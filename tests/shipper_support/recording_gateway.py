@@ -52,6 +52,7 @@ class RecordingGateway:
     behaviour: Behaviour = field(default_factory=Behaviour)
     received_at: list[float] = field(default_factory=list)  # perf_counter per event, for latency
     keep_events: bool = True  # False in benchmarks: count only
+    ssl_context: Any = None  # serve https with this ssl.SSLContext
 
     def __post_init__(self) -> None:
         self._loop = asyncio.new_event_loop()
@@ -67,7 +68,7 @@ class RecordingGateway:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> RecordingGateway:
         self._thread.start()
@@ -129,7 +130,8 @@ class RecordingGateway:
         assert self._runner is not None
         if self._site is not None:
             return
-        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True,
+                                 ssl_context=self.ssl_context)
         await self._site.start()
         if self.port == 0:
             server = self._site._server
