@@ -194,6 +194,11 @@ class Shipper:
             return 404, "text/plain", b"try /metrics or /status\n"
 
         host, _, port = self.cfg.metrics.listen.rpartition(":")
-        server = await serve_get(host or "127.0.0.1", int(port), handle)
+        try:
+            server = await serve_get(host or "127.0.0.1", int(port), handle)
+        except (OSError, ValueError) as exc:
+            from shipper.config import config_error
+
+            raise config_error(f"metrics.listen {self.cfg.metrics.listen}: {exc}") from None
         log.info("metrics endpoint listening", extra={"listen": self.cfg.metrics.listen})
         return server
