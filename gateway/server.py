@@ -241,6 +241,9 @@ def _supervise(settings: GatewaySettings) -> int:
             if time.monotonic() - started < 5:
                 time.sleep(1.0)
             workers[i] = spawn(i)
+            if stopping and workers[i][0].pid:  # a signal landed while we were restarting it
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(workers[i][0].pid, signal.SIGTERM)
     for proc, _ in workers:
         code = code or (proc.exitcode or 0)
     return code
