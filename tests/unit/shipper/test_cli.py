@@ -27,3 +27,23 @@ def test_missing_config_file_is_a_config_error(tmp_path: Path, capsys: pytest.Ca
 def test_status_without_a_status_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert print_status(tmp_path / "status.json") == 3
     assert "no status file" in capsys.readouterr().out
+
+
+def test_shipper_imports_only_the_shared_core_and_light_libraries() -> None:
+    """DESIGN §4: the shipper runs on every host; it must not pull in other roles or aiohttp."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, shipper.__main__, shipper.agent\n"
+        "from shipper.agent import build_sources\n"
+        "import shipper.sources.docker, shipper.sources.journald, shipper.sources.syslog\n"
+        "import shipper.sources.stdin, shipper.sources.net_lines, shipper.sources.file_tail\n"
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & {'gateway', 'pipeline', 'opensearch', 'ui',"
+        " 'ops', 'aiohttp', 'pydantic_settings', 'aiokafka'})\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         cwd=str(Path(__file__).resolve().parents[3]))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"shipper imports {out.stdout.strip()}"
