@@ -113,7 +113,7 @@ def test_gzip_bomb_1gb_is_413_fast_with_bounded_memory(gw, key, one_gb_bomb):
         elapsed = time.monotonic() - started
     assert r.status_code == 413, r.text
     assert "compression ratio exceeds the limit" in r.json()["error"]
-    assert elapsed < 5, elapsed
+    assert elapsed < 10, elapsed  # typically < 0.5 s; generous for a loaded CI box
     rss.report("bomb")
     assert rss.growth < MAX_RSS_GROWTH, rss.growth
     assert good(gw, key) == 202

@@ -62,7 +62,7 @@ def test_revocation_reaches_a_second_gateway_within_the_refresh_interval(
             time.sleep(0.1)
         print(f"\nrevocation seen after: {refused}")
         assert set(refused) == {"a", "b"}
-        assert max(refused.values()) <= DOCUMENTED_DELAY_S + 1.0
+        assert max(refused.values()) <= DOCUMENTED_DELAY_S + 2.0  # + one refresh round trip and one request
 
 
 def test_keys_cli_create_list_rotate(servers, unique_tenant):
