@@ -311,6 +311,23 @@ def test_keyboard_search_and_open(tab: Tab) -> None:
     tab.page.wait_for_url(re.compile(r".*/event/n-\d+$"))
 
 
+def test_theme_toggle_overrides_the_system_setting_and_sticks(env: Env) -> None:
+    ctx = env.browser.new_context(color_scheme="dark")
+    try:
+        page = ctx.new_page()
+        sign_in(page, env.url, env.keys["read"])
+        bg = "getComputedStyle(document.body).backgroundColor"
+        dark = page.evaluate(bg)
+        page.click("#theme-toggle")
+        assert page.evaluate("document.documentElement.dataset.theme") == "light"
+        light = page.evaluate(bg)
+        assert light != dark
+        page.reload()
+        assert page.evaluate(bg) == light
+    finally:
+        ctx.close()
+
+
 # ---------------------------------------------------------------- event viewer
 
 
