@@ -120,6 +120,7 @@ class FileSource(SourceBase):
         self._watcher: DirWatcher | None = DirWatcher(self._on_inotify) if cfg.inotify else None
         self._sink: EventSink | None = None
         self._first_scan = True
+        self._fds_closed = False  # after run() ended: descriptor numbers may belong to other files
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -166,6 +167,7 @@ class FileSource(SourceBase):
                 self._watcher.close()
             # Close descriptors but keep the files' records: final commits still arrive after
             # this (the last batch is delivered after sources stop) and must land in checkpoints.
+            self._fds_closed = True
             for tf in self._files.values():
                 if not tf.closed:
                     with contextlib.suppress(OSError):
@@ -572,7 +574,7 @@ class FileSource(SourceBase):
         for tf in self._files.values():
             rec = self._state.get(tf.key, {})
             committed = rec.get("offset", 0)
-            if not tf.closed:
+            if not tf.closed and not self._fds_closed:
                 # Fresh size: while the tail is held back (full spool) the last read is stale.
                 with contextlib.suppress(OSError):
                     tf.size_seen = max(tf.size_seen, os.fstat(tf.fd).st_size)
