@@ -502,10 +502,19 @@ def test_admin_creates_key_shown_once(env: Env, tab: Tab) -> None:
     tab.goto("/admin")
     assert token not in tab.page.content()
     assert tab.page.locator("#new-key").count() == 0
-    tab.confirm = True
-    tab.page.locator(f"#key-{key_id} form.confirm button").click()
-    tab.page.wait_for_url(re.compile(r".*/admin$"))
+    # Rotate: a new key, shown once; the old one is revoked at once (no grace given).
+    tab.page.locator(f"#key-{key_id} form[action$='/rotate'] button").click()
+    new_token = tab.page.inner_text("#new-key-token").strip()
+    new_id = new_token.split("_")[2]
+    assert new_id != key_id and "rotated" in tab.page.inner_text("#new-key")
     assert tab.page.inner_text(f"#key-{key_id} .badge") == "revoked"
+    assert tab.page.request.get(env.url + "/api/v1/logs/search?limit=1",
+                                headers={"Authorization": "Bearer " + new_token}).status == 200
+    tab.goto("/admin")
+    tab.confirm = True
+    tab.page.locator(f"#key-{new_id} form.confirm button").click()
+    tab.page.wait_for_url(re.compile(r".*/admin$"))
+    assert tab.page.inner_text(f"#key-{new_id} .badge") == "revoked"
     assert_inert(tab)
 
 
