@@ -34,6 +34,11 @@ log = logging.getLogger(__name__)
 _RECREATE_AFTER_FAILURES = 3
 
 
+def _consume(fut: asyncio.Future[object]) -> None:
+    if not fut.cancelled():
+        fut.exception()
+
+
 class KafkaUnavailable(Exception):
     """Kafka did not acknowledge in time or cannot be reached: answer 503, never 202."""
 
@@ -158,7 +163,16 @@ class EventProducer:
                 futures = [
                     await producer.send(topic, env.to_bytes(), key=key, partition=partition) for env in envelopes
                 ]
-                await asyncio.gather(*futures)
+                # Awaiting in order instead of gather(): records of one broker batch resolve
+                # together, so most awaits find their future done and cost nothing, whereas
+                # gather() schedules a callback per record (a tenth of the CPU per event).
+                try:
+                    for fut in futures:
+                        await fut
+                except BaseException:
+                    for fut in futures:  # retrieve the rest so asyncio does not log them
+                        fut.add_done_callback(_consume)
+                    raise
         except Exception as exc:  # TimeoutError included
             if self.metrics:
                 self.metrics.produce_errors.inc()
