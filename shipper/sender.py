@@ -65,6 +65,10 @@ class TransientError(Exception):
 class GiveUp(Exception):
     """The retry schedule is used up (or the shipper is stopping): spool the batch."""
 
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after  # set when the gateway is up but asked us to wait (429/503)
+
 
 class _TooLarge(Exception):
     def __init__(self, answer: Answer) -> None:
@@ -298,7 +302,7 @@ class Sender:
                 answer = await self._attempt(body_gz, batch_id)
         except TransientError as exc:
             self._error(str(exc))
-            raise GiveUp(str(exc)) from exc
+            raise GiveUp(str(exc), exc.retry_after) from exc
         except _TooLarge as exc:
             self._set_up()
             if body is None:
@@ -372,10 +376,12 @@ class Sender:
                 await self._wait_any(self.spool.changed, None)
                 continue
             if self.down:
-                self._wake_resender.clear()
+                # Cleared after waking, not before: a probe that succeeded meanwhile is not missed.
                 await self._wait_any(self._wake_resender, self._cfg.spool.resend_interval_s)
+                self._wake_resender.clear()
                 if self.stopping.is_set():
                     return
+            busy_for: float | None = None
             async with self._inflight:
                 if self.stopping.is_set():
                     return
@@ -385,8 +391,13 @@ class Sender:
                 except FileNotFoundError:
                     pass
                 except GiveUp as exc:
-                    self._set_down(str(exc))
-                    continue
+                    if exc.retry_after is None:
+                        self._set_down(str(exc))
+                        continue
+                    busy_for = min(exc.retry_after, self._cfg.retry.max_retry_after_s)
+            if busy_for is not None:  # up but busy (429/503): wait as told, without declaring it down
+                await self._sleep(busy_for)
+                continue
             self.spool.delete(entry)
 
     async def _wait_any(self, event: asyncio.Event, limit_s: float | None) -> None:

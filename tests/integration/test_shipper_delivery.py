@@ -337,3 +337,25 @@ def test_https_gateway_with_a_private_ca(tmp_path: Path, logs: Path) -> None:
             sh.stop()
     finally:
         tls_gw.stop()
+
+
+def test_429_during_spool_resend_waits_without_declaring_the_gateway_down(tmp_path: Path, logs: Path,
+                                                                          gw: RecordingGateway) -> None:
+    data = tmp_path / "data"
+    gw.down()
+    w = LineWriter()
+    sh = InProcessShipper(fast_config(data, gw, [file_source(str(logs / "*.log"))],
+                                      spool={"resend_interval_s": 0.2})).start()
+    try:
+        w.write(logs / "app.log", 30)
+        assert gw.wait_for(lambda _: len(spool_files(data)) >= 1, 10)
+        gw.answer(429, retry_after=0.7, remaining=1)
+        gw.up()
+        assert_ok(wait_all(gw, w.written, timeout=10))
+        statuses = [(r.status, r.at) for r in gw.requests]
+        first_429 = next(at for st, at in statuses if st == 429)
+        next_try = next(at for st, at in statuses if at > first_429)
+        assert next_try - first_429 >= 0.65, "resend came before Retry-After elapsed"
+        assert gw.wait_for(lambda _: spool_files(data) == [], 5)
+    finally:
+        sh.stop()
