@@ -468,7 +468,7 @@ async def search_page(request: web.Request) -> web.StreamResponse:
         if results.get("next"):
             nxt_offset = state.offset + limit
             paging["next"] = (state.url(offset=nxt_offset) if not state.cursor and nxt_offset + limit <= max_offset
-                              else state.url(cursor=results["next"], offset=state.offset))
+                              else state.url(cursor=results["next"], offset=nxt_offset))  # offset: display only
         paging["from"] = state.offset + 1 if rows else 0
         paging["to"] = state.offset + len(rows)
     sorts = {col: sort_link(state, col) for col in ("timestamp", "level", "source")}
