@@ -1,14 +1,17 @@
 """Lines from standard input (``app | logharbor shipper --config ...``).
 
-Reads happen in a worker thread because stdin may be a pipe, a terminal or a regular file and
-only a thread handles all three the same way. When stdin ends the source finishes; if it was
-the only source the shipper flushes and exits.
+Reads happen in a daemon thread because stdin may be a pipe, a terminal or a regular file and
+only a thread handles all three the same way; a daemon thread (not the executor) because a
+read blocked on an idle pipe must not hold up shutdown on SIGTERM. The thread hands chunks
+over through a small queue, so a full buffer stops the reading (backpressure on the writer).
+When stdin ends the source finishes; if it was the only source the shipper flushes and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from typing import Any
 
@@ -38,16 +41,32 @@ class StdinSource(SourceBase):
         super().stop()
         self._stop_event.set()
 
+    def _reader(self, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[bytes]) -> None:
+        while True:
+            try:
+                data = os.read(self._fd, 65536)
+            except OSError:
+                data = b""
+            try:
+                asyncio.run_coroutine_threadsafe(queue.put(data), loop).result()
+            except Exception:  # the loop is gone: the shipper is exiting
+                return
+            if not data:
+                return
+
     async def run(self, sink: EventSink) -> None:
         buf = b""
         offset = 0
+        queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=4)
+        threading.Thread(target=self._reader, args=(asyncio.get_running_loop(), queue), daemon=True,
+                         name=f"stdin:{self.name}").start()
         stop_wait = asyncio.ensure_future(self._stop_event.wait())
         try:
             while not self._stopping:
                 timeout = None
                 if self._joiner is not None and (d := self._joiner.deadline) is not None:
                     timeout = max(0.0, d - time.monotonic())
-                read = asyncio.ensure_future(asyncio.to_thread(os.read, self._fd, 65536))
+                read = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({read, stop_wait}, timeout=timeout,
                                              return_when=asyncio.FIRST_COMPLETED)
                 while read not in done and not self._stopping:
@@ -57,7 +76,8 @@ class StdinSource(SourceBase):
                     await self._emit(out, sink)
                     done, _ = await asyncio.wait({read, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
                 if read not in done:
-                    break  # stopping; the thread finishes on its own when stdin delivers or closes
+                    read.cancel()
+                    break  # stopping; the daemon thread may stay blocked in read(): it dies with us
                 data = read.result()
                 if not data:
                     self.eof = True

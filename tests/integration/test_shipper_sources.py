@@ -292,3 +292,22 @@ def test_real_journalctl_when_available(tmp_path: Path, gw: RecordingGateway) ->
         assert gw.events[0]["fields"]["journald.cursor"]
     finally:
         sh.stop()
+
+
+def test_sigterm_with_an_idle_stdin_pipe_exits_promptly(tmp_path: Path, gw: RecordingGateway) -> None:
+    """A read blocked on an idle pipe must not hold up shutdown."""
+    import signal
+
+    proc = ShipperProcess(fast_config(tmp_path / "data", gw, [{"type": "stdin"}]), tmp_path, light_entry=True)
+    proc.start(stdin=subprocess.PIPE)
+    assert proc.proc is not None and proc.proc.stdin is not None
+    proc.proc.stdin.write(b"only line\n")
+    proc.proc.stdin.flush()
+    assert gw.wait_for(lambda g: g.raws() == ["only line"], 10)
+    proc.proc.send_signal(signal.SIGTERM)
+    try:
+        assert proc.proc.wait(10) == 0
+    finally:
+        if proc.proc.poll() is None:
+            proc.kill()
+        proc.proc.stdin.close()
