@@ -15,6 +15,14 @@ something to show. Traffic follows a daily curve and errors come in small bursts
 all files) and writes ``DIR/shipper.yaml`` for ``logharbor shipper``. The same generator
 also yields ECS documents (what the pipeline would index), which ``ops/screenshots.py`` and
 tests bulk-index directly: :func:`ecs_documents`.
+
+Checked through the real chain (files → ``logharbor shipper`` → gateway → Kafka → pipeline →
+OpenSearch): nginx lines parse as ``nginx``, the Java and auth lines as ``app`` with their
+stack traces joined by the multiline rule, payments as ``json``; trace and request ids are
+picked up from every format. One difference from :func:`ecs_documents`: the pipeline names
+the service after the ingest key's source, so one shipper with one key files all four under
+that name (each file's source name arrives as ``source_name``); run a shipper and key per
+service to see four services.
 """
 
 from __future__ import annotations
