@@ -28,7 +28,26 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Which module registers each command, so `logharbor shipper` imports only the shipper's code
+# (it runs on every application host and must stay small); help imports them all.
+COMMAND_OWNERS: dict[str, str] = {
+    "devstack": "ops.devstack.cli", "indices": "opensearch.cli", "gateway": "gateway.cli", "keys": "gateway.cli",
+    "pipeline": "pipeline.cli", "shipper": "shipper.cli", "ui": "ui.cli", "init": "ops.init_cli", "run": "ops.run_cli",
+}
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "--config":
+            args = args[1:]
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="logharbor",
         description="LogHarbor: self-hosted real-time log aggregation on Kafka and OpenSearch.",
@@ -36,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"logharbor {__version__}")
     parser.add_argument("--config", help=f"YAML settings file (also {CONFIG_ENV})")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = [only] if only else COMMAND_MODULES
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
@@ -48,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(COMMAND_OWNERS.get(_command_of(argv) or ""))
     args = parser.parse_args(argv)
     if args.config:
         os.environ[CONFIG_ENV] = args.config

@@ -72,7 +72,10 @@ def test_run_demo_brings_a_living_system(os_client, kafka_bootstrap, tmp_path, u
             sources = {s["source"] for s in body["sources"] if s["events_last_hour"] > 0}
             time.sleep(2)
         assert sources >= {"web-api", "orders", "auth", "payments"}, sources
-        found = _get(f"http://127.0.0.1:{ui}/api/v1/logs/search?q=level:ERROR&limit=5", key)
+        found: dict = {"total": 0}
+        while time.monotonic() < deadline + 60 and not found["total"]:  # errors come in bursts
+            found = _get(f"http://127.0.0.1:{ui}/api/v1/logs/search?q=level:ERROR&limit=5", key)
+            time.sleep(2)
         assert found["total"] > 0 and all(r["level"] == "ERROR" for r in found["results"])
         children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         assert len(children) >= 4  # the four demo shippers are real processes

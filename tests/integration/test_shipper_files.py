@@ -289,10 +289,9 @@ def test_new_line_is_picked_up_quickly(tmp_path: Path, logs: Path, gw: Recording
             assert gw.wait_for(lambda g, i=i: g.count >= 2 + i, 5)
             delays.append(time.perf_counter() - t0)
         delays.sort()
-        # pickup ≤ 100 ms (poll interval or inotify) plus loopback HTTP
+        # pickup ≤ 100 ms (poll interval or inotify) plus loopback HTTP; how much faster inotify
+        # is belongs in ops/bench/shipper.py, not in a timed assertion on a shared CI box
         assert delays[len(delays) // 2] < 0.15, delays
-        if use_inotify:
-            assert delays[len(delays) // 2] < 0.06, delays
     finally:
         sh.stop()
 
