@@ -455,11 +455,9 @@ async def search_page(request: web.Request) -> web.StreamResponse:
     paging: dict[str, Any] = {"first": None, "prev": None, "next": None, "from": 0, "to": 0}
     if results is not None:
         for r in results["results"]:
-            message = r.get("message")
-            message = "" if message is None else str(message)
             rows.append({"id": r["id"], "timestamp": r.get("timestamp") or "", "level": r.get("level") or "",
                          "source": r.get("source") or "", "host": r.get("host") or "",
-                         "message": message[:400] + ("…" if len(message) > 400 else ""),
+                         "message": table_message(r.get("message")),
                          "link": "/event/" + _quote_id(r["id"])})
         max_offset = _service(request).settings.max_offset
         if state.offset > 0 or state.cursor:
@@ -484,6 +482,14 @@ async def search_page(request: web.Request) -> web.StreamResponse:
         json_link="/api/v1/logs/search?" + urlencode(state.search_params(limit)),
         export_link="/api/v1/logs/export?" + urlencode({**state.filter_params(), "format": "csv"}),
         tail_link=state.url("/tail"), share_link=state.url())
+
+
+def table_message(message: Any, limit: int = 400) -> str:
+    """A message as one table line: its first line (a stack trace stays for the event page), cut."""
+    text = "" if message is None else str(message)
+    first, newline, _ = text.partition("\n")
+    cut = len(first) > limit
+    return first[:limit] + ("…" if cut or newline else "")
 
 
 async def source_names_cached(request: web.Request, p: Principal, ttl_s: float = 60.0) -> list[str]:

@@ -110,3 +110,11 @@ def test_every_dashboard_panel_is_a_valid_api_call_and_links_to_its_search() -> 
         if link_path == "/search":
             s = SearchState.from_query(MultiDict(parse_qsl(link_query)))
             parse_filters(s.filter_params(), NOW)
+
+
+def test_table_message_is_one_line() -> None:
+    from ui.web.routes import table_message
+
+    assert table_message("boom\n\tat X.y(X.java:1)") == "boom…"
+    assert table_message("x" * 500) == "x" * 400 + "…"
+    assert table_message(None) == "" and table_message(42) == "42"

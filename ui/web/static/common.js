@@ -81,7 +81,10 @@
     tr.appendChild(LH.el("td", { class: "src" }, r.source || ""));
     const msg = LH.el("td", { class: "msg" });
     const text = r.message === null || r.message === undefined ? "" : String(r.message);
-    msg.appendChild(LH.el("a", { href, class: "row-link" }, text.length > 400 ? text.slice(0, 400) + "…" : text));
+    const nl = text.indexOf("\n"); // one line per row: a stack trace stays for the event page
+    const first = nl >= 0 ? text.slice(0, nl) : text;
+    msg.appendChild(LH.el("a", { href, class: "row-link" },
+      first.length > 400 ? first.slice(0, 400) + "…" : first + (nl >= 0 ? " …" : "")));
     tr.appendChild(msg);
     return tr;
   };
