@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import playwright.sync_api as playwright_sync  # dev dependency; Chromium from `apt-get install chromium`
 import pytest
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 XSS = [
     "<script>alert(1)</script>",
@@ -211,6 +211,23 @@ def test_sign_in_rejects_bad_key_and_sets_strict_cookie(env: Env) -> None:
         assert re.search(r"/login\?next=(%2F|/)search$", t.goto("/search").url)
     finally:
         t.close()
+
+
+def test_shared_link_opened_from_another_site_needs_no_second_sign_in(env: Env, tab: Tab) -> None:
+    """SameSite=Strict keeps the cookie off cross-site navigations; the sign-in page's same-site
+    check forwards a signed-in user to the link instead of asking for the key again."""
+    other_site = env.url.replace("127.0.0.1", "localhost")  # same server, another site
+    link = env.url + "/search?range=24h&q=checkout"
+    # Without the script the cookie really is withheld: the link lands on the sign-in form.
+    tab.page.route("**/static/login.js*", lambda route: route.abort())
+    tab.page.goto(other_site + "/login")
+    tab.page.evaluate("u => { location.href = u }", link)
+    tab.page.wait_for_url(re.compile(r".*127\.0\.0\.1.*/login\?next=.*"))
+    tab.page.unroute("**/static/login.js*")
+    tab.page.goto(other_site + "/login")
+    tab.page.evaluate("u => { location.href = u }", link)
+    tab.page.wait_for_url(re.compile(r".*127\.0\.0\.1.*/search\?range=24h&q=checkout$"))
+    assert tab.page.locator("#total").count() == 1
 
 
 # ---------------------------------------------------------------- search

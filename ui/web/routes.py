@@ -392,6 +392,19 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise resp
 
 
+async def session_info(request: web.Request) -> web.Response:
+    """Who is signed in, for the sign-in page's script. A shared link opened from another site
+    arrives without the SameSite=Strict cookie and lands on /login; the page's own same-site
+    request does carry it, so a signed-in user is sent straight on instead of asked again."""
+    session = await current_session(request)
+    body: dict[str, Any] = {"signed_in": session is not None}
+    if session is not None:
+        body.update(tenant=session.tenant, scopes=list(session.scopes), key_id=session.key_id,
+                    expires=session.expires)
+    return web.Response(body=orjson.dumps(body), content_type="application/json",
+                        headers={"Cache-Control": "no-store"})
+
+
 async def index(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/search")
 
@@ -795,6 +808,7 @@ def setup(app: web.Application, settings: WebSettings | None = None) -> None:
     r.add_get("/login", login_page)
     r.add_post("/login", login_submit)
     r.add_post("/logout", logout)
+    r.add_get("/session", session_info)
     r.add_get("/search", search_page)
     r.add_get("/event/{id}", event_page)
     r.add_get("/tail", tail_page)

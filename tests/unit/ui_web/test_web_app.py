@@ -117,6 +117,13 @@ async def test_sign_out_needs_csrf_and_ends_the_session(http: TestClient) -> Non
     assert (await http.get("/tail", allow_redirects=False)).status == 303
 
 
+async def test_session_info(http: TestClient) -> None:
+    assert (await (await http.get("/session")).json()) == {"signed_in": False}
+    await sign_in(http)
+    body = await (await http.get("/session")).json()
+    assert body["signed_in"] and body["tenant"] == "acme" and body["scopes"] == ["read"]
+
+
 async def test_admin_page_needs_admin_scope(http: TestClient) -> None:
     await sign_in(http, READ)
     resp = await http.get("/admin")
@@ -143,7 +150,8 @@ async def test_openapi_documents_saved_queries(http: TestClient) -> None:
 
 
 async def test_static_assets_are_served_with_nosniff(http: TestClient) -> None:
-    for name in ("app.css", "common.js", "search.js", "charts.js", "event.js", "tail.js", "dashboard.js", "theme.js"):
+    for name in ("app.css", "common.js", "search.js", "charts.js", "event.js", "tail.js", "dashboard.js", "theme.js",
+                 "login.js"):
         resp = await http.get("/static/" + name)
         assert resp.status == 200, name
         assert resp.headers["X-Content-Type-Options"] == "nosniff"
