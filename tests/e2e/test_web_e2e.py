@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -90,8 +91,10 @@ def env(os_client, os_url, kafka_bootstrap) -> Iterator[Env]:
     from opensearch.bootstrap import bootstrap
     from opensearch.client import async_client
     from opensearch.keys import KeyStore
-    from ops.screenshots import UIServer, index_documents, launch_chromium
+    from ops.screenshots import CHROMIUM, UIServer, index_documents, launch_chromium
 
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing: apt-get install chromium (browsers are not downloaded)")
     e = Env()
     bootstrap(os_client)
     now = datetime.now(UTC)
