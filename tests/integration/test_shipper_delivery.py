@@ -310,7 +310,7 @@ def test_https_gateway_with_a_private_ca(tmp_path: Path, logs: Path) -> None:
     import ssl
 
     if shutil.which("openssl") is None:
-        pytest.skip("openssl command not available to make a test certificate")
+        pytest.fail("the openssl command is needed to make a test certificate: apt-get install openssl")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
                     "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key),

@@ -1,17 +1,14 @@
-"""Opt-in: the shipper against a real LogHarbor gateway (contract check, not a stand-in).
+"""The shipper against the real LogHarbor gateway and Kafka (contract check, not a stand-in).
 
-Runs only when ``LOGHARBOR_GATEWAY_URL`` and ``LOGHARBOR_GATEWAY_KEY`` name a running gateway
-and an ingest key (e.g. ``logharbor gateway`` on the devstack and ``logharbor keys create``).
-It checks what only the real gateway can: that every kind of event the shipper makes — file
-lines, a joined stack trace, syslog with header fields, docker-unwrapped lines — is answered
-202 with no per-entry rejection. End-to-end checks through Kafka and OpenSearch belong to the
-system tests.
+A ``logharbor gateway`` subprocess writes to a topic of this test's own; it checks what only
+the real gateway can: every kind of event the shipper makes — file lines, a joined stack
+trace, syslog with header fields, docker-unwrapped lines — is answered 202 with no per-entry
+rejection, and every shipped id is in Kafka, keyed by the key's source.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import time
@@ -20,16 +17,25 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from gateway.testing import GatewayProcess, create_topic, keys, read_topic
+from logharbor.envelope import Envelope
 from tests.shipper_support.harness import InProcessShipper, LineWriter, fast_config, file_source
 
-URL = os.environ.get("LOGHARBOR_GATEWAY_URL")
-KEY = os.environ.get("LOGHARBOR_GATEWAY_KEY")
-
-pytestmark = pytest.mark.skipif(not (URL and KEY), reason="set LOGHARBOR_GATEWAY_URL and LOGHARBOR_GATEWAY_KEY")
+pytestmark = pytest.mark.integration
 
 
-def test_every_event_kind_is_accepted_by_the_real_gateway(tmp_path: Path) -> None:
-    assert URL and KEY
+@pytest.fixture
+def real_gateway(os_url: str, kafka_bootstrap: str, unique_tenant: str):
+    topic = create_topic(kafka_bootstrap)
+    key, _ = keys(os_url, "create", tenant=unique_tenant, source="shipper-contract", scopes=["ingest"])
+    with GatewayProcess(env={"LOGHARBOR_KAFKA_RAW_TOPIC": topic}) as gw:
+        gw.wait_ready()
+        yield gw.url, key, topic
+
+
+def test_every_event_kind_is_accepted_by_the_real_gateway(tmp_path: Path, real_gateway, kafka_bootstrap: str,
+                                                         unique_tenant: str) -> None:
+    URL, KEY, topic = real_gateway
     logs = tmp_path / "logs"
     logs.mkdir()
     w = LineWriter()
@@ -64,3 +70,7 @@ def test_every_event_kind_is_accepted_by_the_real_gateway(tmp_path: Path) -> Non
         assert not (tmp_path / "data" / "rejected").exists()
     finally:
         sh.stop()
+    envelopes = [Envelope.from_bytes(r.value) for r in read_topic(kafka_bootstrap, topic)]
+    assert len({e.id for e in envelopes}) == expected
+    assert {(e.tenant, e.source) for e in envelopes} == {(unique_tenant, "shipper-contract")}
+    assert any(e.raw and "IllegalStateException" in e.raw and "\tat a.b.C.d" in e.raw for e in envelopes)
