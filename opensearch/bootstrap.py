@@ -40,27 +40,21 @@ def _with_hash(defn: Definition) -> dict:
     return body
 
 
-def _apply_component(client: OpenSearch, defn: Definition) -> str:
+def _apply_template(client: OpenSearch, defn: Definition) -> str:
+    """Component and index templates: the same compare-hash-then-put, on two APIs."""
+    if defn.kind == "component_template":
+        get, put, key, inner = (client.cluster.get_component_template, client.cluster.put_component_template,
+                                "component_templates", "component_template")
+    else:
+        get, put, key, inner = (client.indices.get_index_template, client.indices.put_index_template,
+                                "index_templates", "index_template")
     try:
-        got = client.cluster.get_component_template(name=defn.name)
-        current = got["component_templates"][0]["component_template"].get("_meta", {}).get(HASH_KEY)
+        current = get(name=defn.name)[key][0][inner].get("_meta", {}).get(HASH_KEY)
     except NotFoundError:
         current = None
     if current == defn.digest:
         return "unchanged"
-    client.cluster.put_component_template(name=defn.name, body=_with_hash(defn))
-    return "created" if current is None else "updated"
-
-
-def _apply_index_template(client: OpenSearch, defn: Definition) -> str:
-    try:
-        got = client.indices.get_index_template(name=defn.name)
-        current = got["index_templates"][0]["index_template"].get("_meta", {}).get(HASH_KEY)
-    except NotFoundError:
-        current = None
-    if current == defn.digest:
-        return "unchanged"
-    client.indices.put_index_template(name=defn.name, body=_with_hash(defn))
+    put(name=defn.name, body=_with_hash(defn))
     return "created" if current is None else "updated"
 
 
@@ -101,10 +95,8 @@ def bootstrap(client: OpenSearch, storage: StorageSettings | None = None,
         retention = lifecycle.stored_retention(client)
     changes: list[Change] = []
     for defn in all_definitions(storage, lifecycle.node_tiers(client), retention):
-        if defn.kind == "component_template":
-            outcome = _apply_component(client, defn)
-        elif defn.kind == "index_template":
-            outcome = _apply_index_template(client, defn)
+        if defn.kind in ("component_template", "index_template"):
+            outcome = _apply_template(client, defn)
         elif use_ism:
             outcome = _apply_ism_policy(client, defn)
         else:

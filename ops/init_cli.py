@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from logharbor.config import KafkaSettings, StorageSettings
 from opensearch import lifecycle
@@ -15,35 +17,32 @@ from opensearch.bootstrap import bootstrap
 from opensearch.client import sync_client
 from ops.devstack.kafka_broker import ensure_topics
 
+T = TypeVar("T")
+
+
+def _wait_for(what: str, fix: str, attempt: Callable[[], T], deadline: float) -> T:
+    """Retry ``attempt`` until it succeeds (compose starts the servers together) or time is up."""
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"logharbor init: {what} is unreachable ({type(exc).__name__}); {fix}") from exc
+            time.sleep(2)
+
 
 def initialise(log=print, wait_s: float = 120.0) -> None:
-    """Wait for both servers (compose starts them together), then create topics and templates."""
+    """Wait for both servers, then create topics and apply templates and policies."""
     kafka = KafkaSettings()
     deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            created = ensure_topics(kafka.bootstrap, kafka)
-            break
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                raise SystemExit(
-                    f"logharbor init: Kafka at {kafka.bootstrap} is unreachable ({type(exc).__name__}); start it "
-                    "(`logharbor devstack up`) or set LOGHARBOR_KAFKA_BOOTSTRAP"
-                ) from exc
-            time.sleep(2)
+    created = _wait_for(f"Kafka at {kafka.bootstrap}",
+                        "start it (`logharbor devstack up`) or set LOGHARBOR_KAFKA_BOOTSTRAP",
+                        lambda: ensure_topics(kafka.bootstrap, kafka), deadline)
     log(f"kafka topics: {', '.join(created) + ' created' if created else 'present'}")
     client = sync_client()
-    while True:
-        try:
-            client.transport.perform_request("GET", "/_cluster/health", params={"wait_for_status": "yellow"})
-            break
-        except Exception as exc:
-            if time.monotonic() > deadline:
-                raise SystemExit(
-                    f"logharbor init: OpenSearch is unreachable ({type(exc).__name__}); start it "
-                    "(`logharbor devstack up`) or set LOGHARBOR_OPENSEARCH_URL"
-                ) from exc
-            time.sleep(2)
+    _wait_for("OpenSearch", "start it (`logharbor devstack up`) or set LOGHARBOR_OPENSEARCH_URL",
+              lambda: client.transport.perform_request("GET", "/_cluster/health", params={"wait_for_status": "yellow"}),
+              deadline)
     storage = StorageSettings()
     changes = bootstrap(client, storage)
     changed = [str(c) for c in changes if c.outcome != "unchanged"]

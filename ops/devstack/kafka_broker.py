@@ -11,7 +11,7 @@ from pathlib import Path
 from logharbor.config import ConfigError, KafkaSettings
 
 from .java import find_java
-from .process import ProcessRecord, port_in_use, port_owner, spawn, tail
+from .process import ProcessRecord, ensure_free, port_in_use, record_of, spawn, tail
 from .settings import DevstackSettings
 
 KAFKA_MIN_JAVA = 17
@@ -55,13 +55,9 @@ def server_properties(settings: DevstackSettings, data: Path) -> str:
 
 
 def start(settings: DevstackSettings, lib: Path, log=print) -> ProcessRecord:
-    for p in (settings.kafka_port, settings.kafka_controller_port):
-        if port_in_use(p):
-            raise ConfigError(
-                f"port {p} is in use by {port_owner(p)}: stop it, or choose other ports with "
+    ensure_free([settings.kafka_port, settings.kafka_controller_port],
                 "LOGHARBOR_DEVSTACK_KAFKA_PORT / LOGHARBOR_DEVSTACK_KAFKA_CONTROLLER_PORT "
-                "(or `devstack up --kafka-port N`)"
-            )
+                "(or `devstack up --kafka-port N`)")
     java, major = find_java(
         KAFKA_MIN_JAVA, explicit=settings.kafka_java_home, what="Kafka 4.x",
         setting="LOGHARBOR_DEVSTACK_KAFKA_JAVA_HOME",
@@ -88,14 +84,9 @@ def start(settings: DevstackSettings, lib: Path, log=print) -> ProcessRecord:
            "-cp", cp, "kafka.Kafka", str(props)]
     log_path = settings.data_dir / "logs" / "kafka.log"
     proc = spawn(cmd, log_path, cwd=home)
-    import psutil
-
-    record = ProcessRecord(
-        name="kafka", pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(),
-        ports=[settings.kafka_port, settings.kafka_controller_port], log=str(log_path),
-        info={"java": java, "java_major": major, "heap_mb": heap,
-              "bootstrap": f"127.0.0.1:{settings.kafka_port}", "data": str(data)},
-    )
+    record = record_of("kafka", proc, [settings.kafka_port, settings.kafka_controller_port], log_path,
+                       {"java": java, "java_major": major, "heap_mb": heap,
+                        "bootstrap": f"127.0.0.1:{settings.kafka_port}", "data": str(data)})
     log(f"started Kafka (KRaft, heap {heap} MB, Java {major}) pid {proc.pid}")
     return record
 

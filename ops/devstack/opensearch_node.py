@@ -16,7 +16,7 @@ from pathlib import Path
 from logharbor.config import ConfigError
 
 from .java import find_java
-from .process import ProcessRecord, port_in_use, port_owner, spawn, tail
+from .process import ProcessRecord, ensure_free, record_of, spawn, tail
 from .settings import DevstackSettings
 
 OPENSEARCH_MIN_JAVA = 21
@@ -69,13 +69,8 @@ def start(settings: DevstackSettings, lib: Path, log=print) -> ProcessRecord:
             f"in that range (e.g. 9200), or point LOGHARBOR_OPENSEARCH_URL at a cluster of your own"
         )
     transports = [settings.opensearch_transport_port + i for i in range(settings.nodes)]
-    for p in ports + transports:
-        if port_in_use(p):
-            raise ConfigError(
-                f"port {p} is in use by {port_owner(p)}: stop it, or choose other ports with "
-                "LOGHARBOR_DEVSTACK_OPENSEARCH_PORT / LOGHARBOR_DEVSTACK_OPENSEARCH_TRANSPORT_PORT "
-                "(or `devstack up --opensearch-port N`)"
-            )
+    ensure_free(ports + transports, "LOGHARBOR_DEVSTACK_OPENSEARCH_PORT / "
+                "LOGHARBOR_DEVSTACK_OPENSEARCH_TRANSPORT_PORT (or `devstack up --opensearch-port N`)")
     java, major = find_java(
         OPENSEARCH_MIN_JAVA, explicit=settings.opensearch_java_home, what="OpenSearch 3.x",
         setting="LOGHARBOR_DEVSTACK_OPENSEARCH_JAVA_HOME",
@@ -93,14 +88,9 @@ def start(settings: DevstackSettings, lib: Path, log=print) -> ProcessRecord:
     ]
     log_path = settings.data_dir / "logs" / "opensearch.log"
     proc = spawn(cmd, log_path, cwd=settings.data_dir)
-    import psutil
-
-    record = ProcessRecord(
-        name="opensearch", pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(),
-        ports=ports + transports, log=str(log_path),
-        info={"java": java, "java_major": major, "nodes": settings.nodes, "heap_mb": heap,
-              "url": f"http://127.0.0.1:{port}", "home": str(base)},
-    )
+    record = record_of("opensearch", proc, ports + transports, log_path,
+                       {"java": java, "java_major": major, "nodes": settings.nodes, "heap_mb": heap,
+                        "url": f"http://127.0.0.1:{port}", "home": str(base)})
     log(f"started OpenSearch ({settings.nodes} node(s), heap {heap} MB, Java {major}) pid {proc.pid}")
     return record
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import psutil
 
+from logharbor.config import ConfigError
+
 
 @dataclass
 class ProcessRecord:
@@ -71,6 +73,21 @@ def port_owner(port: int) -> str:
                     p = psutil.Process(conn.pid)
                     return f"pid {conn.pid} ({p.name()})"
     return "another process"
+
+
+def ensure_free(ports: list[int], settings_hint: str) -> None:
+    """Refuse to start on a port someone else holds, naming the holder and the setting to change."""
+    for p in ports:
+        if port_in_use(p):
+            raise ConfigError(
+                f"port {p} is in use by {port_owner(p)}: stop it, or choose other ports with {settings_hint}"
+            )
+
+
+def record_of(name: str, proc: subprocess.Popen, ports: list[int], log_path: Path, info: dict) -> ProcessRecord:
+    """The record ``down`` and ``status`` need to find this process again."""
+    return ProcessRecord(name=name, pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(),
+                         ports=ports, log=str(log_path), info=info)
 
 
 def spawn(cmd: list[str], log_path: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
