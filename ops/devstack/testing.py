@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import stack
 from .settings import DevstackSettings
@@ -80,6 +83,12 @@ def acquire_servers() -> Servers:
         return servers
     settings = DevstackSettings()
     components = [c for c, need in (("opensearch", need_os), ("kafka", need_kafka)) if need]
+    scratch = None
+    running = stack.status(settings)
+    if not os.environ.get("LOGHARBOR_DEVSTACK_DATA_DIR") and not any(running[c]["running"] for c in components):
+        # a session that starts its own servers starts them empty, so runs never see each other's data
+        scratch = tempfile.mkdtemp(prefix="logharbor-test-devstack-")
+        settings = DevstackSettings(data_dir=Path(scratch))
     started = stack.up(settings, components, log=_log)
     info = stack.status(settings)
     if need_os:
@@ -88,6 +97,8 @@ def acquire_servers() -> Servers:
         servers.kafka_bootstrap = info["kafka"]["bootstrap"]
     servers.origin = "devstack"
     mine = [c for c, fresh in started.items() if fresh]
+    if scratch is not None:
+        servers._release.append(lambda: shutil.rmtree(scratch, ignore_errors=True))
     if mine:
         servers._release.append(lambda: stack.down(settings, mine, log=_log))
     return servers
