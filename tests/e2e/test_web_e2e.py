@@ -94,7 +94,7 @@ def env(os_client, os_url, kafka_bootstrap) -> Iterator[Env]:
     from ops.screenshots import CHROMIUM, UIServer, index_documents, launch_chromium
 
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} missing: apt-get install chromium (browsers are not downloaded)")
+        pytest.fail(f"{CHROMIUM} missing: apt-get install chromium (./ops/test.sh does it as root)")
     e = Env()
     bootstrap(os_client)
     now = datetime.now(UTC)

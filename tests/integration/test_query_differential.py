@@ -286,8 +286,9 @@ def _cluster_allows_expensive(os_client) -> bool:
 
 @pytest.mark.parametrize("text", EXPENSIVE_EXAMPLES)
 def test_expensive_mode_agrees(os_client, corpus_index, text):
-    if not _cluster_allows_expensive(os_client):
-        pytest.skip("cluster runs with search.allow_expensive_queries=false")
+    assert _cluster_allows_expensive(os_client), (
+        "the test cluster runs with search.allow_expensive_queries=false; expensive mode needs a cluster that allows it"
+    )
     query = parse(text, now=NOW, settings=EXPENSIVE)
     dsl = compile_query(query, settings=EXPENSIVE)
     remote = _opensearch_ids(os_client, corpus_index, dsl)
