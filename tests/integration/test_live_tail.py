@@ -230,3 +230,43 @@ async def test_stream_requires_key_and_valid_query(tail_env):
     resp = await http.get("/api/v1/stream", params={"q": "level:(("}, headers={"Authorization": f"Bearer {ka}"})
     body = await resp.json()
     assert resp.status == 400 and isinstance(body["position"], int)
+
+
+async def test_a_hundred_subscribers_each_get_exactly_their_events(tail_env):
+    """100 concurrent WebSocket subscribers with 100 different filters on one shared consumer."""
+    http, (ta, tb), (ka, _kb), producer, topic = tail_env
+    levels = ("DEBUG", "INFO", "WARN", "ERROR")
+    filters: list[tuple[str, Any]] = []
+    for service in SERVICES:
+        for level in levels:
+            filters.append((f"service:{service} AND level:{level}",
+                            lambda d, s=service, lv=level: d["service.name"] == s and d["log.level"] == lv))
+        for host in HOSTS:
+            filters.append((f"service:{service} AND host:{host}",
+                            lambda d, s=service, h=host: d["service.name"] == s and d["host.name"] == h))
+    k = 0
+    while len(filters) < 100:
+        filters.append((f'"marker{k}" OR level:FATAL',
+                        lambda d, k=k: f"marker{k} " in d["message"] + " " or d["log.level"] == "FATAL"))
+        k += 1
+    filters = filters[:100]
+    subs = [await subscribe(http, ka, q=q) for q, _ in filters]
+    rng = random.Random(11)
+    docs = []
+    for i in range(2000):
+        tenant = ta if i % 5 else tb  # tenant B's events must reach nobody here
+        level = rng.choice((*levels, "FATAL"))
+        docs.append(processed_doc(tenant, 50_000 + i, level, rng.choice(SERVICES), f"marker{i % 40} event {i}"))
+    started = asyncio.get_running_loop().time()
+    await publish(producer, topic, docs)
+    expected = [{d["event.id"] for d in docs if d["labels.tenant"] == ta and pred(d)} for _, pred in filters]
+    assert sum(map(len, expected)) > 2000 and all(expected)
+    await wait_for(lambda: all(len(s.ids()) >= len(e) for s, e in zip(subs, expected, strict=True)), within_s=60)
+    elapsed = asyncio.get_running_loop().time() - started
+    await asyncio.sleep(1.0)
+    for (q, _), sub, want in zip(filters, subs, expected, strict=True):
+        assert sub.ids() == want, q
+        assert len(sub.logs()) == len(want), f"{q}: duplicates"
+    print(f"\n100 subscribers, {sum(map(len, expected))} deliveries of 2,000 published events in {elapsed:.2f} s")
+    for sub in subs:
+        await sub.close()
