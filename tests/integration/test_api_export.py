@@ -26,8 +26,8 @@ from opensearch.keys import KeyStore
 
 pytestmark = pytest.mark.integration
 
-N = 50_000
-# The whole 50k-row export is ~25 MB on the wire and far more as Python objects; a server that
+N = 200_000
+# The whole 200k-row export is ~100 MB on the wire and far more as Python objects; a server that
 # buffered it would grow by well over this. Streaming stays within a few MB of its baseline.
 RSS_GROWTH_LIMIT = 40 * 1024 * 1024
 ROOT = Path(__file__).resolve().parents[2]
