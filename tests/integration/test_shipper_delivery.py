@@ -83,6 +83,35 @@ def test_outage_spools_to_disk_then_resends_oldest_first_without_loss(tmp_path: 
         sh.stop()
 
 
+def test_sixty_second_outage_at_a_thousand_lines_per_second(tmp_path: Path, logs: Path,
+                                                           gw: RecordingGateway) -> None:
+    """The product spec's outage: gateway unreachable for 60 s while the app logs 1,000 lines/s.
+    Batches spool to disk, go out oldest first once it is back, every line arrives, spool empties."""
+    data = tmp_path / "data"
+    gw.down()
+    w = LineWriter()
+    sh = InProcessShipper(fast_config(data, gw, [file_source(str(logs / "*.log"))])).start()
+    try:
+        started = time.monotonic()
+        while (elapsed := time.monotonic() - started) < 60:
+            due = int(elapsed * 1000)
+            if due > w.n:
+                w.write(logs / "app.log", due - w.n)
+            time.sleep(0.05)
+        assert w.n >= 59_000
+        spooled = spool_files(data)
+        assert len(spooled) >= 100, f"expected the outage to spool batches, found {len(spooled)}"
+        assert not any(r.status == 202 for r in gw.requests)
+        gw.up()
+        assert_ok(wait_all(gw, w.written, timeout=120))
+        assert gw.wait_for(lambda _: spool_files(data) == [], 30)
+        spooled_ids = [name.split("-")[1] for name in spooled]
+        resent = [r.idempotency_key for r in gw.requests if r.status == 202 and r.idempotency_key in spooled_ids]
+        assert resent == spooled_ids, "spool must be resent oldest first"
+    finally:
+        sh.stop()
+
+
 def test_429_retry_after_is_honoured(tmp_path: Path, logs: Path, gw: RecordingGateway) -> None:
     gw.answer(429, retry_after=0.8, remaining=1)
     w = LineWriter()
