@@ -56,12 +56,19 @@ def queries(now: datetime) -> list[tuple[str, str, dict[str, str]]]:
         ("q: service+phrase", "/api/v1/logs/search", {"q": 'service:billing AND "payment declined"',
                                                       "limit": "100"}),
         ("q: status>=500, 6h", "/api/v1/logs/search", {"q": "status>=500", "from": six, "to": end, "limit": "50"}),
+        ("q: prefix wildcard decl*", "/api/v1/logs/search", {"q": "decl*", "from": day, "to": end, "limit": "100"}),
+        ("q: suffix wildcard *clined", "/api/v1/logs/search", {"q": "*clined", "from": day, "to": end,
+                                                               "limit": "100"}),
         ("agg: error_rate by service, 1h, 24h", "/api/v1/logs/aggregate",
          {"metric": "error_rate", "group_by": "service", "interval": "1h", "from": day, "to": end}),
+        ("agg: count by level, 24h", "/api/v1/logs/aggregate",
+         {"metric": "count", "group_by": "level", "from": day, "to": end}),
+        ("agg: p50/p95/p99 duration by service, 24h", "/api/v1/logs/aggregate",
+         {"metric": "percentiles", "field": "duration", "group_by": "service", "from": day, "to": end}),
     ]
 
 
-def make_docs(tenant: str, n: int, seed: int = 1) -> list[dict[str, Any]]:
+def make_docs(tenant: str, n: int, seed: int = 1, days: int = 2) -> list[dict[str, Any]]:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     out = []
@@ -71,7 +78,7 @@ def make_docs(tenant: str, n: int, seed: int = 1) -> list[dict[str, Any]]:
         status = rng.choice((200, 200, 200, 404, 500))
         msg = "payment declined for order" if level == "ERROR" and service == "billing" else f"GET /x/{i} {status}"
         out.append({
-            "@timestamp": (now - timedelta(seconds=rng.randint(0, 48 * 3600))).isoformat(),
+            "@timestamp": (now - timedelta(seconds=rng.randint(0, days * 86400))).isoformat(),
             "message": msg, "log": {"level": level}, "service": {"name": service},
             "host": {"name": f"h{i % 5}"}, "event": {"id": f"{tenant}-{i}", "duration": rng.randint(1, 10**9)},
             "http": {"response": {"status_code": status}}, "labels": {"tenant": tenant},
@@ -95,9 +102,13 @@ def direct_body(path: str, params: dict[str, str], now: datetime) -> dict[str, A
         body.update(size=int(params.get("limit", 100)), sort=build_sort(parse_sort(params.get("sort"))))
     else:
         from opensearch.aggregate import build_aggs
+        from ui.params import parse_aggregate
+        from ui.settings import UISettings
 
-        f.end = f.end or now
-        body.update(size=0, aggs=build_aggs("error_rate", None, ["service.name"], 10, "1h", f.start, f.end))
+        a = parse_aggregate(params, UISettings(), now)
+        body.update(query=filters_query(a.filters), size=0,
+                    aggs=build_aggs(a.metric, a.field, a.group_by, a.size, a.interval, a.filters.start,
+                                    a.filters.end, a.percents))
     return body
 
 
@@ -127,7 +138,7 @@ async def run(args: argparse.Namespace) -> None:
     bootstrap(client)
     tenant = "bench" + os.urandom(4).hex()
     t0 = time.perf_counter()
-    index(client, tenant, make_docs(tenant, args.docs))
+    index(client, tenant, make_docs(tenant, args.docs, days=args.days))
     print(f"indexed {args.docs} docs for tenant {tenant} in {time.perf_counter() - t0:.1f}s")
     streams = streams_of_tenant([d["name"] for d in client.indices.get_data_stream(
         name=f"logs-{tenant}-*")["data_streams"]], tenant)
@@ -176,7 +187,7 @@ async def run(args: argparse.Namespace) -> None:
             await aclient.close()
             end = now.replace(minute=0, second=0, microsecond=0)
             long = {"metric": "error_rate", "group_by": "service", "interval": "1h",
-                    "from": (end - timedelta(hours=48)).isoformat(), "to": end.isoformat()}
+                    "from": (end - timedelta(days=args.days)).isoformat(), "to": end.isoformat()}
             rollup_rows = []
             async with session.get(base + "/api/v1/logs/aggregate", params=long, headers=auth) as r:
                 answered_by = (await r.json())["source"]
@@ -186,7 +197,7 @@ async def run(args: argparse.Namespace) -> None:
                                    headers=auth) for _ in range(args.requests)]
                 rollup_rows.append((mode, pct(lat, .5), pct(lat, .99)))
             export_rows = []
-            for fmt in ("ndjson", "csv"):
+            for fmt in () if args.skip_export else ("ndjson", "csv"):
                 t0 = time.perf_counter()
                 n = 0
                 async with session.get(base + "/api/v1/logs/export", params={"format": fmt}, headers=auth) as r:
@@ -194,6 +205,8 @@ async def run(args: argparse.Namespace) -> None:
                         n += chunk.count(b"\n")
                 export_rows.append((fmt, n, n / (time.perf_counter() - t0)))
             # Direct: page the same point in time with the same sort and batch size.
+            if args.skip_export:
+                return print_report(args, rows, rollup_build_s, rollup_rows, export_rows, 0.0)
             t0 = time.perf_counter()
             async with session.post(f"{os_url}/{index_list}/_search/point_in_time?keep_alive=2m") as r:
                 pit = (await r.json())["pit_id"]
@@ -220,12 +233,18 @@ async def run(args: argparse.Namespace) -> None:
         if not args.keep:
             client.indices.delete_data_stream(name=f"logs-{tenant}-*")
             client.indices.delete(index=f".logharbor-rollup-hourly-{tenant}", ignore=[404])
+    print_report(args, rows, rollup_build_s, rollup_rows, export_rows, direct_rate)
+
+
+def print_report(args: argparse.Namespace, rows: list[str], rollup_build_s: float,
+                 rollup_rows: list[tuple[str, float, float]], export_rows: list[tuple[str, int, float]],
+                 direct_rate: float) -> None:
     print(f"\ncorpus {args.docs} docs, {args.requests} sequential requests per query, {os.cpu_count()} CPUs\n")
     print("| query | API p50 ms | API p99 ms | direct p50 ms | direct p99 ms | overhead (p50 ratio) |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
     print()
-    print(f"hourly rollup built in {rollup_build_s:.2f}s; error_rate by service per hour over 48 h (API):")
+    print(f"hourly rollup built in {rollup_build_s:.2f}s; error_rate by service per hour over {args.days} days (API):")
     print("| path | p50 ms | p99 ms |")
     print("|---|---|---|")
     for mode, p50, p99 in rollup_rows:
@@ -241,6 +260,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--docs", type=int, default=20_000, help="corpus size (default 20000)")
     parser.add_argument("--requests", type=int, default=100, help="requests per query and path")
+    parser.add_argument("--days", type=int, default=2, help="time span of the corpus in days (default 2)")
+    parser.add_argument("--skip-export", action="store_true", help="leave out the export phase")
     parser.add_argument("--keep", action="store_true", help="keep the bench tenant's data streams")
     asyncio.run(run(parser.parse_args()))
 
