@@ -1,6 +1,7 @@
 """``logharbor pipeline --workers 2`` as real processes: SIGKILL workers at least five times
-during a 100,000-event run and every event id must still be stored exactly once (the group rebalances, the supervisor restarts it,
-uncommitted records are replayed and absorbed as 409 duplicates)."""
+during a 100,000-event run and every event id must still be stored exactly once (the group
+rebalances, the supervisor restarts it, uncommitted records are replayed and absorbed as 409
+duplicates)."""
 
 from __future__ import annotations
 
