@@ -417,6 +417,58 @@ def test_live_tail_receives_published_event_within_2s(env: Env, tab: Tab, kafka_
     assert_inert(tab)
 
 
+def test_live_tail_shows_an_event_ingested_through_the_gateway_within_2s(
+        env: Env, tab: Tab, os_url: str, kafka_bootstrap: str) -> None:
+    """The real chain: POST /ingest → Kafka → pipeline (indexes, then publishes) → ui → browser."""
+    import os
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from gateway.testing import GatewayProcess, create_topic, free_port, keys
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright owns this thread's event loop
+        raw = pool.submit(create_topic, kafka_bootstrap).result()
+        ingest_key, _ = pool.submit(keys, os_url, "create", tenant=env.tenant, source="checkout",
+                                    scopes=["ingest"]).result()
+    group = "e2e-tail-" + uuid.uuid4().hex[:8]
+    chain_env = {"LOGHARBOR_KAFKA_RAW_TOPIC": raw, "LOGHARBOR_KAFKA_CONSUMER_GROUP": group}
+    pipeline_port = free_port()
+    pipeline = subprocess.Popen(
+        [sys.executable, "-m", "ops.cli", "pipeline"], cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **chain_env, "LOGHARBOR_PIPELINE_HTTP_PORT": str(pipeline_port)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with GatewayProcess(env=chain_env) as gw:
+            gw.wait_ready()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:  # the pipeline has joined its group and can index
+                try:
+                    if requests.get(f"http://127.0.0.1:{pipeline_port}/ready", timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                time.sleep(0.3)
+            marker = "chainmark" + uuid.uuid4().hex[:8]
+            tab.goto(f"/tail?q={marker}")
+            tab.page.wait_for_selector("#tail-status.status-ok", timeout=15_000)
+            r = requests.post(gw.url + "/ingest", timeout=30, json=[{
+                "timestamp": iso(datetime.now(UTC)), "level": "error", "message": f"{marker} {XSS[0]}"}],
+                headers={"Authorization": f"Bearer {ingest_key}"})
+            assert r.status_code == 202, r.text
+            acked = time.monotonic()
+            tab.page.wait_for_selector("#tail-body tr", timeout=2000)
+            assert time.monotonic() - acked < 2.0
+            rows = tab.page.locator("#tail-body tr").all_inner_texts()
+            assert len(rows) == 1 and marker in rows[0] and "checkout" in rows[0] and XSS[0] in rows[0]
+            assert_inert(tab)
+    finally:
+        pipeline.terminate()
+        pipeline.wait(60)
+
+
 def test_live_tail_pause_shows_dropped_count(env: Env, tab: Tab, kafka_bootstrap: str) -> None:
     """Paused longer than the server's buffer (ui.tail_buffer, 1000): the overflow is counted, not hidden."""
     from logharbor.config import KafkaSettings
