@@ -20,20 +20,37 @@ from shipper.sources.lines import EventMaker, decode_line, split_listen
 log = logging.getLogger("logharbor.shipper.net")
 
 
-class TcpLineSource(SourceBase):
-    def __init__(self, cfg: TcpSourceConfig, host: str, metrics: Metrics) -> None:
-        super().__init__(cfg.name or "tcp")
-        self.cfg = cfg
-        self._maker = EventMaker(self.name, host, cfg.format, lossy=False)
+class ListenerSource(SourceBase):
+    """What the network listeners (TCP/UDP lines, syslog) share: an event maker, counters and
+    a stop event; ``lossy`` subclasses hand events over with ``_offer`` (drops counted)."""
+
+    def __init__(self, name: str, host: str, fmt: str, metrics: Metrics) -> None:
+        super().__init__(name)
+        self._maker = EventMaker(self.name, host, fmt, lossy=self.lossy)
         self._metrics = metrics
         self._stop_event = asyncio.Event()
+        self._sink: EventSink | None = None
         self.received = 0
-        self.connections = 0
-        self.bound: tuple[str, int] | None = None
+        self.dropped = 0
 
     def stop(self) -> None:
         super().stop()
         self._stop_event.set()
+
+    def _offer(self, events: list[Event]) -> None:
+        """Hand events that cannot wait to the sink; what it refuses is counted as dropped."""
+        assert self._sink is not None
+        self.received += len(events)
+        self._metrics.inc("events_read_total", len(events))
+        self.dropped += self._sink.offer(events)
+
+
+class TcpLineSource(ListenerSource):
+    def __init__(self, cfg: TcpSourceConfig, host: str, metrics: Metrics) -> None:
+        super().__init__(cfg.name or "tcp", host, cfg.format, metrics)
+        self.cfg = cfg
+        self.connections = 0
+        self.bound: tuple[str, int] | None = None
 
     async def run(self, sink: EventSink) -> None:
         host, port = split_listen(self.cfg.listen)
@@ -95,23 +112,13 @@ class _Udp(asyncio.DatagramProtocol):
         self.on_datagram(data, addr)
 
 
-class UdpLineSource(SourceBase):
+class UdpLineSource(ListenerSource):
     lossy = True
 
     def __init__(self, cfg: UdpSourceConfig, host: str, metrics: Metrics) -> None:
-        super().__init__(cfg.name or "udp")
+        super().__init__(cfg.name or "udp", host, cfg.format, metrics)
         self.cfg = cfg
-        self._maker = EventMaker(self.name, host, cfg.format, lossy=True)
-        self._metrics = metrics
-        self._stop_event = asyncio.Event()
-        self._sink: EventSink | None = None
-        self.received = 0
-        self.dropped = 0
         self.bound: tuple[str, int] | None = None
-
-    def stop(self) -> None:
-        super().stop()
-        self._stop_event.set()
 
     async def run(self, sink: EventSink) -> None:
         self._sink = sink
@@ -126,14 +133,11 @@ class UdpLineSource(SourceBase):
             transport.close()
 
     def _datagram(self, data: bytes, addr: Any) -> None:
-        assert self._sink is not None
         now = now_rfc3339()
         events = [self._maker.make(decode_line(p), {"client.ip": addr[0]}, read_time=now)
                   for p in data.split(b"\n") if p.strip()]
         if events:
-            self.received += len(events)
-            self._metrics.inc("events_read_total", len(events))
-            self.dropped += self._sink.offer(events)
+            self._offer(events)
 
     def status(self) -> dict[str, Any]:
         return {"type": "udp", "listen": self.cfg.listen, "received": self.received, "dropped": self.dropped,

@@ -16,9 +16,9 @@ from typing import Any
 from shipper.config import SyslogSourceConfig
 from shipper.event import Event, now_rfc3339
 from shipper.metrics import Metrics
-from shipper.sources.base import EventSink, SourceBase
-from shipper.sources.lines import EventMaker, split_listen
-from shipper.sources.net_lines import _Udp
+from shipper.sources.base import EventSink
+from shipper.sources.lines import split_listen
+from shipper.sources.net_lines import ListenerSource, _Udp
 from shipper.sources.syslog_parse import parse_syslog
 
 log = logging.getLogger("logharbor.shipper.syslog")
@@ -81,24 +81,14 @@ def split_frames(buf: bytes, max_len: int) -> tuple[list[bytes], bytes]:
     return frames, buf[pos:]
 
 
-class SyslogSource(SourceBase):
+class SyslogSource(ListenerSource):
     lossy = True
 
     def __init__(self, cfg: SyslogSourceConfig, host: str, metrics: Metrics) -> None:
-        super().__init__(cfg.name or "syslog")
+        super().__init__(cfg.name or "syslog", host, cfg.format, metrics)
         self.cfg = cfg
-        self._maker = EventMaker(self.name, host, cfg.format, lossy=True)
-        self._metrics = metrics
-        self._stop_event = asyncio.Event()
-        self._sink: EventSink | None = None
-        self.received = 0
-        self.dropped = 0
         self.udp_bound: tuple[str, int] | None = None
         self.tcp_bound: tuple[str, int] | None = None
-
-    def stop(self) -> None:
-        super().stop()
-        self._stop_event.set()
 
     async def run(self, sink: EventSink) -> None:
         self._sink = sink
@@ -132,13 +122,9 @@ class SyslogSource(SourceBase):
         return self._maker.make(text, fields, read_time=now)
 
     def _datagram(self, data: bytes, addr: Any) -> None:
-        assert self._sink is not None
         event = self._event(data[: self.cfg.max_message_bytes], addr[0], now_rfc3339())
         if event is not None:
-            self.received += 1
-            self._metrics.inc("events_read_total")
-            dropped = self._sink.offer([event])
-            self.dropped += dropped
+            self._offer([event])
 
     async def _conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self._sink is not None
