@@ -102,6 +102,9 @@ SCHEMAS: dict[str, Any] = {
         "ok": {"type": "boolean"}, "error": {"type": "string"}, "latency_ms": {"type": "number"}}},
     "Status": {"type": "object", "required": ["status", "components"], "properties": {
         "status": {"enum": ["ok", "degraded"]},
+        "enrichment": {"type": "object", "description": "GeoIP database in use: database_type, build_date, "
+                       "source (configured|bundled), licence, advice to point pipeline.geoip_path at a current file",
+                       "properties": {"geoip": {"type": "object", "required": ["ok"]}}},
         "components": {"type": "object", "required": ["opensearch", "kafka", "gateway"], "properties": {
             "opensearch": _ref("Probe"),
             "kafka": {"allOf": [_ref("Probe"), {"type": "object", "properties": {
