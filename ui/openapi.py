@@ -75,7 +75,7 @@ RESULT = {
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string"}, "position": {"type": "integer"}, "expected": ANY,
-        "param": {"type": "string"}}},
+        "param": {"type": "string"}, "limit": ANY}},
     "Result": RESULT,
     "SearchResponse": {"type": "object", "required": ["total", "results", "took_ms", "next"], "properties": {
         "total": {"type": "integer", "minimum": 0}, "results": {"type": "array", "items": _ref("Result")},
