@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.init_cli",
     "ops.run_cli",
     "alerting.cli",
+    "ops.dashboards_export",
 )
 
 
@@ -36,6 +37,7 @@ COMMAND_OWNERS: dict[str, str] = {
     "pipeline": "pipeline.cli", "shipper": "shipper.cli", "ui": "ui.cli", "init": "ops.init_cli", "run": "ops.run_cli",
     "alerts": "alerting.cli", "alerter": "alerting.cli",
 }
+COMMAND_OWNERS["dashboards"] = "ops.dashboards_export"
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
