@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ui.cli",
     "ops.init_cli",
     "ops.run_cli",
+    "alerting.cli",
+    "ops.dashboards_export",
 )
 
 
@@ -35,7 +37,9 @@ COMMAND_OWNERS: dict[str, str] = {
     "devstack": "ops.devstack.cli", "indices": "opensearch.cli", "snapshots": "opensearch.snapshots_cli",
     "gateway": "gateway.cli", "keys": "gateway.cli",
     "pipeline": "pipeline.cli", "shipper": "shipper.cli", "ui": "ui.cli", "init": "ops.init_cli", "run": "ops.run_cli",
+    "alerts": "alerting.cli", "alerter": "alerting.cli",
 }
+COMMAND_OWNERS["dashboards"] = "ops.dashboards_export"
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
