@@ -157,7 +157,7 @@ def test_operator_family_and_test_parse(tmp_path) -> None:
 
 
 def test_bad_operator_family_is_refused_with_its_name() -> None:
-    with pytest.raises(ValueError, match="family evil: .*nests quantifiers"):
+    with pytest.raises(ValueError, match=r"family evil: .*nests quantifiers"):
         compile_family({"name": "evil", "patterns": ["(a+)+b"]})
     with pytest.raises(ValueError, match="unknown key 'paterns'"):
         compile_family({"name": "typo", "paterns": ["x"]})
