@@ -55,7 +55,8 @@ def test_python_sdk_exporter(stack: Stack, kind: str) -> None:
 
 def test_node_sdk_exporter(stack: Stack) -> None:
     node_dir = CLIENTS / "node"
-    if not shutil.which("node") or not (node_dir / "node_modules" / "@opentelemetry" / "exporter-logs-otlp-http").is_dir():
+    exporter = node_dir / "node_modules" / "@opentelemetry" / "exporter-logs-otlp-http"
+    if not shutil.which("node") or not exporter.is_dir():
         pytest.fail(f"node or the npm OpenTelemetry exporter is missing ({node_dir}/node_modules): {INSTALL_HINT}")
     tenant = "tnode" + uuid.uuid4().hex[:8]
     token = stack.key(tenant, "node-api")
@@ -81,8 +82,10 @@ def test_partial_success_status_bodies_and_keys(stack: Stack) -> None:
     token = stack.key(tenant, "raw")
     req = ExportLogsServiceRequest()
     scope_logs = req.resource_logs.add().scope_logs.add()
-    good = LogRecord(time_unix_nano=1768816800_000000001, severity_number=13, body=AnyValue(string_value="raw good"),
-                     trace_id=bytes.fromhex("5b8efff798038103d269b633813fc60c"), span_id=bytes.fromhex("eee19b7ec3c1b174"))
+    good = LogRecord(time_unix_nano=1768816800_000000001, severity_number=13,
+                     body=AnyValue(string_value="raw good"),
+                     trace_id=bytes.fromhex("5b8efff798038103d269b633813fc60c"),
+                     span_id=bytes.fromhex("eee19b7ec3c1b174"))
     scope_logs.log_records.append(good)
     far_future = LogRecord(time_unix_nano=4102444800_000000000, body=AnyValue(string_value="raw future"))
     scope_logs.log_records.append(far_future)

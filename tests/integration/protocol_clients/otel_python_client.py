@@ -29,9 +29,11 @@ otel = provider.get_logger("checkout.orders", "2.0.1")
 base_ns = 1768816800_123456789  # 2026-01-19T10:00:00.123456789Z
 for i in range(n):
     otel.emit(timestamp=base_ns + i * 1_000_000_000, observed_timestamp=base_ns + i * 1_000_000_000 + 5,
-              severity_number=SeverityNumber.INFO if i % 3 else SeverityNumber.ERROR, severity_text="" if i % 2 else None,
-              body=f"{prefix} order {i} placed", attributes={"order.id": f"o-{i}", "http.response.status_code": 201,
-                                                            "exception.message": "none" if i % 3 else "card declined"})
+              severity_number=SeverityNumber.INFO if i % 3 else SeverityNumber.ERROR,
+              severity_text="" if i % 2 else None,
+              body=f"{prefix} order {i} placed",
+              attributes={"order.id": f"o-{i}", "http.response.status_code": 201,
+                          "exception.message": "none" if i % 3 else "card declined"})
 # and through the standard logging bridge, as applications use it
 handler = LoggingHandler(logger_provider=provider)
 std = logging.getLogger(f"{prefix}.std")
