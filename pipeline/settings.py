@@ -31,6 +31,8 @@ class PipelineSettings(SectionSettings):
     # Parsing defaults; the rules file may override per source.
     default_format: str = "auto"
     default_timezone: str = "UTC"
+    # Operators' own log families: a YAML file or a directory of them (docs/PIPELINE.md "Log formats").
+    formats_path: Path | None = None
 
     # Kafka consumption. None = the names in KafkaSettings (one place for topic names).
     topic: str | None = None
