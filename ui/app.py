@@ -28,6 +28,7 @@ from opensearch.client import async_client
 from opensearch.keys import KeyStore
 from opensearch.search import OrjsonSerializer
 from ui import keys_api
+from ui import metrics as ui_metrics
 from ui.api import QueryService, opensearch_errors
 from ui.auth import Authenticator, AuthError, Principal, keystore_verifier, static_verifier
 from ui.errors import ApiError, bad_request
@@ -336,6 +337,7 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
     """The ui app; the OpenSearch client, key store, audit writer and live-tail hub live as long as it."""
     settings = settings or UISettings()
     app = web.Application(middlewares=[json_errors])
+    ui_metrics.install(app, lambda: app[HUB].subscriber_count if HUB in app else 0)  # GET /metrics
     app[SETTINGS] = settings
     app[KAFKA] = kafka or KafkaSettings()
     app[STATUS_CACHE] = {}

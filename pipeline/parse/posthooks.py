@@ -70,7 +70,7 @@ def postgres(out: dict[str, Any], groups: dict[str, Any]) -> None:
     if message.startswith("duration: "):
         number, _, rest = message[10:].partition(" ms")
         try:
-            out[ecs.DURATION] = int(float(number) * 1_000_000)
+            out[ecs.DURATION] = round(float(number) * 1_000_000)
         except ValueError:
             return
         _, sep, query = rest.partition(": ")
@@ -101,7 +101,7 @@ def mysql_slow(out: dict[str, Any], groups: dict[str, Any]) -> None:
                 key = key.rstrip(":")
                 if key == "Query_time":
                     try:
-                        out[ecs.DURATION] = int(float(value) * 1e9)
+                        out[ecs.DURATION] = round(float(value) * 1e9)
                     except ValueError:
                         pass
                 out[f"mysql.slowlog.{key.lower()}"] = value

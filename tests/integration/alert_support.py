@@ -5,6 +5,7 @@ STARTTLS (a self-signed certificate made by openssl for 127.0.0.1)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import ssl
 import subprocess
@@ -134,3 +135,12 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+async def cleanup_alerting(client: Any, tenant: str) -> None:
+    """Delete what a test's tenant left in the alerting system indices (the cluster is shared)."""
+    from opensearch.alerts_store import DELIVERIES, OUTBOX, RULES, SILENCES, STATE
+
+    for index in (OUTBOX, DELIVERIES, STATE, RULES, SILENCES):
+        with contextlib.suppress(Exception):
+            await client.delete_by_query(index=index, body={"query": {"term": {"tenant": tenant}}}, refresh=True)

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 
 import pytest
-from alert_support import Receivers, SmtpServer
+from alert_support import Receivers, SmtpServer, cleanup_alerting
 
 from alerting import manage
 from alerting.evaluator import Context
@@ -26,17 +26,10 @@ from alerting.sender import Sender
 from alerting.settings import AlertingSettings
 from alerting.state import RuleState, advance
 from logharbor.config import OpenSearchSettings
-from opensearch.alerts_store import DELIVERIES, OUTBOX, STATE
 from opensearch.client import async_client
 
 pytestmark = pytest.mark.integration
 SECRET = "whsec-test-0123456789"
-
-
-async def cleanup(client, tenant: str) -> None:
-    for index in (OUTBOX, DELIVERIES, STATE):
-        with contextlib.suppress(Exception):
-            await client.delete_by_query(index=index, body={"query": {"term": {"tenant": tenant}}}, refresh=True)
 
 
 async def test_every_channel_speaks_its_protocol(os_url, unique_tenant, tmp_path):
@@ -124,7 +117,7 @@ async def test_every_channel_speaks_its_protocol(os_url, unique_tenant, tmp_path
         await asyncio.wait_for(task, 30)
         with contextlib.suppress(Exception):
             await manage.delete_rule(ctx, unique_tenant, created["id"])
-        await cleanup(client, unique_tenant)
+        await cleanup_alerting(client, unique_tenant)
         await client.close()
         await receivers.stop()
         smtp.stop()
