@@ -29,6 +29,7 @@ from gateway.decompress import (
     normalize_encoding,
 )
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.metrics_access import check_metrics_peer
 from gateway.produce import EventProducer, KafkaUnavailable, LagMonitor
 from gateway.ratelimit import ConcurrencyLimiter, KeyRateLimiter, retry_after_header
 from gateway.settings import GatewaySettings
@@ -401,6 +402,7 @@ async def ready(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    check_metrics_peer(request, state.settings.metrics_allow)
     if state.audit is not None:
         state.metrics.audit_dropped.set(state.audit.dropped)
     return web.Response(body=state.metrics.render(), headers={"Content-Type": CONTENT_TYPE})
