@@ -210,7 +210,15 @@ class Listener:
             self.pm.dropped(self.protocol, "bad_frame")
             log.warning("listener %s: closing %s: %s", self.conf.label, peer, exc)
         except (ConnectionError, ssl.SSLError, OSError):
-            pass
+            # a TLS peer that hangs up without close_notify fails the stream, and asyncio then
+            # raises before handing out what it had already buffered: take those frames still
+            with contextlib.suppress(Exception):
+                rest = bytes(getattr(reader, "_buffer", b""))
+                tail = framer if self.conf.kind == "syslog" else nul
+                for frame in [*tail.feed(rest), *tail.finish()] if rest else tail.finish():
+                    event = self.parse(frame)
+                    if event is not None:
+                        await self.batcher.put(event)
         finally:
             oversize = framer.oversize + nul.oversize
             if oversize:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from protocol_support import Stack, require, stack_fixture, wait_until  # noqa: F401
+from protocol_support import Stack, require, wait_until
 
 pytestmark = [pytest.mark.integration]
 
