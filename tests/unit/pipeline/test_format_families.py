@@ -276,3 +276,20 @@ def test_more_real_lines(line: str, level: str, message: str | None, extra: dict
         assert out["message"] == message
     for key, value in extra.items():
         assert out[key] == value, key
+
+
+def test_java_and_python_traces_joined_by_the_default_rules_then_typed() -> None:
+    java = ["2015-10-18 18:05:12,101 ERROR [main] org.apache.hadoop.mapred.Task: Task failed",
+            "java.net.ConnectException: Connection refused", "\tat sun.nio.ch.SocketChannelImpl.checkConnect(Native Method)",
+            "Caused by: java.io.IOException: broken pipe", "\t... 3 more",
+            "2015-10-18 18:05:13,000 INFO [main] org.apache.hadoop.mapred.Task: next"]
+    events = join(java, "java")
+    assert len(events) == 2
+    _, out = parse(events[0])
+    assert out["error.type"] == "java.net.ConnectException" and out["message"] == "Task failed"
+    py = ["2023-04-01 10:00:00,123 - app.db - ERROR - query failed", "Traceback (most recent call last):",
+          '  File "app.py", line 3, in <module>', "KeyError: 'user'", "2023-04-01 10:00:01,000 - app.db - INFO - ok"]
+    events = join(py, "python")
+    assert len(events) == 2
+    _, out = parse(events[0])
+    assert out["error.type"] == "KeyError" and out["error.message"] == "'user'"
