@@ -497,6 +497,7 @@ def create_app(
     topic: str | None = None,
 ) -> web.Application:
     """The gateway as an aiohttp Application (``logharbor run`` mounts or runs it)."""
+    from gateway.protocols import register_protocols
     settings = settings or GatewaySettings()
     kafka = kafka or KafkaSettings()
     metrics_ = GatewayMetrics()
@@ -518,6 +519,7 @@ def create_app(
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
+    register_protocols(app)  # /es, /v1/logs, /gelf and the listeners (issue 18), all through gateway/door.py
     app.on_startup.append(_on_startup)
     app.on_shutdown.append(_on_shutdown)
     app.on_cleanup.append(_on_cleanup)

@@ -34,9 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create.add_argument(
         "--scope",
         action="append",
-        choices=["ingest", "read", "admin"],
+        choices=["ingest", "read", "admin", "operator"],
         default=None,
-        help="repeat for several (default: ingest)",
+        help="repeat for several (default: ingest); operator = cluster-wide scope, see docs/SECURITY.md",
     )
     create.add_argument("--environment", help="e.g. prod, staging (recorded on every event)")
     create.add_argument("--expires-in", help="lifetime such as 30d, 12h (default: no expiry)")

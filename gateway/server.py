@@ -25,6 +25,7 @@ from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_server import Server
 
 from gateway.app import create_app
+from gateway.protocols import start_protocol_sites, stop_protocol_sites
 from gateway.settings import GatewaySettings
 from logharbor.config import KafkaSettings, OpenSearchSettings
 
@@ -126,6 +127,7 @@ class GatewayHandle:
         return int(sockets[0].getsockname()[1]) if sockets else 0
 
     async def stop(self) -> None:
+        await stop_protocol_sites(self.app)
         await self.runner.cleanup()
 
 
@@ -152,6 +154,8 @@ async def start_gateway(
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None, backlog=1024)
     await site.start()
+    # dedicated ES-root / OTLP ports when configured (gateway/protocols.py)
+    await start_protocol_sites(app, settings.host, access_log=None, handle_signals=False, auto_decompress=False)
     return GatewayHandle(app=app, runner=runner, site=site)
 
 

@@ -11,6 +11,7 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from gateway.protocol_settings import ProtocolSettings
 from logharbor.config import SectionSettings
 
 KB = 1024
@@ -75,3 +76,6 @@ class GatewaySettings(SectionSettings):
     lag_check_s: float = Field(default=5.0, gt=0)
     kafka_unavailable_retry_after_s: int = Field(default=5, ge=1)
     trust_event_ids: bool = True
+
+    # Elasticsearch-compatible, OTLP, GELF and syslog doors (gateway/protocol_settings.py)
+    protocols: ProtocolSettings = Field(default_factory=ProtocolSettings)

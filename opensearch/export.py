@@ -55,6 +55,30 @@ async def iter_batches(client: AsyncOpenSearch, indices: Sequence[str], query: d
         await close_pit(client, pit_id)
 
 
+# CSV formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell starting with one of
+# these as a formula, so a log line such as ``=HYPERLINK(...)`` would execute when an exported
+# file is opened. Such string cells get a leading ``'`` — in CSV only; JSON keeps values as sent.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Text export: C0 controls (but tab), DEL and C1 controls become visible escapes, so a message
+# cannot move the cursor, recolour the terminal (ESC sequences) or forge a new line with a bare CR.
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL_ESCAPES.update({0x0A: "\\n", 0x0D: "\\r", 0x2028: "\\u2028", 0x2029: "\\u2029"})
+
+
+def csv_safe(cell: str) -> str:
+    """Neutralise a CSV cell a spreadsheet would read as a formula (prefix ``'``)."""
+    return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
+
+
+def escape_controls(text: str) -> str:
+    """Control characters as visible escapes (``\\x1b``, ``\\r``, ``\\n``) for terminal-safe text."""
+    return text.translate(_CONTROL_ESCAPES)
+
+
+def _csv_cell(value: Any) -> str:
+    return csv_safe(value) if isinstance(value, str) else _cell(value)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -125,11 +149,13 @@ class CsvFormatter(Formatter):
         return buf.getvalue().encode()
 
     def head(self) -> bytes:
+        # Column names are field names the caller chose (FIELD_RE-checked), written as they are:
+        # ``@timestamp`` is a field, not a formula.
         return self._rows([self.columns])
 
     def batch(self, hits: list[dict[str, Any]]) -> bytes:
         cols = self.columns
-        return self._rows([[_cell(_hit_value(h, c)) for c in cols] for h in hits])
+        return self._rows([[_csv_cell(_hit_value(h, c)) for c in cols] for h in hits])
 
 
 def _hit_value(hit: dict[str, Any], column: str) -> Any:
@@ -145,13 +171,17 @@ class TextFormatter(Formatter):
         out = []
         for h in hits:
             src = h.get("_source") or {}
-            message = _cell(get_path(src, ecs.MESSAGE)).replace("\n", "\\n")
+            message = _text(src, ecs.MESSAGE)
             out.append(
-                f"{_cell(get_path(src, ecs.TIMESTAMP))} {_cell(get_path(src, ecs.LEVEL)) or '-':5} "
-                f"{_cell(get_path(src, ecs.SERVICE)) or '-'}@{_cell(get_path(src, ecs.HOST)) or '-'} "
+                f"{_text(src, ecs.TIMESTAMP)} {_text(src, ecs.LEVEL) or '-':5} "
+                f"{_text(src, ecs.SERVICE) or '-'}@{_text(src, ecs.HOST) or '-'} "
                 f"{message}\n"
             )
         return "".join(out).encode()
+
+
+def _text(src: dict[str, Any], field: str) -> str:
+    return escape_controls(_cell(get_path(src, field)))
 
 
 def formatter_for(fmt: str, columns: Sequence[str]) -> Formatter:

@@ -24,7 +24,10 @@ from opensearchpy import AsyncOpenSearch, NotFoundError
 
 KEYS_INDEX = ".logharbor-keys"
 KEY_PREFIX = "lh_live_"
-SCOPES: frozenset[str] = frozenset({"ingest", "read", "admin"})
+# ``operator`` is the cluster-wide scope (docs/SECURITY.md): cluster figures in status/metrics,
+# cluster-wide retention defaults. Only the CLI (or another operator key) can grant it.
+OPERATOR_SCOPE = "operator"
+SCOPES: frozenset[str] = frozenset({"ingest", "read", "admin", OPERATOR_SCOPE})
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,62}$")
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: ids get read aloud
 _ID_RE = re.compile(r"^[a-z0-9]{12}$")
@@ -56,6 +59,35 @@ _MAPPING = {
 
 class KeyStoreError(ValueError):
     """A key operation cannot be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLimits:
+    """Maximums on what a tenant admin may create over HTTP (issue 16 item 9): without them a key
+    with a rate of 1e12 events/s or a lifetime to the year 3943 was accepted. The CLI (an
+    operator's tool) is not bound by them. ``setting`` names the settings prefix in messages."""
+
+    max_rate: float
+    max_burst: float
+    max_lifetime: timedelta
+    require_expiry: bool = False
+    setting: str = "ui"
+
+    def check(self, rate: float | None, burst: float | None, expires_in: timedelta | None) -> None:
+        """Raise :class:`KeyStoreError` naming the limit that a requested key exceeds."""
+        if rate is not None and not 0 < rate <= self.max_rate:
+            raise KeyStoreError(f"rate {rate:g} events/s is above the limit of {self.max_rate:g} "
+                                f"({self.setting}.key_max_rate)")
+        if burst is not None and not 0 < burst <= self.max_burst:
+            raise KeyStoreError(f"burst {burst:g} is above the limit of {self.max_burst:g} "
+                                f"({self.setting}.key_max_burst)")
+        days = self.max_lifetime.days
+        if expires_in is None and self.require_expiry:
+            raise KeyStoreError(f"keys must expire: give expires_in of at most {days}d "
+                                f"({self.setting}.key_require_expiry)")
+        if expires_in is not None and expires_in > self.max_lifetime:
+            raise KeyStoreError(f"lifetime {expires_in.days}d is above the limit of {days}d "
+                                f"({self.setting}.key_max_lifetime_days)")
 
 
 @dataclass(slots=True)
@@ -224,9 +256,11 @@ def judge(record: KeyRecord | None, secret: str, scope: str, now: datetime | Non
 class KeyStore:
     """Keys in OpenSearch. Async because the gateway and UI are; the CLI wraps it in asyncio.run."""
 
-    def __init__(self, client: AsyncOpenSearch, index: str = KEYS_INDEX) -> None:
+    def __init__(self, client: AsyncOpenSearch, index: str = KEYS_INDEX, limits: KeyLimits | None = None) -> None:
         self.client = client
         self.index = index
+        # Maximums applied by the HTTP key API (ui/keys_api.py); None = that module's defaults.
+        self.limits = limits
 
     async def ensure_index(self) -> None:
         """Create the index, or add fields newer versions know to an existing one (idempotent)."""

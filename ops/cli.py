@@ -19,21 +19,27 @@ from logharbor.config import CONFIG_ENV, ConfigError
 COMMAND_MODULES: tuple[str, ...] = (
     "ops.devstack.cli",
     "opensearch.cli",
+    "opensearch.snapshots_cli",
     "gateway.cli",
     "pipeline.cli",
     "shipper.cli",
     "ui.cli",
     "ops.init_cli",
     "ops.run_cli",
+    "alerting.cli",
+    "ops.dashboards_export",
 )
 
 
 # Which module registers each command, so `logharbor shipper` imports only the shipper's code
 # (it runs on every application host and must stay small); help imports them all.
 COMMAND_OWNERS: dict[str, str] = {
-    "devstack": "ops.devstack.cli", "indices": "opensearch.cli", "gateway": "gateway.cli", "keys": "gateway.cli",
+    "devstack": "ops.devstack.cli", "indices": "opensearch.cli", "snapshots": "opensearch.snapshots_cli",
+    "gateway": "gateway.cli", "keys": "gateway.cli",
     "pipeline": "pipeline.cli", "shipper": "shipper.cli", "ui": "ui.cli", "init": "ops.init_cli", "run": "ops.run_cli",
+    "alerts": "alerting.cli", "alerter": "alerting.cli",
 }
+COMMAND_OWNERS["dashboards"] = "ops.dashboards_export"
 
 
 def _command_of(argv: Sequence[str]) -> str | None:

@@ -1,4 +1,4 @@
-"""``logharbor run``: gateway, pipeline, ui and the lifecycle runner in one process.
+"""``logharbor run``: gateway, pipeline, ui, alert evaluator and the lifecycle runner in one process.
 
 The single-node all-in-one. Each role is the same code its own command runs
 (``start_gateway``, ``run_pipeline``, ``run_ui``); they share one event loop here, which is
@@ -43,6 +43,11 @@ async def run_all(args: argparse.Namespace) -> int:
         asyncio.create_task(run_pipeline(PipelineSettings(), stop), name="pipeline"),
         asyncio.create_task(run_ui(ui_settings, stop), name="ui"),
     ]
+    if not args.no_alerter:  # the alert evaluator and sender (alerting/service.py)
+        from alerting.service import run_alerter
+        from alerting.settings import AlertingSettings
+
+        tasks.append(asyncio.create_task(run_alerter(AlertingSettings(), stop), name="alerter"))
     lifecycle_stop = threading.Event()
     lifecycle = None
     if not args.no_lifecycle:
@@ -85,6 +90,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="gateway + pipeline + ui (+ lifecycle) in one process (single node)")
     p.add_argument("--gateway-port", type=int)
     p.add_argument("--ui-port", type=int)
+    p.add_argument("--no-alerter", action="store_true", help="do not run the alert evaluator here")
     p.add_argument("--no-lifecycle", action="store_true", help="do not run LogHarbor's lifecycle runner here")
     p.add_argument("--demo", action="store_true",
                    help="also generate realistic demo logs and ship them through a real shipper")

@@ -16,6 +16,10 @@ if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1 && ! command -v ch
   fi
 fi
 
+# protocol clients for the gateway's protocol tests (issue 18): rsyslog, an extracted syslog-ng,
+# the Node.js OTLP exporter (npm ci) and pip clients of other majors — idempotent and quiet
+./ops/protocol_clients.sh
+
 echo "[test] ruff check" >&2
 ruff check .
 echo "[test] pytest $*" >&2

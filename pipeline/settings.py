@@ -31,6 +31,8 @@ class PipelineSettings(SectionSettings):
     # Parsing defaults; the rules file may override per source.
     default_format: str = "auto"
     default_timezone: str = "UTC"
+    # Operators' own log families: a YAML file or a directory of them (docs/PIPELINE.md "Log formats").
+    formats_path: Path | None = None
 
     # Kafka consumption. None = the names in KafkaSettings (one place for topic names).
     topic: str | None = None
@@ -55,7 +57,8 @@ class PipelineSettings(SectionSettings):
     dlq_index: bool = True
 
     # Enrichment resources named by path (the rules file refers to them by setting).
-    geoip_path: Path | None = None
+    geoip_path: Path | None = None  # None = the bundled GeoLite2-City (old; see pipeline/enrich/geoip_db.py)
+    geoip_asn_path: Path | None = None  # GeoLite2-ASN / DB-IP ASN Lite: client.as.number, .organization.name
 
     # Multiprocessing and the operations endpoint (/health, /ready, /metrics).
     workers: int = Field(default=1, ge=1)

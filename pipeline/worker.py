@@ -40,6 +40,7 @@ from pipeline.publish import BatchPublisher
 from pipeline.rules import RulesWatcher
 from pipeline.server import start_server
 from pipeline.settings import PipelineSettings
+from pipeline.watermark import WatermarkReporter
 
 log = logging.getLogger(__name__)
 MAX_ID_BYTES = 512  # OpenSearch's limit for _id
@@ -112,6 +113,7 @@ class PipelineWorker:
             on_backpressure=self._backpressure,
         )
         self.dlq: DeadLetterSink | None = None
+        self.watermark = WatermarkReporter(self.client, self.group)  # for the alert evaluator
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -228,6 +230,7 @@ class PipelineWorker:
             while not self.stop_event.is_set():
                 if sink.done():
                     break
+                self.watermark.tick(self.consumer)
                 batch = await self.consumer.getmany(
                     timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_poll_records
                 )
@@ -420,6 +423,7 @@ class PipelineWorker:
         done = self.tracker.done
         for rec in prepared.records:
             done(TopicPartition(rec.topic, rec.partition), rec.offset)
+        self.watermark.settled(prepared.records)
 
     def process(self, events: list[Event], letters: list[DeadLetter]) -> list[Event]:
         """Run the chain; events whose steps raise are retried alone, then dead-lettered."""

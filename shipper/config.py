@@ -106,6 +106,11 @@ class MultilineConfig(_Model):
     enabled: bool = True
     start_pattern: str | None = None
     continue_pattern: str | None = None
+    # A named rule set from shipper/presets.py (postgres, mysql-slow, go, ...); explicit patterns win.
+    preset: str | None = None
+    # With start_pattern: a start line right after a lone start line joins it (MySQL slow log's
+    # "# Time:" then "# User@Host:").
+    start_joins_header: bool = False
     flush_timeout_s: float = Field(default=0.3, gt=0)
     max_bytes: int = Field(default=65_536, ge=64)
     max_lines: int = Field(default=500, ge=1)
@@ -119,6 +124,16 @@ class MultilineConfig(_Model):
             except re.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _apply_preset(self) -> MultilineConfig:
+        if self.preset is not None:
+            from shipper.presets import multiline_for
+
+            for key, value in multiline_for(self.preset).items():
+                if key not in self.model_fields_set:
+                    setattr(self, key, value)
+        return self
 
 
 def _multiline(value: object) -> object:
@@ -169,13 +184,19 @@ class DatabaseSourceConfig(FileSourceConfig):
     """Database server logs are ordinary files; ``engine`` only sets the default format hint."""
 
     type: Literal["database"]  # type: ignore[assignment]
-    engine: Literal["postgres", "mysql", "mariadb", "mongodb", "redis", "other"] = "postgres"
+    engine: Literal["postgres", "mysql", "mariadb", "mysql-slow", "mongodb", "redis", "other"] = "postgres"
     format: str = ""
 
     @model_validator(mode="after")
     def _default_format(self) -> DatabaseSourceConfig:
+        from shipper.presets import DATABASE_PRESETS
+
+        hint, preset, _paths = DATABASE_PRESETS[self.engine]
         if not self.format:
-            self.format = self.engine if self.engine == "postgres" else "auto"
+            self.format = hint
+        ml = self.multiline
+        if ml.enabled and ml.preset is None and ml.start_pattern is None and ml.continue_pattern is None:
+            self.multiline = MultilineConfig(**{**ml.model_dump(exclude_unset=True), "preset": preset})
         return self
 
 

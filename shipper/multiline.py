@@ -29,7 +29,7 @@ _JAVA_EXCEPTION = re.compile(r"(?:[A-Za-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Er
 class MultilineJoiner:
     """Feed lines in order; completed events are appended to the caller's list."""
 
-    __slots__ = ("_bytes", "_cfg", "_continue_re", "_end", "_last_at", "_lines", "_py_tb", "_start",
+    __slots__ = ("_body", "_bytes", "_cfg", "_continue_re", "_end", "_last_at", "_lines", "_py_tb", "_start",
                  "_start_re")
 
     def __init__(self, cfg: MultilineConfig) -> None:
@@ -42,6 +42,7 @@ class MultilineJoiner:
         self._bytes = 0
         self._last_at = 0.0
         self._py_tb = False
+        self._body = False  # the pending event has a line that is not a start line
 
     @property
     def pending_start(self) -> int | None:
@@ -55,7 +56,10 @@ class MultilineJoiner:
 
     def _continues(self, line: str) -> bool:
         if self._start_re is not None:
-            return self._start_re.match(line) is None
+            if self._start_re.match(line) is None:
+                self._body = True
+                return True
+            return self._cfg.start_joins_header and not self._body
         if self._continue_re is not None:
             return self._continue_re.match(line) is not None
         if not line:
@@ -90,6 +94,7 @@ class MultilineJoiner:
         if self._start_re is None and self._continue_re is None:
             self._py_tb = line.startswith(_PY_TRACEBACK)
         self._lines = [line]
+        self._body = False
         self._start = start
         self._end = end
         self._bytes = len(line)

@@ -331,7 +331,7 @@ class QueryService:
         """Field names and types across the tenant's streams, with top values among matching events."""
         t0 = time.perf_counter()
         now = now or datetime.now(UTC)
-        f = parse_filters(query, now)
+        f = parse_filters(query, now, self.settings)
         wanted = {resolve_field(n, "fields") for n in parse_list(query.get("fields"))}
         indices = await self._indices(principal, f)
         if not indices:

@@ -22,7 +22,17 @@ from opensearchpy.exceptions import TransportError
 from ui.errors import ApiError
 from ui.settings import StaticKey
 
-SCOPES: frozenset[str] = frozenset({"ingest", "read", "admin"})
+OPERATOR = "operator"
+SCOPES: frozenset[str] = frozenset({"ingest", "read", "admin", OPERATOR})
+# What each scope implies. ``operator`` runs the installation (every tenant): it is the only
+# scope that sees cluster-wide figures or changes cluster-wide defaults, and it implies the
+# tenant scopes ``admin`` and ``read`` within its own tenant. ``admin`` implies ``read``.
+IMPLIES: dict[str, frozenset[str]] = {
+    OPERATOR: frozenset({OPERATOR, "admin", "read"}),
+    "admin": frozenset({"admin", "read"}),
+    "read": frozenset({"read"}),
+    "ingest": frozenset({"ingest"}),
+}
 # Data stream names are lowercase and must not contain wildcards or list separators, else a
 # tenant name could widen the index pattern built from it.
 DEFAULT_RATE = 50.0
@@ -61,11 +71,45 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
+def effective_scopes(scopes: frozenset[str] | set[str] | list[str] | tuple[str, ...]) -> frozenset[str]:
+    """The scopes a key may act with: its own plus what they imply (:data:`IMPLIES`)."""
+    out: set[str] = set()
+    for s in scopes:
+        out |= IMPLIES.get(s, frozenset({s}))
+    return frozenset(out)
+
+
+def has_scope(principal: Principal, scope: str) -> bool:
+    return scope in effective_scopes(principal.scopes)
+
+
 def require_scope(principal: Principal, scope: str) -> None:
-    """403 unless the key carries ``scope`` (``admin`` implies ``read``)."""
-    if scope in principal.scopes or (scope == "read" and "admin" in principal.scopes):
+    """403 unless the key carries ``scope`` (``admin`` implies ``read``; ``operator`` implies both)."""
+    if has_scope(principal, scope):
         return
     raise AuthError(403, f"key {principal.key_id} lacks the '{scope}' scope")
+
+
+def is_operator(principal: Principal) -> bool:
+    """True for an operator key: the one place that decides who may act cluster-wide."""
+    return OPERATOR in principal.scopes
+
+
+def require_operator(principal: Principal, what: str = "this operation") -> None:
+    """403 unless ``principal`` holds the ``operator`` scope (cluster-wide actions: retention
+    defaults for every tenant, cluster figures). Call this before anything cluster-wide."""
+    if not is_operator(principal):
+        raise AuthError(403, f"{what} is cluster-wide and needs a key with the 'operator' scope "
+                             f"(key {principal.key_id} has {', '.join(sorted(principal.scopes)) or 'none'})")
+
+
+def check_grant(principal: Principal, scopes: list[str] | tuple[str, ...]) -> None:
+    """A key may only create keys whose scopes it holds itself (no escalation: a tenant admin
+    cannot mint an operator key)."""
+    missing = sorted(set(scopes) - effective_scopes(principal.scopes) - {"ingest"})
+    if missing:
+        raise AuthError(403, f"key {principal.key_id} cannot grant scope(s) {', '.join(missing)} "
+                             "it does not hold itself")
 
 
 def check_tenant(tenant: str) -> str:

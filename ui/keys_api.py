@@ -7,13 +7,30 @@ answers 404, exactly like an id that does not exist, so ids cannot be probed acr
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from opensearch.keys import KeyRecord, KeyStore, KeyStoreError, key_id_of, parse_duration
-from ui.auth import Principal
+from opensearch.keys import KeyLimits, KeyRecord, KeyStore, KeyStoreError, key_id_of, parse_duration
+from ui.auth import Principal, check_grant
 from ui.errors import ApiError, bad_request
+from ui.settings import UISettings
 
 CREATE_FIELDS = frozenset({"source", "scopes", "environment", "expires_in", "rate", "burst", "description"})
+
+
+def key_limits(settings: UISettings | None = None) -> KeyLimits:
+    """The configured key maximums (``ui.key_max_*``); defaults when no settings are given."""
+    if settings is None:
+        f = UISettings.model_fields
+        return KeyLimits(f["key_max_rate"].default, f["key_max_burst"].default,
+                         timedelta(days=f["key_max_lifetime_days"].default), f["key_require_expiry"].default)
+    return KeyLimits(settings.key_max_rate, settings.key_max_burst,
+                     timedelta(days=settings.key_max_lifetime_days), settings.key_require_expiry)
+
+
+def _limits(store: KeyStore) -> KeyLimits:
+    limits = getattr(store, "limits", None)
+    return limits if isinstance(limits, KeyLimits) else key_limits()
 
 
 def parse_create(body: Any) -> dict[str, Any]:
@@ -50,6 +67,8 @@ def _duration(value: Any, name: str) -> Any:
         return parse_duration(str(value))
     except KeyStoreError as exc:
         raise bad_request(str(exc), param=name) from None
+    except OverflowError:
+        raise bad_request(f"'{name}' {value!r} is out of range", param=name) from None
 
 
 async def _own(store: KeyStore, principal: Principal, key_id: str) -> KeyRecord:
@@ -69,7 +88,9 @@ async def list_keys(store: KeyStore, principal: Principal) -> dict[str, Any]:
 
 async def create_key(store: KeyStore, principal: Principal, body: Any) -> dict[str, Any]:
     args = parse_create(body)
+    check_grant(principal, args["scopes"])
     try:
+        _limits(store).check(args.get("rate"), args.get("burst"), args.get("expires_in"))
         token, record = await store.create(tenant=principal.tenant, **args)
     except KeyStoreError as exc:
         raise bad_request(str(exc)) from None
@@ -86,6 +107,10 @@ async def rotate_key(store: KeyStore, principal: Principal, key_id: str, body: A
     grace = None
     if isinstance(body, dict) and body.get("grace") is not None:
         grace = _duration(body["grace"], "grace")
+        limits = _limits(store)
+        if grace > limits.max_lifetime:
+            raise bad_request(f"grace {grace.days}d is above the key lifetime limit of {limits.max_lifetime.days}d "
+                              f"({limits.setting}.key_max_lifetime_days)", param="grace")
     try:
         token, new = await store.rotate(record.key_id, grace=grace)
     except KeyStoreError as exc:

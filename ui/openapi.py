@@ -75,7 +75,7 @@ RESULT = {
 SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string"}, "position": {"type": "integer"}, "expected": ANY,
-        "param": {"type": "string"}}},
+        "param": {"type": "string"}, "limit": ANY}},
     "Result": RESULT,
     "SearchResponse": {"type": "object", "required": ["total", "results", "took_ms", "next"], "properties": {
         "total": {"type": "integer", "minimum": 0}, "results": {"type": "array", "items": _ref("Result")},
@@ -102,6 +102,9 @@ SCHEMAS: dict[str, Any] = {
         "ok": {"type": "boolean"}, "error": {"type": "string"}, "latency_ms": {"type": "number"}}},
     "Status": {"type": "object", "required": ["status", "components"], "properties": {
         "status": {"enum": ["ok", "degraded"]},
+        "enrichment": {"type": "object", "description": "GeoIP database in use: database_type, build_date, "
+                       "source (configured|bundled), licence, advice to point pipeline.geoip_path at a current file",
+                       "properties": {"geoip": {"type": "object", "required": ["ok"]}}},
         "components": {"type": "object", "required": ["opensearch", "kafka", "gateway"], "properties": {
             "opensearch": _ref("Probe"),
             "kafka": {"allOf": [_ref("Probe"), {"type": "object", "properties": {

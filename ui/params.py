@@ -39,6 +39,12 @@ EXPORT_FORMATS: dict[str, tuple[str, str]] = {
 DEFAULT_COLUMNS: tuple[str, ...] = (ecs.TIMESTAMP, ecs.LEVEL, ecs.SERVICE, ecs.HOST, ecs.MESSAGE)
 _NICE_INTERVALS = ("1s", "5s", "10s", "30s", "1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "1d", "7d")
 ERROR_LEVELS: tuple[str, ...] = ("ERROR", "FATAL")
+# Time-range and interval limits (issue 16 item 6). Without them ``from=now-999999999d``
+# overflowed datetime (HTTP 500 with a traceback) and ``interval=0s`` divided by zero.
+# The ui settings ``max_time_range_days``, ``min_interval_s`` and ``max_interval_days`` override these.
+MAX_TIME_RANGE_DAYS = int(UISettings.model_fields["max_time_range_days"].default)
+MIN_INTERVAL_S = int(UISettings.model_fields["min_interval_s"].default)
+MAX_INTERVAL_DAYS = int(UISettings.model_fields["max_interval_days"].default)
 
 
 # ---------------------------------------------------------------- primitives
@@ -73,9 +79,10 @@ def parse_int(query: Mapping[str, str], name: str, default: int, lo: int, hi: in
     return value
 
 
-def parse_time(value: str, now: datetime, param: str) -> datetime:
+def parse_time(value: str, now: datetime, param: str, max_range_days: int = MAX_TIME_RANGE_DAYS) -> datetime:
     """ISO 8601, epoch seconds/milliseconds, ``now``, ``now-15m``/``15m``, or the query engine's
-    time expressions (``yesterday``, ``last monday``…) — always an aware UTC datetime."""
+    time expressions (``yesterday``, ``last monday``…) — always an aware UTC datetime.
+    A relative offset longer than ``max_range_days`` is a 400 naming that limit."""
     text = value.strip()
     if not text:
         raise bad_request(f"'{param}' is empty", param=param)
@@ -83,10 +90,17 @@ def parse_time(value: str, now: datetime, param: str) -> datetime:
         return now
     m = _REL_RE.match(text.lower())
     if m:
-        return now - timedelta(seconds=int(m.group(1)) * _UNIT_S[m.group(2)])
+        seconds = int(m.group(1)) * _UNIT_S[m.group(2)]
+        if seconds > max_range_days * 86400:
+            raise bad_request(f"'{param}': {value!r} reaches back more than the limit of {max_range_days} days "
+                              "(ui.max_time_range_days)", param=param, limit=max_range_days)
+        return now - timedelta(seconds=seconds)
     if re.fullmatch(r"\d{9,13}(\.\d+)?", text):
         number = float(text)
-        return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+        try:
+            return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise bad_request(f"'{param}': epoch time {value!r} is out of range", param=param) from None
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -97,6 +111,8 @@ def parse_time(value: str, now: datetime, param: str) -> datetime:
 
     try:
         point = parse_time_point(text, now=now)
+    except OverflowError:
+        raise bad_request(f"'{param}': {value!r} is out of the representable time range", param=param) from None
     except ValueError as exc:  # TimeExpressionError and QuerySyntaxError are ValueErrors
         raise bad_request(f"'{param}': cannot read {value!r} as a time: {exc}", param=param) from None
     return _as_datetime(point, param)
@@ -132,6 +148,8 @@ def parse_query(text: str | None, now: datetime) -> Any | None:
         return parse(text, now=now)
     except QuerySyntaxError as exc:
         raise query_error(exc) from None
+    except (OverflowError, RecursionError):  # belt and braces: a client error, not a 500
+        raise bad_request("query 'q' is out of range (too deep or a time too far away)", param="q") from None
 
 
 def query_error(exc: Exception) -> ApiError:
@@ -193,19 +211,21 @@ class Filters:
     classes: list[str] = field(default_factory=list)
 
 
-def parse_filters(query: Mapping[str, str], now: datetime) -> Filters:
+def parse_filters(query: Mapping[str, str], now: datetime, settings: UISettings | None = None) -> Filters:
+    max_days = settings.max_time_range_days if settings is not None else MAX_TIME_RANGE_DAYS
     f = Filters(q=query.get("q") or None)
     f.query = parse_query(f.q, now)
     f.levels = parse_levels(query.get("level"))
     f.sources = parse_list(query.get("source"))
-    start = parse_time(query["from"], now, "from") if query.get("from") else None
-    end = parse_time(query["to"], now, "to") if query.get("to") else None
+    start = parse_time(query["from"], now, "from", max_days) if query.get("from") else None
+    end = parse_time(query["to"], now, "to", max_days) if query.get("to") else None
     q_start, q_end = time_bounds(getattr(f.query, "time_range", None))
     # Both the parameters and a time expression in q apply: keep the intersection.
     f.start = max((t for t in (start, q_start) if t is not None), default=None)
     f.end = min((t for t in (end, q_end) if t is not None), default=None)
     if f.start and f.end and f.start > f.end:
         raise bad_request("'from' is after 'to'", param="from")
+    check_time_range(f.start, f.end, now, max_days)
     if f.query is not None and (start is not None or end is not None):
         # The query engine applies its range and calendar filters (weekdays, business hours)
         # within the time range it knows; give it the caller's from/to too.
@@ -215,6 +235,19 @@ def parse_filters(query: Mapping[str, str], now: datetime) -> Filters:
         if not re.fullmatch(r"[a-z0-9_]+", cls):
             raise bad_request(f"invalid retention class {cls!r}", param="class")
     return f
+
+
+def check_time_range(start: datetime | None, end: datetime | None, now: datetime, max_days: int) -> None:
+    """400 when the searched range spans more than ``max_days`` (``ui.max_time_range_days``)."""
+    if start is None:
+        return
+    try:
+        span = (end or max(now, start)) - start
+    except OverflowError:
+        span = timedelta.max
+    if span > timedelta(days=max_days):
+        raise bad_request(f"time range of {span.days} days exceeds the limit of {max_days} days "
+                          "(ui.max_time_range_days)", param="from", limit=max_days)
 
 
 @dataclass(slots=True)
@@ -237,7 +270,7 @@ def parse_search(query: Mapping[str, str], settings: UISettings, now: datetime) 
             "previous page for deeper results",
             param="offset",
         )
-    filters = parse_filters(query, now) if cursor is None else Filters()
+    filters = parse_filters(query, now, settings) if cursor is None else Filters()
     fields = [resolve_field(f, "fields") for f in parse_list(query.get("fields"))]
     return SearchParams(filters, limit, offset, parse_sort(query.get("sort")), cursor, fields)
 
@@ -285,6 +318,8 @@ def parse_aggregate(query: Mapping[str, str], settings: UISettings, now: datetim
     interval = query.get("interval") or None
     if interval is not None and interval != "auto" and not INTERVAL_RE.match(interval):
         raise bad_request(f"interval must be like 1m, 1h, 1d or 'auto', got {interval!r}", param="interval")
+    if interval is not None and interval != "auto":
+        check_interval(interval, settings)
     percents = settings.percentiles
     if query.get("percents"):
         try:
@@ -293,7 +328,7 @@ def parse_aggregate(query: Mapping[str, str], settings: UISettings, now: datetim
             raise bad_request("percents must be numbers, e.g. 50,95,99", param="percents") from None
         if not all(0 <= p <= 100 for p in percents):
             raise bad_request("percents must be between 0 and 100", param="percents")
-    filters = parse_filters(query, now)
+    filters = parse_filters(query, now, settings)
     if interval is not None:
         filters.end = filters.end or now
         if filters.start is None:
@@ -303,6 +338,18 @@ def parse_aggregate(query: Mapping[str, str], settings: UISettings, now: datetim
             # (weekdays, business hours) expand within it.
             filters.query = filters.query.within(filters.start, filters.end)
     return AggregateParams(filters, metric, fld, group_by, size, interval, percents)
+
+
+def check_interval(interval: str, settings: UISettings) -> None:
+    """400 for an interval below ``ui.min_interval_s`` (``0s`` divided by zero) or above
+    ``ui.max_interval_days``."""
+    seconds = interval_seconds(interval)
+    if seconds < settings.min_interval_s:
+        raise bad_request(f"interval {interval!r} is below the minimum of {settings.min_interval_s}s "
+                          "(ui.min_interval_s)", param="interval", limit=settings.min_interval_s)
+    if seconds > settings.max_interval_days * 86400:
+        raise bad_request(f"interval {interval!r} exceeds the maximum of {settings.max_interval_days} days "
+                          "(ui.max_interval_days)", param="interval", limit=settings.max_interval_days)
 
 
 def interval_seconds(interval: str) -> int:
@@ -336,4 +383,4 @@ def parse_export(query: Mapping[str, str], settings: UISettings, now: datetime) 
         raise bad_request(f"format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}", param="format")
     columns = [resolve_field(c, "columns") for c in parse_list(query.get("columns"))] or list(DEFAULT_COLUMNS)
     limit = parse_int(query, "limit", settings.export_max_rows, 1, settings.export_max_rows)
-    return ExportParams(parse_filters(query, now), fmt, columns, limit, parse_sort(query.get("sort")))
+    return ExportParams(parse_filters(query, now, settings), fmt, columns, limit, parse_sort(query.get("sort")))

@@ -43,6 +43,11 @@ class UISettings(SectionSettings):
     cursor_secret: str = ""
     context_max: int = Field(default=100, ge=0)
     related_max: int = Field(default=200, ge=1)
+    # Time ranges and intervals (issue 16): longest from→to span or relative offset (now-Nd),
+    # smallest and largest aggregation interval.
+    max_time_range_days: int = Field(default=3660, ge=1)
+    min_interval_s: int = Field(default=1, ge=1)
+    max_interval_days: int = Field(default=366, ge=1)
     # Aggregations
     percentiles: list[float] = Field(default_factory=lambda: [50.0, 90.0, 95.0, 99.0])
     default_group_size: int = Field(default=10, ge=1)
@@ -70,6 +75,13 @@ class UISettings(SectionSettings):
     probe_timeout_s: float = Field(default=2.0, gt=0)
     # Auth: keys from the key store, plus these (token -> key) for bootstrap and tests.
     static_keys: dict[str, StaticKey] = Field(default_factory=dict)
+    # What a tenant admin may create through the API and the admin page (issue 16): keys above
+    # these are refused with a 400 naming the setting. Keys without expiry stay allowed unless
+    # key_require_expiry is set. `logharbor keys create` (the operator's CLI) is not bound by them.
+    key_max_rate: float = Field(default=100_000.0, gt=0)
+    key_max_burst: float = Field(default=1_000_000.0, gt=0)
+    key_max_lifetime_days: int = Field(default=730, ge=1, le=36_500)
+    key_require_expiry: bool = False
     # Accept `?access_token=` on the live-tail path only: browsers cannot set headers on a
     # WebSocket. Tokens in URLs end up in proxy logs, hence off by default.
     allow_query_token: bool = False

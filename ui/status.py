@@ -102,4 +102,16 @@ async def gather_status(client: AsyncOpenSearch, kafka: KafkaSettings, gateway_u
     )
     components = {"opensearch": os_, "kafka": kf, "gateway": gw}
     return {"status": "ok" if all(c["ok"] for c in components.values()) else "degraded",
-            "components": components}
+            "components": components, "enrichment": enrichment_status()}
+
+
+def enrichment_status() -> dict[str, Any]:
+    """Which GeoIP database the pipeline reads with this configuration (informational: not in ``status``)."""
+    try:
+        from pipeline.enrich.geoip_db import describe
+        from pipeline.settings import PipelineSettings
+
+        settings = PipelineSettings()
+        return {"geoip": describe(settings.geoip_path, settings.geoip_asn_path)}
+    except Exception as exc:  # the status page must answer whatever the pipeline config holds
+        return {"geoip": {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:500]}}

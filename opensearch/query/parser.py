@@ -48,6 +48,7 @@ from opensearch.query.fields import (
     field_spec,
     resolve_field,
 )
+from opensearch.query.limits import check_nesting
 from opensearch.query.settings import QuerySettings
 from opensearch.query.timeexpr import (
     TimeExpressionError,
@@ -672,11 +673,14 @@ def parse(text: str, *, now: datetime | None = None, settings: QuerySettings | N
         tree = _lark().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
+    check_nesting(tree, text, settings.max_depth)
     try:
         root = _Binder(settings, now, text).transform(tree)
     except VisitError as exc:
         if isinstance(exc.orig_exc, QuerySyntaxError):
             raise exc.orig_exc from None
+        if isinstance(exc.orig_exc, OverflowError):  # "last 999999999 days": before year 1
+            raise QuerySyntaxError(f"time range out of range ({exc.orig_exc})", 1, None, text) from None
         raise
     if isinstance(root, Token):  # pragma: no cover - grammar always yields nodes
         raise QuerySyntaxError(f"unexpected '{root}'", 1, None, text)

@@ -39,6 +39,8 @@ class QuerySettings(SectionSettings):
     max_query_length: int = Field(default=4096, ge=1)
     max_in_values: int = Field(default=1024, ge=1)
     max_clauses: int = Field(default=1024, ge=1)
+    # Parenthesised groups and NOT/- nested inside each other (opensearch/query/limits.py).
+    max_depth: int = Field(default=32, ge=1, le=200)
     max_wildcard_pattern_length: int = Field(default=128, ge=1)
     # Business hours / weekdays expand into one range per day: bound the number of days.
     max_calendar_days: int = Field(default=400, ge=1)

@@ -31,6 +31,23 @@ def node_temp(index: int, nodes: int) -> str:
     return TEMPS[index % len(TEMPS)] if nodes > 1 else "hot"
 
 
+def snapshot_dir(settings: DevstackSettings) -> Path:
+    """The ``fs`` snapshot repository's folder (``path.repo``), shared by the devstack's nodes."""
+    return settings.data_dir / "snapshots"
+
+
+def register_repository(url: str, settings: DevstackSettings, name: str = "logharbor", log=print) -> None:
+    """Register the ``fs`` repository LogHarbor's snapshots use (idempotent PUT)."""
+    location = snapshot_dir(settings)
+    location.mkdir(parents=True, exist_ok=True)
+    body = json.dumps({"type": "fs", "settings": {"location": str(location), "compress": True}}).encode()
+    req = urllib.request.Request(f"{url}/_snapshot/{name}", data=body, method="PUT",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        resp.read()
+    log(f"snapshot repository '{name}' (fs) at {location}")
+
+
 def write_node_configs(settings: DevstackSettings, base: Path) -> None:
     transports = [settings.opensearch_transport_port + i for i in range(settings.nodes)]
     for i in range(settings.nodes):
@@ -43,8 +60,15 @@ def write_node_configs(settings: DevstackSettings, base: Path) -> None:
             "discovery.seed_hosts": [f"127.0.0.1:{p}" for p in transports],
             "cluster.initial_cluster_manager_nodes": [f"Node {n + 1}" for n in range(settings.nodes)],
             "node.attr.temp": node_temp(i, settings.nodes),
-            # a laptop or CI disk may be fuller than production watermarks allow
-            "cluster.routing.allocation.disk.threshold_enabled": False,
+            # OpenSearch's own watermarks, as in production: LogHarbor's disk monitor runs its
+            # emergency retention before the high one (opensearch/disk_monitor.py); a fuller
+            # laptop disk can lower them at run time (cluster settings) or set them here.
+            "cluster.routing.allocation.disk.threshold_enabled": True,
+            "cluster.routing.allocation.disk.watermark.low": settings.watermark_low,
+            "cluster.routing.allocation.disk.watermark.high": settings.watermark_high,
+            "cluster.routing.allocation.disk.watermark.flood_stage": settings.watermark_flood_stage,
+            # snapshots: every node shares one fs repository folder (opensearch/snapshots.py)
+            "path.repo": [str(snapshot_dir(settings))],
             "action.auto_create_index": True,
         }
         # JSON is valid YAML; rewritten every start so port or node-count changes apply
@@ -110,6 +134,7 @@ def wait_healthy(settings: DevstackSettings, record: ProcessRecord, log=print) -
         if isinstance(health, dict) and health.get("number_of_nodes") == settings.nodes and \
                 health.get("status") in ("yellow", "green"):
             log(f"OpenSearch is {health['status']} at {url} after {time.monotonic() - started:.0f}s")
+            register_repository(url, settings, log=log)
             return health
         if time.monotonic() - last > 5:
             last = time.monotonic()

@@ -31,3 +31,7 @@ class DevstackSettings(SectionSettings):
     maven: str = "mvn"
     startup_timeout_s: float = Field(default=240.0, gt=0)
     cluster_name: str = "logharbor-devstack"
+    # OpenSearch's disk watermarks (percent used or absolute free bytes such as "2gb")
+    watermark_low: str = "85%"
+    watermark_high: str = "90%"
+    watermark_flood_stage: str = "95%"

@@ -1,4 +1,11 @@
-"""How the test suite gets its servers (tests/conftest.py): env vars, Docker, else the devstack."""
+"""How the test suite gets its servers (tests/conftest.py): env vars, Docker, else the devstack.
+
+The order (docs/ENVIRONMENT.md): a server named by ``LOGHARBOR_OPENSEARCH_URL`` /
+``LOGHARBOR_KAFKA_BOOTSTRAP`` is used as is; the ones still missing come from testcontainers when
+a Docker engine answers and the ``logharbor[docker]`` extra is installed (``LOGHARBOR_TEST_DOCKER=0``
+turns that off); otherwise from the devstack (local JVMs). :func:`plan` is that decision alone,
+without side effects, so its unit test runs on every machine, Docker or not.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import stack
 from .settings import DevstackSettings
@@ -27,6 +35,59 @@ class Servers:
         for fn in reversed(self._release):
             fn()
         self._release.clear()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where each server comes from: ``environment``, ``testcontainers`` or ``devstack``."""
+
+    opensearch: str
+    kafka: str
+    reason: str
+
+    @property
+    def origin(self) -> str:
+        started = {self.opensearch, self.kafka} - {"environment"}
+        return started.pop() if started else "environment"
+
+
+def testcontainers_available() -> bool:
+    """True when the ``logharbor[docker]`` extra (testcontainers with its Kafka/OpenSearch modules) is installed."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("testcontainers") is not None and importlib.util.find_spec("docker") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def _container_classes() -> tuple[Any, Any]:
+    """KafkaContainer, OpenSearchContainer (testcontainers >= 4.15 keeps them under ``community``)."""
+    try:
+        from testcontainers.community.kafka import KafkaContainer
+        from testcontainers.community.opensearch import OpenSearchContainer
+    except ImportError:
+        from testcontainers.kafka import KafkaContainer
+        from testcontainers.opensearch import OpenSearchContainer
+    return KafkaContainer, OpenSearchContainer
+
+
+def plan(env: dict[str, str], docker_reachable: Callable[[], bool],
+         have_testcontainers: Callable[[], bool]) -> Plan:
+    """Pick the origin of each server; the probes are only called when the answer matters."""
+    os_from = "environment" if env.get("LOGHARBOR_OPENSEARCH_URL") else ""
+    kafka_from = "environment" if env.get("LOGHARBOR_KAFKA_BOOTSTRAP") else ""
+    if os_from and kafka_from:
+        return Plan(os_from, kafka_from, "both named by LOGHARBOR_* variables")
+    if env.get("LOGHARBOR_TEST_DOCKER", "1").strip().lower() in ("0", "false", "no", "off"):
+        rest, reason = "devstack", "LOGHARBOR_TEST_DOCKER=0"
+    elif not docker_reachable():
+        rest, reason = "devstack", "no Docker engine reachable"
+    elif not have_testcontainers():
+        rest, reason = "devstack", "Docker reachable but testcontainers missing: pip install 'logharbor[docker]'"
+    else:
+        rest, reason = "testcontainers", "Docker engine reachable and testcontainers installed"
+    return Plan(os_from or rest, kafka_from or rest, reason)
 
 
 def _docker_reachable() -> bool:
@@ -52,8 +113,7 @@ def _log(msg: str) -> None:
 def _from_testcontainers(servers: Servers, need_os: bool, need_kafka: bool) -> bool:
     """Thin path for hosts with a Docker engine (not exercised on the CI machine, which has none)."""
     try:
-        from testcontainers.kafka import KafkaContainer
-        from testcontainers.opensearch import OpenSearchContainer
+        KafkaContainer, OpenSearchContainer = _container_classes()
     except ImportError:
         return False
     if need_os:
@@ -77,9 +137,11 @@ def acquire_servers() -> Servers:
     env_kafka = os.environ.get("LOGHARBOR_KAFKA_BOOTSTRAP")
     servers = Servers(env_os or "", env_kafka or "", "environment")
     need_os, need_kafka = not env_os, not env_kafka
-    if not (need_os or need_kafka):
+    chosen = plan(dict(os.environ), _docker_reachable, testcontainers_available)
+    if chosen.origin == "environment":
         return servers
-    if _docker_reachable() and _from_testcontainers(servers, need_os, need_kafka):
+    _log(f"servers: opensearch from {chosen.opensearch}, kafka from {chosen.kafka} ({chosen.reason})")
+    if chosen.origin == "testcontainers" and _from_testcontainers(servers, need_os, need_kafka):
         return servers
     settings = DevstackSettings()
     components = [c for c, need in (("opensearch", need_os), ("kafka", need_kafka)) if need]

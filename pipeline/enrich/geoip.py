@@ -1,7 +1,11 @@
-"""``geoip``: client.ip → client.geo.* from a MaxMind-format database (GeoLite2/GeoIP2 City).
+"""``geoip``: client.ip → client.geo.* (and client.as.*) from MaxMind-format databases.
 
-The database path is the ``geoip_path`` setting (or ``path`` here). Lookups are cached per IP
-because the same clients recur; private and malformed addresses simply yield nothing.
+The City database is the ``geoip_path`` setting (or ``path`` here); without one the step reads
+the GeoLite2-City file a dependency bundles and says so in the log (see
+:mod:`pipeline.enrich.geoip_db` for why, and what the operator should do). ASNs come from an
+ASN database (``geoip_asn_path`` / ``asn_path``: GeoLite2-ASN, DB-IP ASN Lite) or from City
+records that carry them (GeoIP2 Enterprise/ISP ``traits``). Lookups are cached per IP because
+the same clients recur; private and malformed addresses simply yield nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any, Literal
 import maxminddb
 
 from logharbor import ecs
+from pipeline.enrich import geoip_db
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
 from pipeline.step import Step, StepConfig, register
@@ -25,12 +30,43 @@ log = logging.getLogger(__name__)
 class GeoIPConfig(StepConfig):
     type: Literal["geoip"] = "geoip"
     path: Path | None = None
+    asn_path: Path | None = None
     source_field: str = ecs.CLIENT_IP
     target: str = "client.geo"
+    as_target: str = "client.as"
+    bundled: bool = True  # without a configured path, use the bundled GeoLite2-City file
     cache_size: int = 65536
 
     def build(self, settings: PipelineSettings) -> Step:
-        return GeoIPStep(self, self.path or settings.geoip_path)
+        return GeoIPStep(self, self.path or settings.geoip_path, self.asn_path or settings.geoip_asn_path)
+
+
+_ANNOUNCED: set[tuple[str, str]] = set()
+
+
+def _announce(db: geoip_db.GeoDatabase) -> None:
+    """Log the database in use once per process (steps are rebuilt on every rules reload)."""
+    key = (db.path, db.build_date)
+    if key in _ANNOUNCED:
+        return
+    _ANNOUNCED.add(key)
+    if db.source == "bundled":
+        log.warning("geoip: using the bundled %s built %s (%s, %s, %d days old); %s", db.database_type,
+                    db.build_date, db.package, db.licence, db.age_days, geoip_db.ADVICE)
+    else:
+        log.info("geoip: using %s (%s built %s)", db.path, db.database_type, db.build_date)
+
+
+def as_fields(record: dict[str, Any], target: str) -> dict[str, Any]:
+    """ECS ``*.as.number`` / ``*.as.organization.name`` from an ASN record or City ``traits``."""
+    src = record.get("traits") if "traits" in record else record
+    out: dict[str, Any] = {}
+    if isinstance(src, dict):
+        if isinstance(number := src.get("autonomous_system_number"), int):
+            out[f"{target}.number"] = number
+        if org := src.get("autonomous_system_organization"):
+            out[f"{target}.organization.name"] = org
+    return out
 
 
 def geo_fields(record: dict[str, Any], target: str) -> dict[str, Any]:
@@ -61,27 +97,43 @@ def geo_fields(record: dict[str, Any], target: str) -> dict[str, Any]:
 class GeoIPStep(Step):
     fail_open = True
 
-    def __init__(self, config: GeoIPConfig, path: Path | None) -> None:
+    def __init__(self, config: GeoIPConfig, path: Path | None, asn_path: Path | None = None) -> None:
         self.name = config.rule_name
         self.source_field = config.source_field
         self.target = config.target
+        self.as_target = config.as_target
         self.reader: maxminddb.Reader | None = None
-        if path is None:
-            log.info("geoip step has no database (set pipeline.geoip_path); it does nothing")
+        self.asn_reader: maxminddb.Reader | None = None
+        self.database: geoip_db.GeoDatabase | None = None
+        if path is not None or config.bundled:
+            self.database = geoip_db.resolve(path)
+        if self.database is None:
+            log.warning("geoip step has no database (set pipeline.geoip_path); it does nothing")
         else:
-            self.reader = maxminddb.open_database(str(path))
+            _announce(self.database)
+            self.reader = maxminddb.open_database(self.database.path)
+        if asn_path is not None:
+            self.asn_reader = maxminddb.open_database(str(asn_path))
         self.lookup = lru_cache(maxsize=config.cache_size)(self._lookup)
 
     def _lookup(self, ip: str) -> dict[str, Any]:
-        assert self.reader is not None
+        out: dict[str, Any] = {}
         try:
-            record = self.reader.get(ip)
+            if self.reader is not None:
+                record = self.reader.get(ip)
+                if isinstance(record, dict):
+                    out.update(geo_fields(record, self.target))
+                    out.update(as_fields(record, self.as_target))
+            if self.asn_reader is not None:
+                record = self.asn_reader.get(ip)
+                if isinstance(record, dict):
+                    out.update(as_fields(record, self.as_target))
         except ValueError:  # not an IP address
             return {}
-        return geo_fields(record, self.target) if isinstance(record, dict) else {}
+        return out
 
     def process(self, event: Event) -> Event:
-        if self.reader is None:
+        if self.reader is None and self.asn_reader is None:
             return event
         ip = event.doc.get(self.source_field)
         if isinstance(ip, str) and ip:

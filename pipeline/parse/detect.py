@@ -37,7 +37,25 @@ _OTHER_ORDER = (
 
 
 def detect(line: str) -> tuple[str, dict[str, Any]] | None:
-    """(format, fields) for the first parser that understands ``line``, or None."""
+    """(format, fields) for ``line``: the format library first, then the code parsers below.
+
+    Uncached; the parse step uses :class:`pipeline.parse.autodetect.Detector` with its
+    per-source cache instead.
+    """
+    from pipeline.parse.autodetect import Detector
+    from pipeline.parse.library import load_library
+
+    global _DETECTOR
+    if _DETECTOR is None:
+        _DETECTOR = Detector(load_library())
+    return _DETECTOR.detect(line)
+
+
+_DETECTOR: Any = None
+
+
+def detect_legacy(line: str) -> tuple[str, dict[str, Any]] | None:
+    """(format, fields) for the first of the original code parsers that understands ``line``."""
     first = line[:1]
     if not first:
         return None

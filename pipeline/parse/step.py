@@ -16,12 +16,19 @@ from pydantic import Field, field_validator
 from logharbor import ecs
 from pipeline import metrics
 from pipeline.event import Event
-from pipeline.parse.detect import PARSERS, detect
+from pipeline.parse.autodetect import Detector
+from pipeline.parse.detect import PARSERS
+from pipeline.parse.library import load_library
 from pipeline.settings import PipelineSettings
 from pipeline.step import Step, StepConfig, register
 from pipeline.timeparse import format_timestamp, parse_timestamp, zone
 
 PARSE_FAILURE = "parse_failure"
+# Format hints that name a family differently (shipper engines, the envelope's hint list).
+_ALIASES: dict[str, str] = {
+    "postgres": "postgresql", "apache": "nginx", "access": "nginx", "docker": "json", "kv": "logfmt",
+    "mysql": "mysql-error", "mariadb": "mysql-error", "mongodb": "mongodb-json",
+}
 _CHILDREN: dict[tuple[int, str], Any] = {}
 
 
@@ -50,6 +57,10 @@ class _GlobMap:
         return value
 
 
+def _builtin_names() -> set[str]:
+    return set(load_library().families)
+
+
 @register
 class ParseConfig(StepConfig):
     """``timezones``/``formats``: source glob → IANA zone / format hint (used when the hint is auto)."""
@@ -70,9 +81,13 @@ class ParseConfig(StepConfig):
     @field_validator("formats")
     @classmethod
     def _formats_known(cls, value: dict[str, str]) -> dict[str, str]:
+        known = set(PARSERS) | _builtin_names() | {"generic", "text"}
         for fmt in value.values():
-            if fmt != "auto" and fmt not in PARSERS:
-                raise ValueError(f"unknown format {fmt!r}; known: auto, {', '.join(sorted(PARSERS))}")
+            if fmt != "auto" and fmt not in known:
+                raise ValueError(
+                    f"unknown format {fmt!r}; known: auto, {', '.join(sorted(known))} "
+                    "(or a family from pipeline.formats_path)"
+                )
         return value
 
     def build(self, settings: PipelineSettings) -> Step:
@@ -87,6 +102,9 @@ class ParseStep(Step):
         self.zones = _GlobMap(config.timezones)
         self.formats = _GlobMap(config.formats)
         self._ts_cache: dict[tuple[object, tzinfo], tuple[datetime, str]] = {}
+        # The format library (built-in families + pipeline.formats_path), detection cached per
+        # (tenant, source); see pipeline/parse/library.py and docs/PIPELINE.md "Log formats".
+        self.detector = Detector(load_library(settings.formats_path))
         self._parsed: dict[str, int] = {}
         self._failures: dict[str, int] = {}
 
@@ -97,13 +115,20 @@ class ParseStep(Step):
                 _child(metric, fmt).inc(n)
             counts.clear()
 
-    def zone_for(self, source: str) -> tzinfo:
+    def zone_for(self, source: str, meta: dict[str, Any] | None = None) -> tzinfo:
+        """The shipper source's ``timezone`` (meta), else the ``timezones`` glob, else the default."""
+        declared = meta.get("timezone") if meta else None
+        if isinstance(declared, str) and declared:
+            try:
+                return zone(declared)
+            except ValueError:
+                pass  # a bad zone from a shipper must not fail the event: fall through
         name = self.zones.get(source)
         return zone(name) if name else self.default_zone
 
     def process(self, event: Event) -> Event:
         env = event.envelope
-        tz = self.zone_for(env.source)
+        tz = self.zone_for(env.source, env.meta)
         doc = event.doc
         line = env.raw
         parsed_ts: object = None
@@ -112,13 +137,14 @@ class ParseStep(Step):
             hint = env.format or "auto"
             if hint == "auto":
                 hint = self.formats.get(env.source) or self.default_format
-            parser = PARSERS.get(hint)
-            fields = parser(line) if parser is not None else None
             fmt = hint
+            fields = None
             if hint == "text":  # declared unstructured: nothing to parse, nothing failed
                 fields = {}
-            elif fields is None:
-                found = detect(line)
+            elif hint != "auto":
+                fields = self.detector.parse_as(_ALIASES.get(hint, hint), line, tz)
+            if fields is None and hint != "text":
+                found = self.detector.detect(line, (env.tenant, env.source), tz)
                 if found is not None:
                     fmt, fields = found
             if fields is None:

@@ -341,6 +341,8 @@ async def test_metrics_and_status(env):
     lag = body["components"]["kafka"]["pipeline_lag"]  # the devstack creates logharbor.raw
     assert lag["total"] == sum(lag["partitions"].values()) >= 0 and lag["partitions"]
     assert body["components"]["gateway"]["url"].endswith("/health")
+    geo = body["enrichment"]["geoip"]  # no geoip_path configured here: the bundled GeoLite2-City
+    assert geo["ok"] and geo["source"] == "bundled" and geo["build_date"] and "geoipupdate" in geo["advice"]
 
 
 async def test_retention_needs_admin(env):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from gateway.settings import GatewaySettings
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "GATEWAY.md"
@@ -21,7 +23,9 @@ def test_every_setting_is_documented_with_its_default() -> None:
         assert name in table, f"docs/GATEWAY.md does not document gateway.{name}"
         default = field.get_default(call_default_factory=True)
         shown = table[name]
-        if default is None or default == []:
+        if isinstance(default, BaseModel):  # a nested section, documented in its own doc
+            assert shown == "(section)", name
+        elif default is None or default == []:
             assert shown == "none", name
         elif isinstance(default, bool):
             assert shown == str(default).lower(), name

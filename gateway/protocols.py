@@ -1,0 +1,76 @@
+"""Registration of the protocol doors on the gateway app, and their dedicated ports.
+
+``register_protocols`` is the one line gateway/app.py calls; ``start_protocol_sites`` the one
+gateway/server.py calls. Each door lives in its own module (es_http, otlp_http, gelf_http,
+listeners) and all of them go through gateway/door.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from aiohttp import web
+
+from gateway.es_http import add_es_routes
+from gateway.otlp_http import add_otlp_routes
+
+EXTRA_RUNNERS = web.AppKey("protocol_runners", list)
+
+
+def register_protocols(app: web.Application) -> None:
+    """Routes on the main port: ``/es/...``, ``/v1/logs``, ``/gelf``; listeners start with the app."""
+    from gateway.app import STATE
+
+    p = app[STATE].settings.protocols
+    if p.es_enabled:
+        add_es_routes(app, "/es")
+    if p.otlp_enabled:
+        add_otlp_routes(app)
+    app[EXTRA_RUNNERS] = []
+
+
+def _port_app(main: web.Application, kind: str) -> web.Application:
+    """An app for a dedicated port that shares the main app's state (keys, producer, limits)."""
+    from gateway.app import STATE, metrics_middleware
+
+    sub = web.Application(middlewares=[metrics_middleware])
+    sub[STATE] = main[STATE]
+    if kind == "es":
+        add_es_routes(sub, "")
+    else:
+        add_otlp_routes(sub)
+    return sub
+
+
+async def start_protocol_sites(main: web.Application, host: str, **runner_kwargs: Any) -> list[web.AppRunner]:
+    """Start the dedicated ES-root and OTLP ports when configured (off by default)."""
+    from gateway.app import STATE
+
+    p = main[STATE].settings.protocols
+    runners: list[web.AppRunner] = []
+    for kind, port in (("es", p.es_port), ("otlp", p.otlp_port)):
+        if port is None:
+            continue
+        runner = web.AppRunner(_port_app(main, kind), **runner_kwargs)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        runners.append(runner)
+    main[EXTRA_RUNNERS].extend(runners)
+    return runners
+
+
+def site_port(runner: web.AppRunner) -> int:
+    """The bound port of a runner's first site (tests bind port 0)."""
+    for site in runner.sites:
+        server = getattr(site, "_server", None)
+        for sock in getattr(server, "sockets", None) or []:
+            return int(sock.getsockname()[1])
+    return 0
+
+
+async def stop_protocol_sites(main: web.Application) -> None:
+    for runner in main.get(EXTRA_RUNNERS, []):
+        with contextlib.suppress(Exception):
+            await runner.cleanup()

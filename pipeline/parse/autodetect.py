@@ -1,0 +1,92 @@
+"""Auto-detection that scales: the family that parsed a source's last line is tried first.
+
+The cache key is (tenant, source): one application writes one format, so after the first line
+of a source detection costs one regex attempt. A miss walks the library's candidates for the
+line's first character (priority order), then the code parsers kept from before the library
+(nginx/Apache access, the product spec's app line, logfmt, JSON), then the generic fallback.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from pipeline.parse import access_log, app_log, fallback, json_lines, logfmt
+from pipeline.parse.library import Library, first_class
+
+Fields = dict[str, Any]
+# Code parsers: (name, first-character classes or None for any, parse)
+LEGACY: tuple[tuple[str, frozenset[str] | None, Callable[[str], Fields | None]], ...] = (
+    ("nginx", None, access_log.parse),
+    ("app", frozenset({"digit"}), app_log.parse),
+    ("json", frozenset({"{"}), json_lines.parse),
+    ("logfmt", None, logfmt.parse),
+)
+LEGACY_BY_NAME = {name: fn for name, _, fn in LEGACY}
+
+
+class Detector:
+    """Per-(tenant, source) cached detection over a :class:`Library`."""
+
+    def __init__(self, library: Library, cache_size: int = 20_000, generic: bool = True) -> None:
+        self.library = library
+        self.cache_size = cache_size
+        self.generic = generic
+        self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def parse_as(self, name: str, line: str, tz: tzinfo, now: datetime | None = None) -> Fields | None:
+        """Fields of ``line`` in family/format ``name`` only, or None."""
+        fam = self.library.get(name)
+        if fam is not None:
+            return fam.parse(line, tz, now)
+        legacy = LEGACY_BY_NAME.get(name)
+        if legacy is not None:
+            return legacy(line)
+        if name == fallback.NAME:
+            return fallback.parse(line, tz, now)
+        return None
+
+    def detect(
+        self, line: str, key: tuple[str, str] | None = None, tz: tzinfo = UTC, now: datetime | None = None
+    ) -> tuple[str, Fields] | None:
+        """(family, fields) for ``line``, trying the family last seen for ``key`` first."""
+        cached = self._cache.get(key) if key is not None else None
+        if cached is not None:
+            out = self.parse_as(cached, line, tz, now)
+            if out is not None:
+                self.hits += 1
+                return cached, out
+        self.misses += 1
+        found = self._walk(line, tz, now, skip=cached)
+        if found is not None and key is not None and found[0] != fallback.NAME:
+            self._cache[key] = found[0]
+            self._cache.move_to_end(key)
+            if len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return found
+
+    def _walk(self, line: str, tz: tzinfo, now: datetime | None, skip: str | None) -> tuple[str, Fields] | None:
+        if not line:
+            return None
+        for fam in self.library.candidates(line):
+            if fam.name == skip:
+                continue
+            out = fam.parse(line, tz, now)
+            if out is not None:
+                return fam.name, out
+        cls = first_class(line)
+        for name, classes, fn in LEGACY:
+            if name == skip or (classes is not None and cls not in classes):
+                continue
+            out = fn(line)
+            if out is not None:
+                return name, out
+        if self.generic:
+            out = fallback.parse(line, tz, now)
+            if out is not None:
+                return fallback.NAME, out
+        return None
