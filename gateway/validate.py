@@ -239,9 +239,17 @@ def _leaves(value: Any, depth: int, max_depth: int) -> int:
 
 
 def _check_shape(value: dict[str, Any], limits: ValidationLimits, errors: list[str]) -> bool:
-    """Depth and field count, checked before anything else reads the entry; False if too deep."""
+    """Depth and field count, checked before anything else reads the entry; False if too deep.
+
+    The top level is walked inline: most events are flat, and a call per event is measurable.
+    """
+    n = 0
     try:
-        n = _leaves(value, 1, limits.max_depth)
+        for item in value.values():
+            if item.__class__ in _CONTAINERS:
+                n += _leaves(item, 2, limits.max_depth)
+            else:
+                n += 1
     except _TooDeep:
         errors.append(f"entry: nested deeper than the limit of {limits.max_depth} levels")
         return False
@@ -260,9 +268,18 @@ def _check_owner(value: dict[str, Any], key: KeyContext, errors: list[str]) -> N
             errors.append(f"{name}: this key writes for source {key.source!r} only; create a key per source")
 
 
+_META_INPUTS = frozenset({"meta", "path", "labels", "environment"})
+
+
 def _meta(value: dict[str, Any], key: KeyContext, errors: list[str]) -> dict[str, Any]:
     """Client/shipper metadata first, the key's values last (never merged with client values)."""
     meta: dict[str, Any] = {}
+    if value.keys().isdisjoint(_META_INPUTS):  # the common case: nothing from the client
+        if key.environment:
+            meta["environment"] = key.environment
+        if key.audit:
+            meta["audit"] = True
+        return meta
     extra = value.get("meta")
     if extra is not None:
         if isinstance(extra, dict):
@@ -328,9 +345,10 @@ def _key_path_hit(name: str, item: Any) -> str | None:
 
 
 _KEY_ROOTS = frozenset(p.split(".", 1)[0] for p in shape.KEY_PATHS)
+_KEY_PREFIXES = tuple(root + "." for root in _KEY_ROOTS)
 
 
-def _event_data(value: dict[str, Any], consumed: set[str], errors: list[str]) -> dict[str, Any] | None:
+def _event_data(value: dict[str, Any], chosen: list[str], errors: list[str]) -> dict[str, Any] | None:
     """The event's own data: the ``fields`` wrapper plus every key not read as a reserved concept."""
     wrapper = value.get("fields")
     data: dict[str, Any] = {}
@@ -339,11 +357,12 @@ def _event_data(value: dict[str, Any], consumed: set[str], errors: list[str]) ->
             data.update(wrapper)
         else:
             errors.append("fields: must be a JSON object")
+    envelope_keys = shape.ENVELOPE_KEYS
     for name, item in value.items():
-        if name not in consumed:
+        if name not in envelope_keys and name not in chosen:
             data[name] = item  # a top-level key wins over the same name under "fields"
     for name, item in data.items():
-        if name.split(".", 1)[0] in _KEY_ROOTS:
+        if name in _KEY_ROOTS or name.startswith(_KEY_PREFIXES):
             hit = _key_path_hit(name, item)
             if hit is not None:
                 errors.append(f"{hit}: set by the API key; a client cannot set it (in {name!r})")
@@ -378,7 +397,7 @@ def _timestamp(
     return format_wire(dt)
 
 
-def _level(value: dict[str, Any], consumed: set[str], meta: dict[str, Any], errors: list[str]) -> str:
+def _level(value: dict[str, Any], chosen: list[str], meta: dict[str, Any], errors: list[str]) -> str:
     for name in shape.LEVEL_KEYS:
         if name not in value:
             continue
@@ -392,14 +411,14 @@ def _level(value: dict[str, Any], consumed: set[str], meta: dict[str, Any], erro
                 "such as warning, err, critical, or a syslog/bunyan/pino/OpenTelemetry number)"
             )
             return "INFO"
-        consumed.add(name)
+        chosen.append(name)
         if raw_level != norm:
             meta["level_original"] = raw_level
         return norm
     return "INFO"
 
 
-def _message(value: dict[str, Any], consumed: set[str], limits: ValidationLimits, errors: list[str]) -> str | None:
+def _message(value: dict[str, Any], chosen: list[str], limits: ValidationLimits, errors: list[str]) -> str | None:
     for name in shape.MESSAGE_KEYS:
         if name not in value:
             continue
@@ -408,7 +427,7 @@ def _message(value: dict[str, Any], consumed: set[str], limits: ValidationLimits
             n = len(message.encode())
             if n > limits.max_message_bytes:
                 errors.append(f"{name}: {n} bytes exceeds the limit of {limits.max_message_bytes} bytes")
-            consumed.add(name)
+            chosen.append(name)
             return message
         if name == "message":
             errors.append("message: must be a non-empty string")
@@ -441,8 +460,7 @@ def validate_entry(
     _check_owner(value, key, errors)
     meta = _meta(value, key, errors)
     event_id = _event_id(value, entry.index, key, idempotency_key, limits, errors, new_id)
-    consumed = set(shape.ENVELOPE_KEYS)
-    consumed.update(n for n in shape.SERVICE_KEYS if value.get(n).__class__ is str)
+    chosen = [n for n in shape.SERVICE_KEYS if n in value and value[n].__class__ is str]
 
     host = None
     for name in shape.HOST_KEYS:
@@ -451,16 +469,16 @@ def validate_entry(
             if len(item.encode()) > MAX_HOST_BYTES:
                 errors.append(f"{name}: must be a string of at most {MAX_HOST_BYTES} bytes")
             host = item
-            consumed.add(name)
+            chosen.append(name)
             break
         if item is not None and item.__class__ is not dict:
             errors.append(f"{name}: must be a string of at most {MAX_HOST_BYTES} bytes (or an ECS host object)")
-            consumed.add(name)
+            chosen.append(name)
 
     is_raw = "raw" in value
     ts_name, ts_value = ("timestamp", value.get("timestamp")) if is_raw else _first(value, shape.TIME_KEYS)
     if ts_name:
-        consumed.add(ts_name)
+        chosen.append(ts_name)
     timestamp = _timestamp(ts_value, now, limits, errors, ts_name or "timestamp", required=not is_raw)
 
     if is_raw:
@@ -469,7 +487,7 @@ def validate_entry(
             errors.append("raw: must be a non-empty string")
         if not isinstance(fmt, str) or fmt not in RAW_FORMATS:
             errors.append(f"format: {fmt!r} is not one of {', '.join(sorted(RAW_FORMATS))}")
-        data = _event_data(value, consumed, errors)
+        data = _event_data(value, chosen, errors)
         if errors:
             return None, errors
         return Envelope(
@@ -477,9 +495,9 @@ def validate_entry(
             host=host, raw=raw, format=fmt, timestamp=timestamp, fields=data, meta=meta,
         ), []
 
-    level = _level(value, consumed, meta, errors)
-    message = _message(value, consumed, limits, errors)
-    data = _event_data(value, consumed, errors)
+    level = _level(value, chosen, meta, errors)
+    message = _message(value, chosen, limits, errors)
+    data = _event_data(value, chosen, errors)
     if errors:
         return None, errors
     return Envelope(

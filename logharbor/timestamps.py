@@ -67,7 +67,7 @@ def parse_event_time(value: object, tz: tzinfo = UTC) -> datetime:
         text = value.strip()
         if not text:
             raise ValueError("is empty")
-        if _is_number_text(text):  # "1714564800": fromisoformat would misread it
+        if text[4:5] != "-" and _is_number_text(text):  # "1714564800": fromisoformat would misread it
             return epoch_to_datetime(int(text) if text.lstrip("-").isdigit() else float(text))
         try:
             dt = datetime.fromisoformat(text)  # 3.11 accepts "Z" and most RFC 3339 forms
