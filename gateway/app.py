@@ -30,6 +30,7 @@ from gateway.decompress import (
 )
 from gateway.lag import LagMonitor
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
+from gateway.metrics_access import check_metrics_peer
 from gateway.produce import EventProducer, KafkaUnavailable, RecordError
 from gateway.ratelimit import ConcurrencyLimiter, KeyRateLimiter, retry_after_header
 from gateway.retry_ids import PartialWriteMemo, body_digest
@@ -453,6 +454,7 @@ async def ready(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     state = request.app[STATE]
+    check_metrics_peer(request, state.settings.metrics_allow)
     if state.audit is not None:
         state.metrics.audit_dropped.set(state.audit.dropped)
     return web.Response(body=state.metrics.render(), headers={"Content-Type": CONTENT_TYPE})

@@ -61,6 +61,9 @@ class GatewaySettings(SectionSettings):
     # keys and audit
     # proxies/load balancers whose X-Forwarded-For is believed for the audit's client_ip
     trusted_proxies: list[str] = Field(default_factory=list)
+    # TCP peers allowed to read /metrics (CIDRs; "*" = everyone). Loopback by default: the
+    # ingest port faces every shipper (docs/SECURITY.md).
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
     key_refresh_s: float = Field(default=5.0, gt=0)
     audit_flush_s: float = Field(default=1.0, gt=0)
     audit_max_buffer: int = Field(default=10_000, ge=1)

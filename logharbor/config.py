@@ -103,6 +103,13 @@ class OpenSearchSettings(SectionSettings):
     password: str | None = None
     verify_certs: bool = True
     timeout_s: float = 30.0
+    # TLS and client-certificate authentication for a cluster with the security plugin
+    # (docs/SECURITY.md): the CA that signed the cluster's certificate, and optionally a client
+    # certificate + key instead of (or besides) username/password.
+    ca_certs: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    ssl_assert_hostname: bool = True
 
 
 class KafkaSettings(SectionSettings):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 from opensearchpy import AsyncOpenSearch, OpenSearch
 
 from logharbor.config import OpenSearchSettings
@@ -17,7 +19,26 @@ def _kwargs(settings: OpenSearchSettings) -> dict:
     }
     if settings.username:
         kw["http_auth"] = (settings.username, settings.password or "")
+    if settings.ca_certs:
+        kw["ca_certs"] = settings.ca_certs
+    if settings.client_cert:
+        kw["client_cert"] = settings.client_cert
+        if settings.client_key:
+            kw["client_key"] = settings.client_key
+    if not settings.ssl_assert_hostname:
+        kw["ssl_assert_hostname"] = False
     return kw
+
+
+def ssl_context(settings: OpenSearchSettings) -> ssl.SSLContext | bool | None:
+    """The TLS context a plain HTTP client (the ui's status probe) should use for the cluster."""
+    if not settings.url.startswith("https"):
+        return None
+    if not settings.verify_certs:
+        return False
+    ctx = ssl.create_default_context(cafile=settings.ca_certs) if settings.ca_certs else ssl.create_default_context()
+    ctx.check_hostname = settings.ssl_assert_hostname
+    return ctx
 
 
 def sync_client(settings: OpenSearchSettings | None = None) -> OpenSearch:

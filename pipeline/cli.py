@@ -22,6 +22,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--rules", type=Path, default=None, help="rules YAML (hot-reloaded; default built-in)")
     p.add_argument("--port", type=int, default=None, help="port of /health, /ready, /metrics (default 8089)")
     p.add_argument("--check-rules", action="store_true", help="validate the rules file and exit")
+    # `logharbor pipeline test-parse FILE`: try the format library on a sample (docs/PIPELINE.md).
+    p.add_argument("action", nargs="?", choices=["test-parse"], help="test-parse FILE: show what each line parses as")
+    p.add_argument("file", nargs="?", type=Path, help="sample log file for test-parse")
+    p.add_argument("--formats", type=Path, default=None, help="test-parse: extra family YAML (file or directory)")
+    p.add_argument("--multiline", default=None, help="test-parse: shipper multiline preset (postgres, java, ...)")
+    p.add_argument("--format", dest="format_name", default=None, help="test-parse: try this family first")
+    p.add_argument("--timezone", default="UTC", help="test-parse: zone for zone-less times")
     p.set_defaults(handler=handle)
 
 
@@ -42,6 +49,13 @@ def handle(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=os.environ.get("LOGHARBOR_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if getattr(args, "action", None) == "test-parse":
+        from pipeline.parse.testparse import run
+
+        if args.file is None:
+            print("usage: logharbor pipeline test-parse FILE [--formats F] [--multiline PRESET]")
+            return 2
+        return run(args.file, args.formats, args.multiline, args.format_name, args.timezone)
     settings = _settings(args)
     if args.check_rules:
         from pipeline.rules import load_chain

@@ -62,6 +62,8 @@ class PipelineSettings(SectionSettings):
 
     # Multiprocessing and the operations endpoint (/health, /ready, /metrics).
     workers: int = Field(default=1, ge=1)
-    http_host: str = "0.0.0.0"
+    # Loopback by default (issue 16): /metrics shows every tenant's counts. Set 0.0.0.0 (or an
+    # interface address) when a Prometheus on another host scrapes it.
+    http_host: str = "127.0.0.1"
     http_port: int = Field(default=8089, ge=0, le=65535)
     restart_crashed_workers: bool = True

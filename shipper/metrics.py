@@ -43,14 +43,18 @@ class Metrics:
         return self.values.get(name, 0.0)
 
     def render(self) -> str:
-        """Prometheus text exposition format."""
+        """Prometheus text exposition format; every metric in HELP is exported, at 0 until it moves
+        (so dashboards and alerts see a series from the first scrape, not only after a first drop)."""
         lines = []
-        for name in sorted(self.values):
+        values = dict(self.values)
+        seen = {name.split("{", 1)[0] for name in values}
+        values.update({base: 0.0 for base in HELP if base not in seen})
+        for name in sorted(values):
             base = name.split("{", 1)[0]
             metric = f"logharbor_shipper_{name}"
             if base in HELP and "{" not in name:
                 kind = "counter" if base.endswith("_total") else "gauge"
                 lines.append(f"# HELP logharbor_shipper_{base} {HELP[base]}")
                 lines.append(f"# TYPE logharbor_shipper_{base} {kind}")
-            lines.append(f"{metric} {self.values[name]:g}")
+            lines.append(f"{metric} {values[name]:g}")
         return "\n".join(lines) + "\n"

@@ -95,6 +95,7 @@ class Subscriber:
         self.dropped = 0
         self.paused = False
         self.wakeup = asyncio.Event()
+        self.key_id: str | None = None
 
     def offer(self, doc: dict[str, Any]) -> None:
         """Called by the consumer loop; never blocks, discards the oldest when full."""
@@ -146,13 +147,27 @@ async def pump(sub: Subscriber, send: Callable[[dict[str, Any]], Awaitable[None]
             await send({"type": "log", "data": tail_result(item)})
 
 
-class TailHub:
-    """Owns the shared consumer (started on the first subscriber) and the subscriber sets."""
+class TailLimitError(RuntimeError):
+    """One key holds as many live-tail streams as ``ui.max_streams_per_key`` allows (HTTP 429)."""
 
-    def __init__(self, kafka: KafkaSettings, buffer_size: int = 1000, max_subscribers: int = 500) -> None:
+
+class TailHub:
+    """Owns the shared consumer (started on the first subscriber) and the subscriber sets.
+
+    The process-wide ``max_subscribers`` pool is shared by every tenant, so each key may hold
+    at most ``max_per_key`` of it (issue 16): one key cannot take the live tail from the others.
+    Counters are kept per tenant too, so ``/api/v1/metrics`` shows a tenant only its own figures.
+    """
+
+    def __init__(self, kafka: KafkaSettings, buffer_size: int = 1000, max_subscribers: int = 500,
+                 max_per_key: int = 5) -> None:
         self.kafka = kafka
         self.buffer_size = buffer_size
         self.max_subscribers = max_subscribers
+        self.max_per_key = max_per_key
+        self._per_key: dict[str, int] = {}
+        self._tenant_records: dict[str, int] = {}
+        self._tenant_delivered: dict[str, int] = {}
         self._subs: dict[str, set[Subscriber]] = {}
         self._consumer: Any = None
         self._task: asyncio.Task[None] | None = None
@@ -163,6 +178,18 @@ class TailHub:
     @property
     def subscriber_count(self) -> int:
         return sum(len(s) for s in self._subs.values())
+
+    def tenant_stats(self, tenant: str) -> dict[str, int]:
+        """The live-tail figures of one tenant (what a tenant's key may see)."""
+        return {"subscribers": len(self._subs.get(tenant, ())),
+                "records_seen": self._tenant_records.get(tenant, 0),
+                "events_delivered": self._tenant_delivered.get(tenant, 0)}
+
+    def cluster_stats(self) -> dict[str, int]:
+        """Figures over every tenant of this process (operator scope only)."""
+        return {"subscribers": self.subscriber_count, "records_seen": self.records,
+                "events_delivered": self.delivered, "max_subscribers": self.max_subscribers,
+                "tenants_streaming": len(self._subs)}
 
     async def _start(self) -> None:
         from aiokafka import AIOKafkaConsumer
@@ -218,26 +245,54 @@ class TailHub:
             return
         if not isinstance(doc, dict):
             return
-        subs = self._subs.get(tenant_of(doc) or "")
+        tenant = tenant_of(doc) or ""
+        subs = self._subs.get(tenant)
         if not subs:
             return
+        # Counted only for tenants with subscribers: the dicts stay about as small as the audience.
+        if len(self._tenant_records) > 10_000:
+            self._tenant_records.clear()
+            self._tenant_delivered.clear()
+        self._tenant_records[tenant] = self._tenant_records.get(tenant, 0) + 1
         for sub in subs:
             if sub.match(doc):
                 sub.offer(doc)
                 self.delivered += 1
+                self._tenant_delivered[tenant] = self._tenant_delivered.get(tenant, 0) + 1
 
-    async def subscribe(self, tenant: str, match: Matcher) -> Subscriber:
+    async def subscribe(self, tenant: str, match: Matcher, key_id: str | None = None) -> Subscriber:
         """Register a subscriber; returns once the consumer is positioned (events after this are seen)."""
+        if key_id is not None and self._per_key.get(key_id, 0) >= self.max_per_key:
+            raise TailLimitError(f"key {key_id} already holds {self.max_per_key} live-tail streams "
+                                 f"(limit ui.max_streams_per_key={self.max_per_key}); close one first")
         if self.subscriber_count >= self.max_subscribers:
             raise RuntimeError(f"too many live-tail subscribers (limit {self.max_subscribers})")
-        async with self._lock:
-            if self._consumer is None:
-                await self._start()
+        if key_id is not None:  # reserved before the await, so concurrent upgrades count too
+            self._per_key[key_id] = self._per_key.get(key_id, 0) + 1
+        try:
+            async with self._lock:
+                if self._consumer is None:
+                    await self._start()
+        except BaseException:
+            self._release_key(key_id)
+            raise
         sub = Subscriber(tenant, match, self.buffer_size)
+        sub.key_id = key_id
         self._subs.setdefault(tenant, set()).add(sub)
         return sub
 
+    def _release_key(self, key_id: str | None) -> None:
+        if key_id is None:
+            return
+        left = self._per_key.get(key_id, 0) - 1
+        if left > 0:
+            self._per_key[key_id] = left
+        else:
+            self._per_key.pop(key_id, None)
+
     def unsubscribe(self, sub: Subscriber) -> None:
+        if sub.key_id is not None and sub in self._subs.get(sub.tenant, ()):
+            self._release_key(sub.key_id)
         subs = self._subs.get(sub.tenant)
         if subs is not None:
             subs.discard(sub)

@@ -62,6 +62,11 @@ class UISettings(SectionSettings):
     # Export
     export_batch_size: int = Field(default=2000, ge=10, le=10_000)
     export_max_rows: int = Field(default=5_000_000, ge=1)
+    # Each export holds an OpenSearch point in time while it streams (issue 16): per-key and
+    # per-process caps (429 beyond), and a client that accepts no data for this long is cut off.
+    max_exports_per_key: int = Field(default=2, ge=1)
+    max_exports: int = Field(default=32, ge=1)
+    export_idle_timeout_s: float = Field(default=60.0, gt=0)
     # Fields / sources
     fields_top_values: int = Field(default=5, ge=0)
     fields_sample_size: int = Field(default=2000, ge=1)
@@ -70,6 +75,7 @@ class UISettings(SectionSettings):
     tail_buffer: int = Field(default=1000, ge=1)
     heartbeat_s: float = Field(default=15.0, gt=0)
     max_subscribers: int = Field(default=500, ge=1)
+    max_streams_per_key: int = Field(default=5, ge=1)  # live-tail streams one key may hold (429 beyond)
     # Health probes for /api/v1/status
     gateway_health_url: str = "http://127.0.0.1:8088/health"
     probe_timeout_s: float = Field(default=2.0, gt=0)

@@ -70,7 +70,7 @@ def postgres(out: dict[str, Any], groups: dict[str, Any]) -> None:
     if message.startswith("duration: "):
         number, _, rest = message[10:].partition(" ms")
         try:
-            out[ecs.DURATION] = int(float(number) * 1_000_000)
+            out[ecs.DURATION] = round(float(number) * 1_000_000)
         except ValueError:
             return
         _, sep, query = rest.partition(": ")
@@ -101,7 +101,7 @@ def mysql_slow(out: dict[str, Any], groups: dict[str, Any]) -> None:
                 key = key.rstrip(":")
                 if key == "Query_time":
                     try:
-                        out[ecs.DURATION] = int(float(value) * 1e9)
+                        out[ecs.DURATION] = round(float(value) * 1e9)
                     except ValueError:
                         pass
                 out[f"mysql.slowlog.{key.lower()}"] = value
@@ -180,7 +180,7 @@ def client_address(out: dict[str, Any], groups: dict[str, Any]) -> None:
 def postgres_prefix(out: dict[str, Any], groups: dict[str, Any]) -> None:
     """The operator's log_line_prefix between time and severity: [pid] / [pid-line], user@db."""
     prefix = groups.get("prefix") or ""
-    for token in prefix.split():
+    for token in prefix.replace(":", " ").split():
         if token.startswith("[") and token.endswith("]"):
             inner = token[1:-1].partition("-")[0]
             if inner.isdigit():

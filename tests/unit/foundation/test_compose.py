@@ -42,7 +42,7 @@ def test_ports_and_environment_agree_with_settings():
     assert _host_port(services["kafka"]) == int(kafka_default.rsplit(":", 1)[1])
     for role in ("init", "gateway", "pipeline", "ui"):
         env = services[role]["environment"]
-        assert env["LOGHARBOR_OPENSEARCH_URL"] == "http://opensearch:9200"
+        assert env["LOGHARBOR_OPENSEARCH_URL"] == "https://opensearch:9200"  # security plugin on (issue 16)
         assert env["LOGHARBOR_KAFKA_BOOTSTRAP"] == "kafka:9092"
     assert "kafka:9092" in services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
     # every LogHarbor role's command is a real CLI subcommand

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ops.devstack.testing import plan, testcontainers_available
+from ops.devstack.testing import plan
+from ops.devstack.testing import testcontainers_available as docker_extra_installed
 
 OS = {"LOGHARBOR_OPENSEARCH_URL": "http://127.0.0.1:9200"}
 KAFKA = {"LOGHARBOR_KAFKA_BOOTSTRAP": "127.0.0.1:9092"}
@@ -65,7 +66,7 @@ def test_docker_is_asked_before_the_extra_and_only_when_needed() -> None:
 
 def test_the_extra_is_detected() -> None:
     # The dev extra installs logharbor[docker]'s testcontainers too, so the import path is checked here.
-    assert testcontainers_available()
+    assert docker_extra_installed()
     from ops.devstack.testing import _container_classes
 
     kafka, opensearch = _container_classes()

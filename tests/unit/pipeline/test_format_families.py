@@ -1,0 +1,218 @@
+# ruff: noqa: E501  (real log lines are quoted whole)
+"""Families the corpus test does not cover line by line: PostgreSQL joined entries, MySQL slow log,
+MongoDB JSON, stack traces, year inference, operator families and test-parse.
+
+Lines are copied from elastic/beats filebeat module test fixtures (Apache-2.0 / Elastic License):
+filebeat/module/postgresql/log/test/postgresql-9.6-debian-with-slowlog.log,
+filebeat/module/mongodb/log/test/mongodb-debian-3.2.11.log, filebeat/module/mysql/error/test/
+mysql-ubuntu-5.5.53.log.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from pipeline.parse.autodetect import Detector
+from pipeline.parse.library import compile_family, load_dir, load_library
+from pipeline.parse.testparse import run
+from pipeline.timeparse import infer_year
+from shipper.config import MultilineConfig
+from shipper.multiline import MultilineJoiner
+
+DET = Detector(load_library())
+
+
+def parse(text: str) -> tuple[str, dict]:
+    found = DET.detect(text)
+    assert found is not None, text
+    return found
+
+
+def join(lines: list[str], preset: str) -> list[str]:
+    j = MultilineJoiner(MultilineConfig(preset=preset))
+    out: list[tuple[str, int, int]] = []
+    for i, line in enumerate(lines):
+        j.feed(line, i, i + 1, 0.0, out)
+    j.flush(out)
+    return [t for t, _, _ in out]
+
+
+def test_postgres_duration_statement_joined_and_zone_abbreviation() -> None:
+    lines = [
+        '2017-07-31 13:36:43.557 CEST [4983] postgres@postgres LOG:  duration: 37.118 ms  statement: SELECT d.datname as "Name",',
+        '\t       pg_catalog.pg_get_userbyid(d.datdba) as "Owner"',
+        "\tFROM pg_catalog.pg_database d",
+        "2017-07-31 13:39:16.249 CEST [5407] postgres@users FATAL:  database \"users\" does not exist",
+    ]
+    events = join(lines, "postgres")
+    assert len(events) == 2
+    name, out = parse(events[0])
+    assert name == "postgresql" and out["log.level"] == "INFO" and out["process.pid"] == 4983
+    assert out["user.name"] == "postgres" and out["postgresql.log.database"] == "postgres"
+    assert out["event.duration"] == 37_118_000 and out["postgresql.log.query"].startswith("SELECT d.datname")
+    assert out["@timestamp"] == datetime(2017, 7, 31, 11, 36, 43, 557000, tzinfo=UTC)  # CEST = +2
+    name, out = parse(events[1])
+    assert out["log.level"] == "FATAL" and out["message"] == 'database "users" does not exist'
+
+
+def test_postgres_detail_hint_statement_fill_fields() -> None:
+    # Shape of every PostgreSQL ERROR with DETAIL/HINT/STATEMENT (default log_line_prefix '%m [%p] ').
+    lines = [
+        '2021-03-05 09:39:54.545 UTC [77] ERROR:  duplicate key value violates unique constraint "users_pkey"',
+        "2021-03-05 09:39:54.545 UTC [77] DETAIL:  Key (id)=(1) already exists.",
+        "2021-03-05 09:39:54.545 UTC [77] STATEMENT:  INSERT INTO users VALUES (1)",
+    ]
+    [event] = join(lines, "postgres")
+    _, out = parse(event)
+    assert out["log.level"] == "ERROR" and out["message"].startswith("duplicate key value")
+    assert out["postgresql.log.detail"] == "Key (id)=(1) already exists."
+    assert out["postgresql.log.statement"] == "INSERT INTO users VALUES (1)"
+
+
+def test_mysql_slow_log_block() -> None:
+    lines = [
+        "# Time: 2018-08-07T10:20:32.123456Z",
+        "# User@Host: root[root] @ localhost []  Id:     3",
+        "# Query_time: 2.001044  Lock_time: 0.000000 Rows_sent: 1  Rows_examined: 0",
+        "SET timestamp=1533637232;",
+        "SELECT SLEEP(2);",
+        "# User@Host: app[app] @ web-1 [10.0.0.5]  Id:     4",
+        "# Query_time: 1.5  Lock_time: 0.0 Rows_sent: 0  Rows_examined: 10",
+        "SET timestamp=1533637240;",
+        "SELECT * FROM t;",
+    ]
+    events = join(lines, "mysql-slow")
+    assert len(events) == 2
+    name, out = parse(events[0])
+    assert name == "mysql-slow" and out["message"] == "SELECT SLEEP(2);" and out["user.name"] == "root"
+    assert out["event.duration"] == 2_001_044_000
+    _, out = parse(events[1])
+    assert out["source.ip"] == "10.0.0.5" and out["@timestamp"].timestamp() == 1533637240
+
+
+def test_mysql_55_error_log_and_mongodb_text() -> None:
+    _, out = parse("161209 14:18:53 [ERROR] Aborting")
+    assert out["log.level"] == "ERROR" and out["@timestamp"].hour == 14
+    name, out = parse("2018-02-05T13:44:56.657+0100 I CONTROL  [initandlisten] git version: 009580ad490190ba33d1c6253ebd8d91808923e4")
+    assert name == "mongodb-text" and out["log.level"] == "INFO" and out["log.logger"] == "CONTROL"
+    assert out["@timestamp"].utcoffset() == timedelta(hours=1)
+
+
+def test_mongodb_json() -> None:
+    line = ('{"t":{"$date":"2021-03-05T09:39:54.545+00:00"},"s":"W","c":"CONTROL","id":22120,'
+            '"ctx":"initandlisten","msg":"Access control is not enabled for the database","tags":["startupWarnings"]}')
+    name, out = parse(line)
+    assert name == "mongodb-json" and out["log.level"] == "WARN" and out["mongodb.log.id"] == 22120
+    assert out["message"] == "Access control is not enabled for the database"
+
+
+@pytest.mark.parametrize(
+    ("text", "etype", "emsg"),
+    [
+        ("2015-10-18 18:01:47,978 ERROR [main] org.apache.hadoop.Foo: failed\njava.io.IOException: disk full\n"
+         "\tat org.apache.hadoop.Foo.run(Foo.java:12)\nCaused by: java.lang.IllegalStateException: x",
+         "java.io.IOException", "disk full"),
+        ("2023-04-01 10:00:00,123 - app.db - ERROR - query failed\nTraceback (most recent call last):\n"
+         '  File "app.py", line 3, in <module>\n    run()\nValueError: bad value', "ValueError", "bad value"),
+        ("panic: runtime error: index out of range [5] with length 3\n\ngoroutine 1 [running]:\nmain.main()\n"
+         "\t/tmp/main.go:8 +0x1d", "panic", "runtime error: index out of range [5] with length 3"),
+    ],
+)
+def test_stack_traces_fill_error_fields(text: str, etype: str, emsg: str) -> None:
+    _, out = parse(text)
+    assert out["error.type"] == etype and out["error.message"] == emsg
+    assert "\n" not in out["message"] and text.split("\n")[0].endswith(out["message"]) and out["error.stack_trace"]
+
+
+def test_go_panic_is_joined_by_the_go_preset() -> None:
+    lines = ["2024/01/02 10:00:00 starting", "panic: boom", "", "goroutine 1 [running]:", "main.main()",
+             "\t/tmp/main.go:8 +0x1d", "exit status 2"]
+    assert len(join(lines, "go")) == 2
+
+
+def test_year_inference_rolls_back_only_for_the_future() -> None:
+    now = datetime(2026, 1, 2, 12, tzinfo=UTC)
+    assert infer_year(12, 31, UTC, now) == 2025
+    assert infer_year(1, 3, UTC, now) == 2026  # within a day ahead: clock skew, not last year
+    assert infer_year(1, 2, timezone(timedelta(hours=5)), now) == 2026
+
+
+def test_operator_family_and_test_parse(tmp_path) -> None:
+    fam = tmp_path / "acme.yaml"
+    fam.write_text(
+        "name: acme\nfirst: ['@']\npriority: 1\npatterns:\n"
+        "  - '@%{TS:iso} %{LEVEL} (?P<svc>[a-z]++) %{MSG}'\nfields: {svc: service.component}\n"
+    )
+    assert [f.name for f in load_dir(fam)] == ["acme"]
+    sample = tmp_path / "s.log"
+    sample.write_text("@2026-01-19 10:30:00 WARN billing card declined\nnot a log line\n")
+    buf = io.StringIO()
+    assert run(sample, fam, out=buf) == 1  # one line unparsed
+    text = buf.getvalue()
+    assert "acme: @timestamp=2026-01-19T10:30:00.000Z level=WARN message='card declined'" in text
+    assert "UNPARSED" in text and "summary: acme 1, (unparsed) 1" in text
+
+
+def test_bad_operator_family_is_refused_with_its_name() -> None:
+    with pytest.raises(ValueError, match=r"family evil: .*nests quantifiers"):
+        compile_family({"name": "evil", "patterns": ["(a+)+b"]})
+    with pytest.raises(ValueError, match="unknown key 'paterns'"):
+        compile_family({"name": "typo", "paterns": ["x"]})
+
+
+def test_generic_fallback_reads_unknown_layouts() -> None:
+    name, out = parse("2024-01-02T03:04:05.678Z [worker-3] WARN cache.Store: eviction storm")
+    assert name == "generic" and out["log.level"] == "WARN" and out["message"] == "eviction storm"
+    assert out["process.thread.name"] == "worker-3" and out["log.logger"] == "cache.Store"
+
+
+def test_source_zone_from_shipper_meta() -> None:
+    from pipeline_testkit import make_event
+
+    from pipeline.parse.step import ParseConfig, ParseStep
+    from pipeline.settings import PipelineSettings
+
+    step = ParseStep(ParseConfig(), PipelineSettings())
+    ev = step.process(make_event("081109 203615 148 INFO dfs.DataNode: x", meta={"timezone": "Europe/Berlin"}))
+    assert ev.doc["@timestamp"] == "2008-11-09T19:36:15.000Z" and ev.format == "compact-date"
+
+
+def test_postgres_aws_rds_prefix() -> None:
+    # elastic/integrations packages/postgresql/data_stream/log/_dev/test/pipeline/test-postgresql-aws.log
+    _, out = parse("2022-06-16 17:58:40 UTC::@:[7770]:LOG:  checkpoint starting: time")
+    assert out["log.level"] == "INFO" and out["process.pid"] == 7770 and out["message"] == "checkpoint starting: time"
+    _, out = parse('2019-03-10 03:54:59 UTC:10.0.0.123(52834):postgres@tstdb:[20175]:ERROR: column "wrong" does not exist at character 8')
+    assert out["log.level"] == "ERROR" and out["user.name"] == "postgres" and out["postgresql.log.database"] == "tstdb"
+    assert out["message"] == 'column "wrong" does not exist at character 8'
+
+
+def test_postgres_csvlog_with_a_multi_line_statement() -> None:
+    # elastic/beats filebeat/module/postgresql/log/test/postgresql-13.csv.log
+    lines = [
+        '2021-01-04 01:06:13.289 UTC,,,1,,5ff26a05.1,5,,2021-01-04 01:06:13 UTC,,0,LOG,00000,"database system is ready to accept connections",,,,,,,,,"","postmaster"',
+        "2021-01-04 01:06:54.227 UTC,\"postgres\",\"postgres\",86,\"172.24.0.1:45126\",5ff26a0c.56,5,\"idle\",2021-01-04 01:06:20 UTC,3/4,0,LOG,00000,\"statement: SELECT name FROM  (SELECT pg_catalog.lower(name) AS name FROM pg_catalog.pg_settings   WHERE context != 'internal'   UNION ALL SELECT 'all') ss  WHERE substring(name,1,7)='log_min'",
+        'LIMIT 1000",,,,,,,,,"psql","client backend"',
+    ]
+    events = join(lines, "postgres-csv")
+    assert len(events) == 2
+    name, out = parse(events[0])
+    assert name == "postgresql-csv" and out["log.level"] == "INFO" and out["process.pid"] == 1
+    assert out["message"] == "database system is ready to accept connections"
+    assert out["postgresql.log.backend_type"] == "postmaster"
+    _, out = parse(events[1])
+    assert out["user.name"] == "postgres" and out["message"].endswith("LIMIT 1000")
+    assert out["postgresql.log.application_name"] == "psql"
+
+
+def test_mongodb_44_json_with_padding() -> None:
+    # elastic/beats filebeat/module/mongodb/log/test/mongodb-ubuntu-4.4.4-json.log
+    line = ('{"t":{"$date":"2022-07-05T13:13:20.632+03:00"},"s":"I",  "c":"ACCESS",   "id":20249,   "ctx":"conn351460",'
+            '"msg":"Authentication failed","attr":{"mechanism":"SCRAM-SHA-256","speculative":true,"principalName":"sherlock",'
+            '"authenticationDatabase":"db_name","remote":"10.10.10.10:52088","extraInfo":{},'
+            '"error":"AuthenticationFailed: SCRAM authentication failed, storedKey mismatch"}}')
+    name, out = parse(line)
+    assert name == "mongodb-json" and out["log.logger"] == "ACCESS" and out["process.thread.name"] == "conn351460"
+    assert out["@timestamp"].hour == 13 and out["@timestamp"].utcoffset() == timedelta(hours=3)
