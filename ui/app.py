@@ -41,7 +41,7 @@ from ui.http import (  # noqa: F401  (re-exported: scripts and older code read t
 )
 from ui.live_tail import TailHub
 from ui.rollups import run_rollups
-from ui.routes import admin, logs, stream, system
+from ui.routes import admin, alerts, logs, stream, system
 from ui.settings import UISettings
 from ui.web import routes as web_routes
 
@@ -55,6 +55,7 @@ API_ROUTE_MODULES: tuple[ModuleType, ...] = (
     system,
     admin,
     stream,
+    alerts,
 )
 
 
