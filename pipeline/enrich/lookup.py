@@ -17,7 +17,7 @@ import orjson
 
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 
 def load_table(path: Path, key_column: str | None) -> dict[str, dict[str, Any]]:
@@ -45,7 +45,6 @@ def load_table(path: Path, key_column: str | None) -> dict[str, dict[str, Any]]:
         return {row[key]: {k: v for k, v in row.items() if k != key and v not in (None, "")} for row in reader}
 
 
-@register
 class LookupConfig(StepConfig):
     type: Literal["lookup"] = "lookup"
     path: Path
