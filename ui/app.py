@@ -40,8 +40,9 @@ from ui.http import (  # noqa: F401  (re-exported: scripts and older code read t
     json_response,
 )
 from ui.live_tail import TailHub
+from ui.openapi import document_paths
 from ui.rollups import run_rollups
-from ui.routes import admin, logs, stream, system
+from ui.routes import admin, lifecycle, logs, stream, system
 from ui.settings import UISettings
 from ui.web import routes as web_routes
 
@@ -55,6 +56,7 @@ API_ROUTE_MODULES: tuple[ModuleType, ...] = (
     system,
     admin,
     stream,
+    lifecycle,
 )
 
 
@@ -95,6 +97,8 @@ def add_routes(app: web.Application) -> None:
     """Mount the JSON API's route tables (the pages come from ``ui.web.routes.setup``)."""
     for module in API_ROUTE_MODULES:
         app.router.add_routes(module.ROUTES)
+        if hasattr(module, "OPENAPI_PATHS"):
+            document_paths(app, module.OPENAPI_PATHS, getattr(module, "OPENAPI_SCHEMAS", {}))
 
 
 def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSettings | None = None,

@@ -50,6 +50,21 @@ class FileSourceConfig(SourceConfigBase):
 
     type: Literal["file"]
     paths: list[str] = Field(min_length=1)
+    # IANA zone of the times written in these files when they carry no offset (sent as the ECS
+    # field event.timezone; the pipeline reads zone-less timestamps in it). None = the pipeline's.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str | None) -> str | None:
+        if value:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(value)
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/Berlin)") from exc
+        return value
     exclude: list[str] = Field(default_factory=list)
     start_at: Literal["beginning", "end"] = "beginning"
     multiline: MultilineConfig = Field(default_factory=MultilineConfig)
@@ -498,7 +513,10 @@ class FileSource(SourceBase):
 
     def fields(self, tf: TrackedFile, start: int) -> tuple[dict[str, Any], str | None]:
         """Fields and event timestamp for the event starting at ``start``."""
-        return {"log.file.path": tf.path, "log.offset": start, "source_name": self.name}, None
+        fields: dict[str, Any] = {"log.file.path": tf.path, "log.offset": start, "source_name": self.name}
+        if self.cfg.timezone:
+            fields["event.timezone"] = self.cfg.timezone
+        return fields, None
 
     def _events(self, tf: TrackedFile, joined: list[Joined]) -> list[Event]:
         if type(self).fields is FileSource.fields:
@@ -531,7 +549,8 @@ class FileSource(SourceBase):
             b',"timestamp":', dumps(now_rfc3339()), b',"fields":{"log.file.path":', dumps(tf.path),
             b',"log.offset":',
         ))
-        tail = b',"source_name":' + dumps(self.name) + b"}}"
+        tz = b',"event.timezone":' + dumps(self.cfg.timezone) if self.cfg.timezone else b""
+        tail = b',"source_name":' + dumps(self.name) + tz + b"}}"
         id_prefix = id_hasher(self.host, tf.origin, tf.ident)
         key, epoch = tf.key, tf.epoch
         events: list[Event] = []

@@ -8,18 +8,19 @@ from aiohttp import web
 
 from ui.http import HUB, KAFKA, SERVICE, SETTINGS, STATUS_CACHE, authenticate, json_response
 from ui.openapi import app_document
+from ui.routes.lifecycle import lifecycle_status_section
 from ui.status import gather_status
 
 
 async def status(request: web.Request) -> web.Response:
-    await authenticate(request, "read")
+    p = await authenticate(request, "read")
     cache = request.app[STATUS_CACHE]
     if cache.get("at", 0) + 2.0 < time.monotonic():
         settings = request.app[SETTINGS]
         cache["value"] = await gather_status(request.app[SERVICE].client, request.app[KAFKA],
                                              settings.gateway_health_url, settings.probe_timeout_s)
         cache["at"] = time.monotonic()
-    return json_response(cache["value"])
+    return json_response({**cache["value"], "lifecycle": await lifecycle_status_section(request, p)})
 
 
 async def metrics(request: web.Request) -> web.Response:
