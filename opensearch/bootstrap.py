@@ -83,7 +83,8 @@ def _apply_ism_policy(client: OpenSearch, defn: Definition) -> str:
 
 
 def bootstrap(client: OpenSearch, storage: StorageSettings | None = None,
-              retention: dict[str, int] | None = None) -> list[Change]:
+              retention: dict[str, int] | None = None,
+              tenant_retention: dict[str, dict[str, int]] | None = None) -> list[Change]:
     """Apply every definition; returns what happened to each.
 
     ``retention`` (days per class) defaults to what ``POST /api/v1/retention`` stored, over
@@ -93,8 +94,10 @@ def bootstrap(client: OpenSearch, storage: StorageSettings | None = None,
     use_ism = lifecycle.use_ism(client, storage)
     if retention is None:
         retention = lifecycle.stored_retention(client)
+    if tenant_retention is None:
+        tenant_retention = lifecycle.stored_tenant_retention(client)
     changes: list[Change] = []
-    for defn in all_definitions(storage, lifecycle.node_tiers(client), retention):
+    for defn in all_definitions(storage, lifecycle.node_tiers(client), retention, tenant_retention):
         if defn.kind in ("component_template", "index_template"):
             outcome = _apply_template(client, defn)
         elif use_ism:

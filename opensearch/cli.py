@@ -67,6 +67,20 @@ def run_lifecycle_forever(stop: threading.Event, schedule: str, log=print) -> No
 
 
 def cmd_lifecycle(args: argparse.Namespace) -> int:
+    if args.dry_run:
+        from . import lifecycle_plan
+
+        now = time.time() + (lifecycle.age_seconds(args.at) if args.at else 0)
+        rows = lifecycle_plan.plan(sync_client(), now=now, pattern=args.pattern)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        else:
+            schedule = args.schedule or StorageSettings().lifecycle_schedule
+            nxt = croniter(schedule, datetime.now()).get_next(datetime)
+            print(f"dry run: nothing is changed. Next scheduled run: {nxt.isoformat(timespec='minutes')} "
+                  f"('{schedule}'); due actions happen then.")
+            print(lifecycle_plan.render(rows, now))
+        return 0
     if args.once:
         report = lifecycle.run_once(sync_client())
         _print_report(report)
@@ -96,4 +110,49 @@ def register(sub: argparse._SubParsersAction) -> None:
     lc = isub.add_parser("lifecycle", help="run LogHarbor's lifecycle (when the cluster has no ISM)")
     lc.add_argument("--once", action="store_true", help="one pass, then exit")
     lc.add_argument("--schedule", help="cron expression (default storage.lifecycle_schedule)")
+    lc.add_argument("--dry-run", action="store_true", help="print each index's next action and when; change nothing")
+    lc.add_argument("--at", help="with --dry-run: pretend it is this much later (e.g. 30d)")
+    lc.add_argument("--json", action="store_true", help="with --dry-run: JSON rows")
+    lc.add_argument("--pattern", default="logs-*", help="with --dry-run: data streams to show")
     lc.set_defaults(handler=cmd_lifecycle)
+    h = isub.add_parser("hold", help="legal hold on a data stream: nothing deletes it while set")
+    h.add_argument("action", choices=("set", "clear", "list"))
+    h.add_argument("data_stream", nargs="?")
+    h.add_argument("--reason", default="legal hold")
+    h.set_defaults(handler=cmd_hold)
+    d = isub.add_parser("disk", help="disk usage per node against the watermarks; --protect runs emergency retention")
+    d.add_argument("--protect", action="store_true")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(handler=cmd_disk)
+
+
+def cmd_hold(args: argparse.Namespace) -> int:
+    from . import safe_delete
+
+    client = sync_client()
+    if args.action == "list":
+        print(json.dumps(safe_delete.holds(client), indent=2))
+        return 0
+    if not args.data_stream:
+        print("logharbor: hold set|clear needs a data stream name", file=sys.stderr)
+        return 2
+    if args.action == "set":
+        safe_delete.set_hold(client, args.data_stream, reason=args.reason, actor="cli")
+        print(f"legal hold set on {args.data_stream}")
+    else:
+        done = safe_delete.clear_hold(client, args.data_stream, actor="cli")
+        print(f"legal hold {'cleared' if done else 'was not set'} on {args.data_stream}")
+    return 0
+
+
+def cmd_disk(args: argparse.Namespace) -> int:
+    from . import disk_monitor
+
+    client = sync_client()
+    if args.protect:
+        res = disk_monitor.protect(client)
+        print(json.dumps(res, indent=2, default=str))
+        return 0
+    health = disk_monitor.disk_health(client)
+    print(json.dumps(health, indent=2, default=str) if args.json else disk_monitor.render(health))
+    return 0

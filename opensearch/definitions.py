@@ -88,9 +88,29 @@ def policy_for(cls: str, days: int, storage: StorageSettings, tiers: set[str] | 
     return body
 
 
+def tenant_policy_name(cls: str, tenant: str) -> str:
+    return f"logharbor-{cls}--{tenant}"
+
+
+def tenant_policies(storage: StorageSettings, tenant_retention: dict[str, dict[str, int]],
+                    tiers: set[str] | None = None) -> list[Definition]:
+    """One policy per (tenant, class) with its own days, attached to ``logs-<tenant>-<class>``
+    at a higher priority than the class policy, so one tenant's retention never moves another's."""
+    defs = []
+    for tenant, days_by_class in sorted(tenant_retention.items()):
+        for cls, days in sorted(days_by_class.items()):
+            body = policy_for(cls, days, storage, tiers)
+            body["policy"]["description"] = f"{body['policy']['description']} (tenant {tenant})"
+            body["policy"]["ism_template"] = [{"index_patterns": [f"logs-{tenant}-{cls}"], "priority": 200}]
+            defs.append(Definition("ism_policy", tenant_policy_name(cls, tenant), body))
+    return defs
+
+
 def all_definitions(storage: StorageSettings, tiers: set[str] | None = None,
-                    retention: dict[str, int] | None = None) -> list[Definition]:
-    """Everything bootstrap applies, in dependency order (``retention`` overrides the settings)."""
+                    retention: dict[str, int] | None = None,
+                    tenant_retention: dict[str, dict[str, int]] | None = None) -> list[Definition]:
+    """Everything bootstrap applies, in dependency order (``retention`` overrides the settings;
+    ``tenant_retention`` adds per-tenant policies)."""
     defs = [Definition("component_template", n, b) for n, b in _load("component_templates").items()]
     templates = _load("index_templates")
     base = templates.get("logs-standard")
@@ -100,6 +120,7 @@ def all_definitions(storage: StorageSettings, tiers: set[str] | None = None,
         body = templates.get(f"logs-{cls}") or _class_template(base, cls)
         defs.append(Definition("index_template", f"logharbor-logs-{cls}", body))
         defs.append(Definition("ism_policy", f"logharbor-{cls}", policy_for(cls, days, storage, tiers)))
+    defs += tenant_policies(storage, tenant_retention or {}, tiers)
     return defs
 
 

@@ -101,6 +101,20 @@ def store_retention(client: OpenSearch, days: dict[str, int]) -> None:
                  body={"type": "retention", "days": days, "updated_at": time.time()})
 
 
+def stored_tenant_retention(client: OpenSearch) -> dict[str, dict[str, int]]:
+    """Per-tenant overrides set through the API: {tenant: {class: days}}."""
+    _ensure_index(client)
+    client.indices.refresh(index=LIFECYCLE_INDEX)
+    res = client.search(index=LIFECYCLE_INDEX, body={"size": 10000, "query": {"term": {"type": "retention_tenant"}}})
+    return {h["_source"]["name"]: dict(h["_source"].get("days") or {}) for h in res["hits"]["hits"]}
+
+
+def store_tenant_retention(client: OpenSearch, tenant: str, days: dict[str, int]) -> None:
+    _ensure_index(client)
+    client.index(index=LIFECYCLE_INDEX, id=f"{RETENTION_DOC}:tenant:{tenant}", refresh="wait_for",
+                 body={"type": "retention_tenant", "name": tenant, "days": days, "updated_at": time.time()})
+
+
 def put_policy(client: OpenSearch, name: str, body: dict, digest: str) -> str:
     """Store a policy (compare-and-set on seq_no/primary_term); returns created|updated|unchanged."""
     _ensure_index(client)
@@ -177,6 +191,19 @@ class RunReport:
     transitions: list[tuple[str, str, str]] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    # safe-deletion steps (closed, waiting, held, reopened, deleted) — opensearch.safe_delete.Outcome
+    outcomes: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class RunContext:
+    """What one run's delete actions need (see :mod:`opensearch.safe_delete`)."""
+
+    settings: Any  # LifecycleSettings
+    now: float
+    repo_configured: bool
+    held: set[str]
+    policy: str = ""
 
 
 def _rollover_due(client: OpenSearch, index: str, spec: dict, age_s: float, docs: int) -> bool:
@@ -203,7 +230,8 @@ def _rollover_due(client: OpenSearch, index: str, spec: dict, age_s: float, docs
 
 
 def _do_action(client: OpenSearch, action: dict, index: str, ds: str | None, is_write: bool,
-               tiers: set[str], report: RunReport, age_s: float = 0.0, docs: int = 0) -> bool:
+               tiers: set[str], report: RunReport, age_s: float = 0.0, docs: int = 0,
+               ctx: RunContext | None = None) -> bool:
     """Run one action; True when done (rollover waits for its conditions, as in ISM)."""
     name = _action_name(action)
     spec = action[name] or {}
@@ -233,9 +261,19 @@ def _do_action(client: OpenSearch, action: dict, index: str, ds: str | None, is_
             )
     elif name == "delete":
         if is_write and ds is not None:
-            # a data stream's write index cannot be deleted: roll it first
+            # a data stream's write index cannot be deleted (nor closed): roll it first
             client.indices.rollover(alias=ds)
-        client.indices.delete(index=index)
+        if ctx is None:
+            client.indices.delete(index=index)
+            report.deleted.append(index)
+            return True
+        from .safe_delete import request_delete
+
+        out = request_delete(client, index, ds, reason="retention", policy=ctx.policy, settings=ctx.settings,
+                             now=ctx.now, repo_configured=ctx.repo_configured, held=ctx.held)
+        report.outcomes.append(out)
+        if out.action != "deleted":
+            return False
         report.deleted.append(index)
     # unknown actions (notification, snapshot, ...) are recorded as done: ISM-only features
     return True
@@ -252,13 +290,26 @@ def _transition(state: dict, age_s: float, docs: int) -> str | None:
     return None
 
 
-def run_once(client: OpenSearch, now: float | None = None, pattern: str = "logs-*") -> RunReport:
-    """One pass over every managed backing index: run pending actions, then transitions."""
+def run_once(client: OpenSearch, now: float | None = None, pattern: str = "logs-*",
+             settings: Any = None) -> RunReport:
+    """One pass over every managed backing index: run pending actions, then transitions;
+    then the size budgets. Deletions go through :mod:`opensearch.safe_delete`."""
+    from . import safe_delete, size_budget, snapshots
+    from .lifecycle_settings import LifecycleSettings
+
     now = time.time() if now is None else now
+    settings = settings or LifecycleSettings()
     report = RunReport()
     policies = get_policies(client)
     if not policies:
         return report
+    held = set(safe_delete.holds(client))
+    ctx = RunContext(settings, now, snapshots.repository_exists(client, settings.snapshot_repository), held)
+    for index, mark in safe_delete.pending(client).items():
+        if mark.get("name") in held:
+            out = safe_delete.reopen(client, index, why=f"legal hold on {mark.get('name')}")
+            if out:
+                report.outcomes.append(out)
     states = _load_states(client)
     tiers = node_tiers(client)
     try:
@@ -284,11 +335,18 @@ def run_once(client: OpenSearch, now: float | None = None, pattern: str = "logs-
                 if policy is None:
                     continue
                 st = IndexState(index, policy, policies[policy]["default_state"], created)
+            want = policy_for_index(policies, index, ds["name"])
+            if want is not None and want != st.policy:
+                # a per-tenant policy appeared (or went away): follow it from the same phase
+                if not any(x["name"] == st.state for x in policies[want]["states"]):
+                    st.state, st.actions_done = policies[want]["default_state"], []
+                st.policy = want
             pol = policies.get(st.policy)
             if pol is None:
                 continue
+            ctx.policy = st.policy
             try:
-                _advance(client, pol, st, ds["name"], is_write, created, docs, now, tiers, report)
+                _advance(client, pol, st, ds["name"], is_write, created, docs, now, tiers, report, ctx)
             except TransportError as exc:
                 st.last_error = f"{type(exc).__name__}: {exc}"
                 report.errors.append((index, st.last_error))
@@ -297,12 +355,41 @@ def run_once(client: OpenSearch, now: float | None = None, pattern: str = "logs-
             else:
                 client.index(index=LIFECYCLE_INDEX, id=f"state:{index}", body=st.doc())
     client.indices.refresh(index=LIFECYCLE_INDEX)
+    try:
+        report.outcomes += size_budget.enforce(client, settings, now=now, ctx=ctx, pattern=pattern)
+    except TransportError as exc:
+        report.errors.append(("size budget", f"{type(exc).__name__}: {exc}"))
+    report.deleted += [o.index for o in report.outcomes if o.action == "deleted" and o.index not in report.deleted]
     return report
 
 
+def _still_due(pol: dict, st: IndexState, age_s: float, docs: int) -> str | None:
+    """None if the current state is still reachable under the (possibly changed) policy;
+    else the state to go back to (retention lengthened while a deletion was pending)."""
+    back = None
+    for s in pol["states"]:
+        for t in s.get("transitions") or []:
+            if t["state_name"] != st.state:
+                continue
+            if _transition({"transitions": [t]}, age_s, docs) is not None:
+                return None
+            back = back or s["name"]
+    return back
+
+
 def _advance(client: OpenSearch, pol: dict, st: IndexState, ds: str, is_write: bool, created: float,
-             docs: int, now: float, tiers: set[str], report: RunReport) -> None:
+             docs: int, now: float, tiers: set[str], report: RunReport, ctx: RunContext | None = None) -> None:
     states = {s["name"]: s for s in pol["states"]}
+    if ctx is not None and any("delete" in a for a in (states.get(st.state) or {}).get("actions") or []):
+        back = _still_due(pol, st, now - created, docs)
+        if back is not None:
+            from .safe_delete import reopen
+
+            out = reopen(client, st.index, why=f"policy {st.policy} changed: not due for deletion")
+            if out:
+                report.outcomes.append(out)
+            report.transitions.append((st.index, st.state, back))
+            st.state, st.actions_done, st.info = back, [], "deletion cancelled by a policy change"
     for _ in range(len(states) + 1):  # several phases may be due at once (e.g. a long outage)
         state = states.get(st.state)
         if state is None:
@@ -312,8 +399,9 @@ def _advance(client: OpenSearch, pol: dict, st: IndexState, ds: str, is_write: b
             key = _action_name(action)
             if key in st.actions_done:
                 continue
-            if not _do_action(client, action, st.index, ds, is_write, tiers, report, now - created, docs):
-                st.info = f"waiting for {key} conditions"
+            if not _do_action(client, action, st.index, ds, is_write, tiers, report, now - created, docs, ctx):
+                last = report.outcomes[-1] if report.outcomes and key == "delete" else None
+                st.info = f"{key}: {last.action} ({last.detail})" if last else f"waiting for {key} conditions"
                 return
             st.actions_done.append(key)
             if key == "delete":

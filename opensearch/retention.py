@@ -11,17 +11,21 @@ from opensearchpy import OpenSearch
 
 from logharbor.config import ConfigError, StorageSettings
 
-from . import lifecycle
+from . import lifecycle, lifecycle_audit
 from .bootstrap import Change, bootstrap
 from .definitions import retention_classes
 
 MAX_RETENTION_DAYS = 3650
 
 
-def get_retention(client: OpenSearch, storage: StorageSettings | None = None) -> dict[str, int]:
-    """Effective days per class: settings, overridden by what the API stored."""
+def get_retention(client: OpenSearch, storage: StorageSettings | None = None,
+                  tenant: str | None = None) -> dict[str, int]:
+    """Effective days per class: settings, overridden by the stored cluster-wide days, then (for
+    ``tenant``) by that tenant's own days."""
     days = retention_classes(storage or StorageSettings())
     days.update(lifecycle.stored_retention(client))
+    if tenant is not None:
+        days.update(lifecycle.stored_tenant_retention(client).get(tenant, {}))
     return days
 
 
@@ -38,13 +42,30 @@ def validate_retention(update: dict[str, object], known: dict[str, int]) -> dict
 
 
 def set_retention(client: OpenSearch, update: dict[str, object],
-                  storage: StorageSettings | None = None) -> tuple[dict[str, int], list[Change]]:
-    """Store new days for some classes and re-apply the policies; returns (effective, changes)."""
+                  storage: StorageSettings | None = None, *, tenant: str | None = None,
+                  actor: str | None = None) -> tuple[dict[str, int], list[Change]]:
+    """Store new days and re-apply the policies; returns (effective, changes).
+
+    ``tenant=None`` changes the cluster-wide defaults (callers must hold the operator scope);
+    a tenant changes only its own ``logs-<tenant>-<class>`` streams, through per-tenant policies.
+    One lifecycle-audit record per changed class names the actor, the scope and old → new.
+    """
     storage = storage or StorageSettings()
-    current = get_retention(client, storage)
+    current = get_retention(client, storage, tenant)
     clean = validate_retention(update, current)
-    stored = lifecycle.stored_retention(client)
-    stored.update(clean)
-    lifecycle.store_retention(client, stored)
+    if tenant is None:
+        stored = lifecycle.stored_retention(client)
+        stored.update(clean)
+        lifecycle.store_retention(client, stored)
+    else:
+        stored = lifecycle.stored_tenant_retention(client).get(tenant, {})
+        stored.update(clean)
+        lifecycle.store_tenant_retention(client, tenant, stored)
+    for cls, days in clean.items():
+        if current.get(cls) != days:
+            lifecycle_audit.record(client, "retention_change", tenant=tenant, retention_class=cls, actor=actor,
+                                   outcome="changed", reason="cluster default" if tenant is None else "tenant",
+                                   detail=f"{cls}: {current.get(cls)} -> {days} days"
+                                   f"{'' if tenant is None else f' for tenant {tenant}'}")
     current.update(clean)
-    return current, bootstrap(client, storage, retention=current)
+    return current, bootstrap(client, storage)

@@ -16,6 +16,17 @@ if [ -d tests/e2e ] && ls tests/e2e/test_*.py >/dev/null 2>&1 && ! command -v ch
   fi
 fi
 
+# PostgreSQL server binaries for the lookup step's SQL source test (issue 19; the test runs a
+# private cluster with initdb/pg_ctl from /usr/lib/postgresql/*/bin) — idempotent and quiet
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "[test] installing Debian's postgresql for the lookup tests ..." >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "[test] PostgreSQL is missing: install it (sudo apt-get install postgresql) for the lookup tests" >&2
+  fi
+fi
+
 # protocol clients for the gateway's protocol tests (issue 18): rsyslog, an extracted syslog-ng,
 # the Node.js OTLP exporter (npm ci) and pip clients of other majors — idempotent and quiet
 ./ops/protocol_clients.sh

@@ -20,6 +20,8 @@ DROPPED = Counter(_P + "dropped_events", "Events dropped on purpose, by filter r
 SAMPLED_FOLDED = Counter(_P + "sampled_folded_events", "Events folded into a sample, by rule", ["rule"])
 REDACTED = Counter(_P + "redactions", "Values redacted, by redaction rule", ["rule"])
 ENRICH_FAILURES = Counter(_P + "enrich_failures", "Enrichment steps that failed (event kept)", ["step"])
+LOOKUP_UNENRICHED = Counter(_P + "lookup_unenriched", "Events a remote lookup passed unenriched (source down, timeout)",
+                            ["step", "reason"])
 DLQ = Counter(_P + "dead_lettered", "Records sent to the dead-letter topic and index", ["reason"])
 PUBLISHED = Counter(_P + "published_documents", "Documents published to the processed topic")
 BULK_RETRIES = Counter(_P + "bulk_retries", "Bulk attempts retried after 429/5xx/connection errors", ["cause"])

@@ -229,14 +229,31 @@ def keystore_verifier(store: Any, cache_ttl_s: float = 5.0) -> Verifier:
 
 
 class Authenticator:
-    """Token → Principal (static keys first, then the key store), scope check, rate limit."""
+    """Token → Principal (static keys first, then the key store), scope check, rate limit.
+
+    Other credential kinds plug in with :meth:`consult`: a token with a registered prefix goes
+    to that verifier only (the web dashboard's sessions are ``lhs.<cookie>``), with a rate
+    limiter of its own, and through the same tenant and scope checks as a key.
+    """
 
     def __init__(self, verifiers: list[Verifier], limiter: RateLimiter | None = None) -> None:
         self._verifiers = verifiers
         self._limiter = limiter or RateLimiter()
+        self._prefixed: dict[str, tuple[Verifier, RateLimiter]] = {}
+
+    def consult(self, prefix: str, verifier: Verifier, limiter: RateLimiter | None = None) -> None:
+        """Send tokens starting with ``prefix`` to ``verifier`` (given the token without the prefix)."""
+        self._prefixed[prefix] = (verifier, limiter or RateLimiter())
 
     async def authenticate(self, authorization: str | None, scope: str) -> Principal:
         token = bearer_token(authorization)
+        for prefix, (verify_prefixed, limiter) in self._prefixed.items():
+            if token.startswith(prefix):
+                found = await verify_prefixed(token[len(prefix):])
+                check_tenant(found.tenant)
+                require_scope(found, scope)
+                limiter.check(found)
+                return found
         principal: Principal | None = None
         last: AuthError = AuthError(401, "unknown API key")
         for verify in self._verifiers:

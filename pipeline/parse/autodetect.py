@@ -1,8 +1,11 @@
-"""Auto-detection that scales: the family that parsed a source's last line is tried first.
+"""Auto-detection that scales: the families that parsed a source's recent lines are tried first.
 
-The cache key is (tenant, source): one application writes one format, so after the first line
-of a source detection costs one regex attempt. A miss walks the library's candidates for the
-line's first character (priority order), then the code parsers kept from before the library
+The cache key is (tenant, source, header shape): the shape is the line's first characters
+with digits as ``9`` and letters as ``a`` (``2026-01-19 10:3`` → ``9999-99-99 99:9``), one
+C-level ``str.translate``. One application writes one format, and a source that mixes formats
+(a container's stdout) still gives each format its own shape, so after the first line of each
+kind detection costs one regex attempt. A miss walks the library's candidates for the line's
+first character (priority order), then the code parsers kept from before the library
 (nginx/Apache access, the product spec's app line, logfmt, JSON), then the generic fallback.
 """
 
@@ -25,6 +28,15 @@ LEGACY: tuple[tuple[str, frozenset[str] | None, Callable[[str], Fields | None]],
     ("logfmt", None, logfmt.parse),
 )
 LEGACY_BY_NAME = {name: fn for name, _, fn in LEGACY}
+SHAPE_CHARS = 14
+_SHAPE = str.maketrans(
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "9" * 10 + "a" * 52
+)
+
+
+def shape(line: str) -> str:
+    """The header shape of a line: digits → 9, letters → a, punctuation and spaces kept."""
+    return line[:SHAPE_CHARS].translate(_SHAPE)
 
 
 class Detector:
@@ -34,7 +46,7 @@ class Detector:
         self.library = library
         self.cache_size = cache_size
         self.generic = generic
-        self._cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, str] | str, list[str]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
@@ -53,34 +65,41 @@ class Detector:
     def detect(
         self, line: str, key: tuple[str, str] | None = None, tz: tzinfo = UTC, now: datetime | None = None
     ) -> tuple[str, Fields] | None:
-        """(family, fields) for ``line``, trying the family last seen for ``key`` first."""
-        cached = self._cache.get(key) if key is not None else None
-        if cached is not None:
-            out = self.parse_as(cached, line, tz, now)
-            if out is not None:
-                self.hits += 1
-                return cached, out
+        """(family, fields) for ``line``, trying the families recently seen for ``key`` first."""
+        ckey = (key[0], key[1], shape(line)) if key is not None else shape(line)
+        recent = self._cache.get(ckey)
+        if recent is not None:
+            for name in recent:
+                out = self.parse_as(name, line, tz, now)
+                if out is not None:
+                    self.hits += 1
+                    return name, out
         self.misses += 1
-        found = self._walk(line, tz, now, skip=cached)
-        if found is not None and key is not None and found[0] != fallback.NAME:
-            self._cache[key] = found[0]
-            self._cache.move_to_end(key)
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+        found = self._walk(line, tz, now, skip=recent)
+        if found is not None and found[0] != fallback.NAME:
+            if recent is None:
+                recent = self._cache[ckey] = []
+                if len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            recent.insert(0, found[0])
+            del recent[3:]
         return found
 
-    def _walk(self, line: str, tz: tzinfo, now: datetime | None, skip: str | None) -> tuple[str, Fields] | None:
+    def _walk(
+        self, line: str, tz: tzinfo, now: datetime | None, skip: list[str] | None
+    ) -> tuple[str, Fields] | None:
         if not line:
             return None
+        skip = skip or []
         for fam in self.library.candidates(line):
-            if fam.name == skip:
+            if fam.name in skip:
                 continue
             out = fam.parse(line, tz, now)
             if out is not None:
                 return fam.name, out
         cls = first_class(line)
         for name, classes, fn in LEGACY:
-            if name == skip or (classes is not None and cls not in classes):
+            if name in skip or (classes is not None and cls not in classes):
                 continue
             out = fn(line)
             if out is not None:

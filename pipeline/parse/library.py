@@ -42,6 +42,7 @@ MACROS: dict[str, str] = {
     "IP": r"[0-9A-Fa-f:.]++",
     "MSG": r"(?P<message>.*)",
 }
+_TS_CACHE: dict[tuple[str, str, tzinfo], datetime] = {}
 _MACRO_RE = re.compile(r"%\{(?P<name>[A-Z]+)(?::(?P<arg>[a-z_]+))?\}")
 
 
@@ -129,9 +130,17 @@ class Family:
             out[ecs.LEVEL] = self.default_level
         ts_text = groups.get("ts")
         if ts_text is not None and layout is not None:
-            ts = parse_layout(layout, ts_text, tz, now)
+            # Lines of a burst share their second (or millisecond): parse each text once.
+            ckey = (ts_text, layout, tz)
+            ts = _TS_CACHE.get(ckey) if now is None else None
             if ts is None:
-                return None
+                ts = parse_layout(layout, ts_text, tz, now)
+                if ts is None:
+                    return None
+                if now is None:
+                    if len(_TS_CACHE) >= 8192:
+                        _TS_CACHE.clear()
+                    _TS_CACHE[ckey] = ts
             out[ecs.TIMESTAMP] = ts
         for group, (target, kind) in self.fields.items():
             value = groups.get(group)

@@ -180,7 +180,7 @@ def client_address(out: dict[str, Any], groups: dict[str, Any]) -> None:
 def postgres_prefix(out: dict[str, Any], groups: dict[str, Any]) -> None:
     """The operator's log_line_prefix between time and severity: [pid] / [pid-line], user@db."""
     prefix = groups.get("prefix") or ""
-    for token in prefix.split():
+    for token in prefix.replace(":", " ").split():
         if token.startswith("[") and token.endswith("]"):
             inner = token[1:-1].partition("-")[0]
             if inner.isdigit():

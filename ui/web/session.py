@@ -3,7 +3,7 @@
 A session is the verified API key's identity (key id, tenant, scopes) plus an expiry, as JSON
 signed with HMAC-SHA256. It carries no secret: the key itself never leaves the sign-in form,
 so a stolen cookie cannot be turned back into an API key, and it expires on its own. The key
-is re-checked against the key store while the session lives (see ``ui.web.routes``), so
+is re-checked against the key store while the session lives (see ``ui.web.sessions.KeyChecker``), so
 revoking a key also ends the sessions opened with it.
 
 CSRF tokens are bound to the session id (HMAC of it), so they need no server-side storage;

@@ -178,3 +178,41 @@ def test_source_zone_from_shipper_meta() -> None:
     step = ParseStep(ParseConfig(), PipelineSettings())
     ev = step.process(make_event("081109 203615 148 INFO dfs.DataNode: x", meta={"timezone": "Europe/Berlin"}))
     assert ev.doc["@timestamp"] == "2008-11-09T19:36:15.000Z" and ev.format == "compact-date"
+
+
+def test_postgres_aws_rds_prefix() -> None:
+    # elastic/integrations packages/postgresql/data_stream/log/_dev/test/pipeline/test-postgresql-aws.log
+    _, out = parse("2022-06-16 17:58:40 UTC::@:[7770]:LOG:  checkpoint starting: time")
+    assert out["log.level"] == "INFO" and out["process.pid"] == 7770 and out["message"] == "checkpoint starting: time"
+    _, out = parse('2019-03-10 03:54:59 UTC:10.0.0.123(52834):postgres@tstdb:[20175]:ERROR: column "wrong" does not exist at character 8')
+    assert out["log.level"] == "ERROR" and out["user.name"] == "postgres" and out["postgresql.log.database"] == "tstdb"
+    assert out["message"] == 'column "wrong" does not exist at character 8'
+
+
+def test_postgres_csvlog_with_a_multi_line_statement() -> None:
+    # elastic/beats filebeat/module/postgresql/log/test/postgresql-13.csv.log
+    lines = [
+        '2021-01-04 01:06:13.289 UTC,,,1,,5ff26a05.1,5,,2021-01-04 01:06:13 UTC,,0,LOG,00000,"database system is ready to accept connections",,,,,,,,,"","postmaster"',
+        "2021-01-04 01:06:54.227 UTC,\"postgres\",\"postgres\",86,\"172.24.0.1:45126\",5ff26a0c.56,5,\"idle\",2021-01-04 01:06:20 UTC,3/4,0,LOG,00000,\"statement: SELECT name FROM  (SELECT pg_catalog.lower(name) AS name FROM pg_catalog.pg_settings   WHERE context != 'internal'   UNION ALL SELECT 'all') ss  WHERE substring(name,1,7)='log_min'",
+        'LIMIT 1000",,,,,,,,,"psql","client backend"',
+    ]
+    events = join(lines, "postgres-csv")
+    assert len(events) == 2
+    name, out = parse(events[0])
+    assert name == "postgresql-csv" and out["log.level"] == "INFO" and out["process.pid"] == 1
+    assert out["message"] == "database system is ready to accept connections"
+    assert out["postgresql.log.backend_type"] == "postmaster"
+    _, out = parse(events[1])
+    assert out["user.name"] == "postgres" and out["message"].endswith("LIMIT 1000")
+    assert out["postgresql.log.application_name"] == "psql"
+
+
+def test_mongodb_44_json_with_padding() -> None:
+    # elastic/beats filebeat/module/mongodb/log/test/mongodb-ubuntu-4.4.4-json.log
+    line = ('{"t":{"$date":"2022-07-05T13:13:20.632+03:00"},"s":"I",  "c":"ACCESS",   "id":20249,   "ctx":"conn351460",'
+            '"msg":"Authentication failed","attr":{"mechanism":"SCRAM-SHA-256","speculative":true,"principalName":"sherlock",'
+            '"authenticationDatabase":"db_name","remote":"10.10.10.10:52088","extraInfo":{},'
+            '"error":"AuthenticationFailed: SCRAM authentication failed, storedKey mismatch"}}')
+    name, out = parse(line)
+    assert name == "mongodb-json" and out["log.logger"] == "ACCESS" and out["process.thread.name"] == "conn351460"
+    assert out["@timestamp"].hour == 13 and out["@timestamp"].utcoffset() == timedelta(hours=3)

@@ -119,3 +119,32 @@ async def test_static_keys_then_store_and_rate_limit():
     with pytest.raises(AuthError) as info:
         await auth.authenticate("Bearer nope", "read")
     assert info.value.status == 401
+
+
+async def test_consulted_prefix_verifier_gets_its_tokens_only():
+    """The dashboard's session tokens go to the verifier registered for their prefix (never to the
+    key verifiers), pass the same tenant and scope checks, and other tokens never reach it."""
+    seen: list[str] = []
+
+    async def sessions(token: str) -> Principal:
+        seen.append(token)
+        if token != "good":
+            raise AuthError(401, "session expired or signed out; sign in again")
+        return Principal("k-session", "acme", frozenset({"read"}))
+
+    async def keys(token: str) -> Principal:
+        if token == "key-1":
+            return Principal("k-1", "acme", frozenset({"admin"}))
+        raise AuthError(401, "unknown API key")
+
+    auth = Authenticator([keys])
+    auth.consult("lhs.", sessions)
+    assert (await auth.authenticate("Bearer lhs.good", "read")).key_id == "k-session"
+    with pytest.raises(AuthError) as info:
+        await auth.authenticate("Bearer lhs.stale", "read")
+    assert (info.value.status, info.value.message) == (401, "session expired or signed out; sign in again")
+    with pytest.raises(AuthError) as info:
+        await auth.authenticate("Bearer lhs.good", "admin")
+    assert info.value.status == 403
+    assert (await auth.authenticate("Bearer key-1", "admin")).key_id == "k-1"
+    assert seen == ["good", "stale", "good"]

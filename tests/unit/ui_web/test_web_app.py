@@ -160,7 +160,7 @@ async def test_static_assets_are_served_with_nosniff(http: TestClient) -> None:
 
 
 def test_csp_names_the_websocket_origin_only_for_plain_hosts() -> None:
-    from ui.web.routes import content_security_policy
+    from ui.web.middleware import content_security_policy
 
     assert "connect-src 'self' ws://h.example:8080 wss://h.example:8080;" in content_security_policy("h.example:8080")
     assert "ws://[::1]:80 " in content_security_policy("[::1]:80")

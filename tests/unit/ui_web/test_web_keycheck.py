@@ -7,7 +7,7 @@ from opensearchpy import NotFoundError
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 
 from ui.errors import ApiError
-from ui.web.routes import KeyChecker
+from ui.web.sessions import KeyChecker
 
 
 class FakeKeysIndex:

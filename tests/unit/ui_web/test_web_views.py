@@ -113,7 +113,7 @@ def test_every_dashboard_panel_is_a_valid_api_call_and_links_to_its_search() -> 
 
 
 def test_table_message_is_one_line() -> None:
-    from ui.web.routes import table_message
+    from ui.web.search import table_message
 
     assert table_message("boom\n\tat X.y(X.java:1)") == "boom…"
     assert table_message("x" * 500) == "x" * 400 + "…"

@@ -1,0 +1,90 @@
+"""``/api/v1/stream``: the live tail over WebSocket, or Server-Sent Events on request."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import WSMsgType, web
+
+from ui.errors import ApiError, bad_request
+from ui.http import HUB, SETTINGS, authenticate
+from ui.live_tail import build_matcher, pump
+from ui.params import parse_filters
+
+
+async def stream(request: web.Request) -> web.StreamResponse:
+    """Live tail over WebSocket, or Server-Sent Events when the client asks for text/event-stream."""
+    settings = request.app[SETTINGS]
+    p = await authenticate(request, "read", allow_query_token=settings.allow_query_token)
+    f = parse_filters(request.query, datetime.now(UTC))
+    match = build_matcher(f.query, f.levels, f.sources)
+    hub = request.app[HUB]
+    is_sse = "text/event-stream" in request.headers.get("Accept", "")
+    ws = web.WebSocketResponse(max_msg_size=64 * 1024)
+    if not is_sse and not ws.can_prepare(request).ok:
+        raise bad_request("use a WebSocket upgrade, or Accept: text/event-stream for SSE")
+    try:
+        sub = await hub.subscribe(p.tenant, match)
+    except RuntimeError as exc:
+        raise ApiError(503, str(exc)) from exc
+    except Exception as exc:
+        raise ApiError(503, f"live tail unavailable: cannot read Kafka ({exc})") from exc
+    closed = asyncio.Event()
+    try:
+        if is_sse:
+            return await _serve_sse(request, sub, settings.heartbeat_s, closed)
+        await ws.prepare(request)
+
+        async def send(message: dict[str, Any]) -> None:
+            await ws.send_str(orjson.dumps(message).decode())
+
+        await send({"type": "ready"})
+        pump_task = asyncio.create_task(pump(sub, send, settings.heartbeat_s, closed))
+        try:
+            async for msg in ws:
+                if msg.type != WSMsgType.TEXT:
+                    continue
+                try:
+                    kind = orjson.loads(msg.data).get("type")
+                except (orjson.JSONDecodeError, AttributeError):
+                    await send({"type": "error", "error": "client messages are JSON objects with a 'type'"})
+                    continue
+                if kind == "pause":
+                    sub.pause()
+                elif kind == "resume":
+                    sub.resume()
+                else:
+                    await send({"type": "error", "error": f"unknown message type {kind!r} (pause, resume)"})
+        finally:
+            closed.set()
+            pump_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionResetError, RuntimeError):
+                await pump_task
+        return ws
+    finally:
+        hub.unsubscribe(sub)
+
+
+async def _serve_sse(request: web.Request, sub: Any, heartbeat_s: float, closed: asyncio.Event
+                     ) -> web.StreamResponse:
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                       "X-Accel-Buffering": "no"})
+    await resp.prepare(request)
+
+    async def send(message: dict[str, Any]) -> None:
+        await resp.write(b"data: " + orjson.dumps(message) + b"\n\n")
+
+    await send({"type": "ready"})
+    # SSE is one-way, so a closed client shows up as a failed write (at the latest at the heartbeat).
+    with contextlib.suppress(ConnectionResetError, RuntimeError):
+        await pump(sub, send, heartbeat_s, closed)
+    return resp
+
+
+ROUTES = [
+    web.get("/api/v1/stream", stream),
+]
