@@ -1,4 +1,4 @@
-"""Fuzz suite (issue 16): hostile shapes at the ingest and query APIs of real processes.
+"""Fuzz suite, query API (issue 16): hostile shapes at a real `logharbor ui` subprocess.
 
 Hypothesis drives a real ``logharbor gateway`` (own Kafka topic) and a real ``logharbor ui``
 subprocess (real OpenSearch) with what attackers send: deep nesting, oversized values, wrong
@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_api_support import corpus, delete_tenant, ensure_templates, index_docs, new_tenant, utcnow
 
-from gateway.testing import GatewayProcess, create_topic, keys
+from gateway.testing import keys
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -98,18 +98,6 @@ hostile_event = st.fixed_dictionaries({}, optional={
     "labels": json_value,
     "service": json_value | deep_value,
 })
-ingest_body = st.one_of(
-    st.lists(hostile_event, min_size=1, max_size=8).map(_dumps_or_raw),
-    st.lists(hostile_event, min_size=1, max_size=8).map(lambda evs: b"\n".join(_dumps_or_raw(e) for e in evs)),
-    deep_value.map(lambda v: _dumps_or_raw([{"message": "m", "fields": v}])),
-    st.integers(200, 2000).map(lambda n: _deep_json(n)),
-    st.integers(200, 1000).map(lambda n: b'[{"message": "m", "fields": ' + b'{"a":' * n + b"1" + b"}" * n + b"}]"),
-    st.binary(max_size=2000),
-    st.sampled_from([b'[{"message": "\\ud800"}]', b'[{"message": "a\\u0000b"}]', b"[{\"message\": 1e999}]",
-                     b'{"message": "x"' + b" " * 10 + b"}", b"[]", b"null", b'"str"', b"[[[]]]"]),
-)
-
-
 def _deep_json(n: int) -> bytes:
     return b"[" * n + b"1" + b"]" * n
 
@@ -121,32 +109,16 @@ def _dumps_or_raw(v: object) -> bytes:
         return _deep_json(400)
 
 
-# ---------------------------------------------------------------- the gateway
-
-GATEWAY_OK = {202, 400, 401, 403, 408, 413, 415, 429}
-
-
-@pytest.fixture(scope="module")
-def gateway(servers, kafka_bootstrap, os_url):
-    env = {"LOGHARBOR_KAFKA_RAW_TOPIC": create_topic(kafka_bootstrap)}
-    with GatewayProcess(env=env) as g:
-        g.wait_ready()
-        token, _ = keys(os_url, "create", tenant="fuzzsec", source="fuzz", scopes=["ingest"], rate=1e7, burst=1e7)
-        yield g, token, LogTail(g.log.name)
-
-
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
-@given(body=ingest_body, ndjson=st.booleans())
-def test_fuzz_ingest_hostile_bodies_are_4xx_without_traceback(gateway, body, ndjson):
-    g, token, log = gateway
-    headers = {"Authorization": f"Bearer {token}",
-               "Content-Type": "application/x-ndjson" if ndjson else "application/json"}
-    status, answer = _request(g.port, "POST", "/ingest", body, headers)
-    assert status in GATEWAY_OK, (status, answer[:300], body[:200])
-    assert "Traceback" not in log.new(), body[:200]
-    normal = orjson.dumps([{"message": "normal request after a hostile one", "level": "info"}])
-    status, answer = _request(g.port, "POST", "/ingest", normal, {**headers, "Content-Type": "application/json"})
-    assert status == 202, answer[:300]
+ingest_body = st.one_of(
+    st.lists(hostile_event, min_size=1, max_size=8).map(_dumps_or_raw),
+    st.lists(hostile_event, min_size=1, max_size=8).map(lambda evs: b"\n".join(_dumps_or_raw(e) for e in evs)),
+    deep_value.map(lambda v: _dumps_or_raw([{"message": "m", "fields": v}])),
+    st.integers(200, 2000).map(lambda n: _deep_json(n)),
+    st.integers(200, 1000).map(lambda n: b'[{"message": "m", "fields": ' + b'{"a":' * n + b"1" + b"}" * n + b"}]"),
+    st.binary(max_size=2000),
+    st.sampled_from([b'[{"message": "\\ud800"}]', b'[{"message": "a\\u0000b"}]', b"[{\"message\": 1e999}]",
+                     b'{"message": "x"' + b" " * 10 + b"}", b"[]", b"null", b'"str"', b"[[[]]]"]),
+)
 
 
 # ---------------------------------------------------------------- the query API
