@@ -26,9 +26,11 @@ import orjson
 
 from alerting.evaluator import Context
 from alerting.notify import SUMMARY_GROUP, entry, labels_of, notification, silenced_by
+from alerting.prefilter import Prefilter
 from alerting.rules import Rule, group_key
 from logharbor import ecs
-from opensearch.query import compile_matcher, parse
+from opensearch.query import Query, parse
+from opensearch.query.matcher import compile_shared_matcher
 from opensearch.query.timeexpr import parse_event_timestamp
 from opensearch.search import get_path
 
@@ -54,7 +56,8 @@ class MatchEngine:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.by_tenant: dict[str, list[tuple[Rule, Callable[[dict], bool]]]] = {}
+        self.by_tenant: dict[str, list[tuple[Rule, Callable[[dict, dict], bool]]]] = {}
+        self.prefilters: dict[str, Prefilter] = {}
         self._sig: tuple = ()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._minute: dict[str, tuple[int, int, int]] = {}  # rule → (minute, sent, over)
@@ -67,20 +70,27 @@ class MatchEngine:
         sig = tuple((r.id, r.updated_at, r.query) for r in match_rules)
         if sig == self._sig:
             return
-        by_tenant: dict[str, list[tuple[Rule, Callable[[dict], bool]]]] = {}
+        by_tenant: dict[str, list[tuple[Rule, Callable[[dict, dict], bool]]]] = {}
+        queries: dict[str, list[Query]] = {}
         for r in match_rules:
-            by_tenant.setdefault(r.tenant, []).append((r, compile_matcher(parse(r.query))))
+            q = parse(r.query)
+            by_tenant.setdefault(r.tenant, []).append((r, compile_shared_matcher(q)))
+            queries.setdefault(r.tenant, []).append(q)
+        self.prefilters = {t: Prefilter(qs) for t, qs in queries.items()}
         self.by_tenant, self._sig = by_tenant, sig
 
     def judge(self, doc: dict[str, Any], now: int) -> list[dict[str, Any]]:
         """Outbox entries for one processed document."""
         self.events += 1
-        rules = self.by_tenant.get(tenant_of(doc) or "")
+        tenant = tenant_of(doc) or ""
+        rules = self.by_tenant.get(tenant)
         if not rules:
             return []
         out = []
-        for rule, match in rules:
-            if not match(doc):
+        cache: dict = {}  # one tokenisation per field for all rules
+        for i in self.prefilters[tenant].candidates(doc):
+            rule, match = rules[i]
+            if not match(doc, cache):
                 continue
             self.matched += 1
             labels = {f: get_path(doc, f) for f in rule.condition.group_by}

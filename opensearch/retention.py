@@ -69,3 +69,24 @@ def set_retention(client: OpenSearch, update: dict[str, object],
                                    f"{'' if tenant is None else f' for tenant {tenant}'}")
     current.update(clean)
     return current, bootstrap(client, storage)
+
+
+def clear_tenant(client: OpenSearch, tenant: str, storage: StorageSettings | None = None,
+                 actor: str | None = None) -> list[str]:
+    """Drop a tenant's own retention (back to the defaults) and its per-tenant policies."""
+    from .definitions import tenant_policy_name
+
+    days = lifecycle.stored_tenant_retention(client).get(tenant, {})
+    client.delete(index=lifecycle.LIFECYCLE_INDEX, id=f"{lifecycle.RETENTION_DOC}:tenant:{tenant}",
+                  ignore=[404], refresh="wait_for")
+    names = [tenant_policy_name(cls, tenant) for cls in days]
+    ism = lifecycle.use_ism(client, storage or StorageSettings())
+    for name in names:
+        if ism:
+            client.transport.perform_request("DELETE", f"/_plugins/_ism/policies/{name}", params={"ignore": 404})
+        else:
+            client.delete(index=lifecycle.LIFECYCLE_INDEX, id=f"policy:{name}", ignore=[404], refresh="wait_for")
+    if days:
+        lifecycle_audit.record(client, "retention_change", tenant=tenant, actor=actor, outcome="cleared",
+                               reason="tenant", detail=f"tenant {tenant} back to the defaults")
+    return names

@@ -164,6 +164,21 @@ class FileSourceConfig(_SourceBase):
 
     type: Literal["file"]
     paths: list[str] = Field(min_length=1)
+    # IANA zone of the times written in these files when they carry no offset (sent as the ECS
+    # field event.timezone; the pipeline reads zone-less timestamps in it). None = the pipeline's.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str | None) -> str | None:
+        if value:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(value)
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/Berlin)") from exc
+        return value
     exclude: list[str] = Field(default_factory=list)
     start_at: Literal["beginning", "end"] = "beginning"
     multiline: MultilineConfig = Field(default_factory=MultilineConfig)

@@ -412,23 +412,26 @@ class QueryService:
 
     # ------------------------------------------------------------ retention
 
-    async def get_retention(self) -> dict[str, Any]:
-        """Effective days per retention class (configured, overridden by earlier POSTs)."""
+    async def get_retention(self, tenant: str | None = None) -> dict[str, Any]:
+        """Effective days per retention class (configured, overridden by earlier POSTs; for
+        ``tenant`` also by that tenant's own days)."""
         from opensearch import retention
 
         with opensearch_errors():
-            days = await asyncio.to_thread(retention.get_retention, self._sync_client(), self.storage)
+            days = await asyncio.to_thread(retention.get_retention, self._sync_client(), self.storage, tenant)
         return {"retention_days": dict(days), "source": "lifecycle"}
 
-    async def set_retention(self, body: Any) -> dict[str, Any]:
-        """Store new days and re-apply the class lifecycle policies (opensearch.retention)."""
+    async def set_retention(self, body: Any, tenant: str | None = None, actor: str | None = None) -> dict[str, Any]:
+        """Store new days and re-apply the lifecycle policies (opensearch.retention): the
+        cluster-wide defaults when ``tenant`` is None (operator only), else that tenant's."""
         from opensearch import retention
 
         days = parse_retention_body(body)
         with opensearch_errors():
             try:
                 effective, _changes = await asyncio.to_thread(
-                    retention.set_retention, self._sync_client(), days, self.storage)
+                    lambda: retention.set_retention(self._sync_client(), days, self.storage, tenant=tenant,
+                                                    actor=actor))
             except ConfigError as exc:
                 raise bad_request(str(exc)) from None
         return {"retention_days": dict(effective), "source": "lifecycle"}

@@ -43,8 +43,9 @@ from ui.http import (  # noqa: F401  (re-exported: scripts and older code read t
 )
 from ui.keys_api import key_limits
 from ui.live_tail import TailHub
+from ui.openapi import document_paths
 from ui.rollups import run_rollups
-from ui.routes import admin, logs, stream, system
+from ui.routes import admin, lifecycle, logs, stream, system
 from ui.settings import UISettings
 from ui.web import routes as web_routes
 
@@ -58,6 +59,7 @@ API_ROUTE_MODULES: tuple[ModuleType, ...] = (
     system,
     admin,
     stream,
+    lifecycle,
 )
 
 
@@ -98,6 +100,8 @@ def add_routes(app: web.Application) -> None:
     """Mount the JSON API's route tables (the pages come from ``ui.web.routes.setup``)."""
     for module in API_ROUTE_MODULES:
         app.router.add_routes(module.ROUTES)
+        if hasattr(module, "OPENAPI_PATHS"):
+            document_paths(app, module.OPENAPI_PATHS, getattr(module, "OPENAPI_SCHEMAS", {}))
 
 
 def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSettings | None = None,

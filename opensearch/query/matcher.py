@@ -387,6 +387,17 @@ def compile_matcher(q: Query) -> Callable[[dict], bool]:
     return match
 
 
+def compile_shared_matcher(q: Query) -> Callable[[dict, dict], bool]:
+    """Like :func:`compile_matcher`, but the caller passes the per-event cache: many queries
+    judged on one event (streaming alert rules) then tokenise each text field once between them.
+    The cache is keyed by field and holds only what the event itself determines."""
+    body = _compile(q.ast)
+    time_pred = _time_pred(q)
+    if time_pred is None:
+        return body
+    return lambda doc, cache: time_pred(doc, cache) and body(doc, cache)
+
+
 def matches(q: Query, doc: dict) -> bool:
     """Whether the event ``doc`` (indexed shape: ECS nested and/or dotted keys) satisfies ``q``."""
     fn = q._cache.get("matcher")

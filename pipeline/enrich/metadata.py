@@ -21,6 +21,7 @@ DEFAULT_FIELDS: dict[str, str] = {
     "hostname": ecs.HOST,
     "environment": "labels.environment",
     "env": "labels.environment",
+    "host_ip": "host.ip",  # the shipper's detected addresses (one or a list: ECS host.ip is an array)
     "datacenter": "host.datacenter",
     "dc": "host.datacenter",
     "region": "cloud.region",

@@ -220,9 +220,9 @@ def _finish_message(out: dict[str, Any]) -> None:
         info = stack.extract(head, rest)
         if info is not None:
             out.update(info)
-            out[ecs.MESSAGE] = head.rstrip()
+            out[ecs.MESSAGE] = head.strip()
             return
-    out[ecs.MESSAGE] = message.rstrip()
+    out[ecs.MESSAGE] = message.strip()
 
 
 # -- compiling ------------------------------------------------------------------------------

@@ -476,7 +476,10 @@ class FileSource(SourceBase):
 
     def fields(self, tf: TrackedFile, start: int) -> tuple[dict[str, Any], str | None]:
         """Fields and event timestamp for the event starting at ``start``."""
-        return {"log.file.path": tf.path, "log.offset": start, "source_name": self.name}, None
+        fields: dict[str, Any] = {"log.file.path": tf.path, "log.offset": start, "source_name": self.name}
+        if self.cfg.timezone:
+            fields["event.timezone"] = self.cfg.timezone
+        return fields, None
 
     def _events(self, tf: TrackedFile, joined: list[Joined]) -> list[Event]:
         if type(self).fields is FileSource.fields:
@@ -509,7 +512,8 @@ class FileSource(SourceBase):
             b',"timestamp":', dumps(now_rfc3339()), b',"fields":{"log.file.path":', dumps(tf.path),
             b',"log.offset":',
         ))
-        tail = b',"source_name":' + dumps(self.name) + b"}}"
+        tz = b',"event.timezone":' + dumps(self.cfg.timezone) if self.cfg.timezone else b""
+        tail = b',"source_name":' + dumps(self.name) + tz + b"}}"
         id_prefix = id_hasher(self.host, tf.origin, tf.ident)
         key, epoch = tf.key, tf.epoch
         events: list[Event] = []

@@ -114,6 +114,7 @@ def test_retention_lengthened_during_grace_reopens_and_tenant_isolation(client, 
         assert a[0] in [o.index for o in report.outcomes if o.action == "reopened"]
         assert lifecycle_audit.search(client, kind="deletion", data_stream=mine) == []
     finally:
+        retention.clear_tenant(client, unique_tenant)
         _cleanup(client, unique_tenant)
         _cleanup(client, other)
 

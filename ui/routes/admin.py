@@ -1,24 +1,11 @@
-"""``/api/v1/retention`` and ``/api/v1/keys``: admin-scope changes, each one audited."""
+"""``/api/v1/keys``: admin-scope changes, each one audited (retention: ``ui.routes.lifecycle``)."""
 
 from __future__ import annotations
 
-import orjson
 from aiohttp import web
 
 from ui import keys_api
-from ui.http import KEYS, SERVICE, audit_ok, authenticate, json_body, json_response
-
-
-async def get_retention(request: web.Request) -> web.Response:
-    await authenticate(request, "admin")
-    return json_response(await request.app[SERVICE].get_retention())
-
-
-async def set_retention(request: web.Request) -> web.Response:
-    p = await authenticate(request, "admin")
-    out = await request.app[SERVICE].set_retention(await json_body(request))
-    audit_ok(request, p, "retention.set", orjson.dumps(out["retention_days"]).decode())
-    return json_response(out)
+from ui.http import KEYS, audit_ok, authenticate, json_body, json_response
 
 
 async def list_keys(request: web.Request) -> web.Response:
@@ -49,8 +36,6 @@ async def rotate_key(request: web.Request) -> web.Response:
 
 
 ROUTES = [
-    web.get("/api/v1/retention", get_retention),
-    web.post("/api/v1/retention", set_retention),
     web.get("/api/v1/keys", list_keys),
     web.post("/api/v1/keys", create_key),
     web.delete("/api/v1/keys/{key_id}", revoke_key),

@@ -9,6 +9,7 @@ from aiohttp import web
 from ui.auth import has_scope, is_operator
 from ui.http import HUB, KAFKA, SERVICE, SETTINGS, STATUS_CACHE, authenticate, json_response
 from ui.openapi import app_document
+from ui.routes.lifecycle import lifecycle_status_section
 from ui.status import gather_status
 from ui.status_access import probe_authentication, status_for
 
@@ -26,7 +27,8 @@ async def status(request: web.Request) -> web.Response:
         value["security"] = await probe_authentication(service.os_settings, settings.probe_timeout_s)
         cache["value"] = value
         cache["at"] = time.monotonic()
-    return json_response(status_for(cache["value"], operator=is_operator(p), admin=has_scope(p, "admin")))
+    shown = status_for(cache["value"], operator=is_operator(p), admin=has_scope(p, "admin"))
+    return json_response({**shown, "lifecycle": await lifecycle_status_section(request, p)})
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -216,3 +216,25 @@ def test_mongodb_44_json_with_padding() -> None:
     name, out = parse(line)
     assert name == "mongodb-json" and out["log.logger"] == "ACCESS" and out["process.thread.name"] == "conn351460"
     assert out["@timestamp"].hour == 13 and out["@timestamp"].utcoffset() == timedelta(hours=3)
+
+
+def test_source_zone_from_the_shipper_field() -> None:
+    from pipeline_testkit import make_event
+
+    from pipeline.parse.step import ParseConfig, ParseStep
+    from pipeline.settings import PipelineSettings
+
+    step = ParseStep(ParseConfig(timezones={"web": "America/New_York"}), PipelineSettings())
+    ev = step.process(make_event("081109 203615 148 INFO dfs.DataNode: x", fields={"event.timezone": "Asia/Tokyo"}))
+    assert ev.doc["@timestamp"] == "2008-11-09T11:36:15.000Z"  # the shipper's zone wins over the glob
+    ev = step.process(make_event("081109 203615 148 INFO dfs.DataNode: x"))
+    assert ev.doc["@timestamp"] == "2008-11-10T01:36:15.000Z"  # the glob for source "web"
+
+
+def test_shipper_file_source_sends_its_zone(tmp_path) -> None:
+    from shipper.config import FileSourceConfig
+
+    cfg = FileSourceConfig(type="file", paths=[str(tmp_path / "*.log")], timezone="Europe/Berlin")
+    assert cfg.timezone == "Europe/Berlin"
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        FileSourceConfig(type="file", paths=["x"], timezone="Mars/Olympus")
