@@ -45,7 +45,7 @@ from ui.keys_api import key_limits
 from ui.live_tail import TailHub
 from ui.openapi import document_paths
 from ui.rollups import run_rollups
-from ui.routes import admin, lifecycle, logs, stream, system
+from ui.routes import admin, alerts, lifecycle, logs, stream, system
 from ui.settings import UISettings
 from ui.web import routes as web_routes
 
@@ -60,6 +60,7 @@ API_ROUTE_MODULES: tuple[ModuleType, ...] = (
     admin,
     stream,
     lifecycle,
+    alerts,
 )
 
 
