@@ -42,7 +42,7 @@ from ui.http import (  # noqa: F401  (re-exported: scripts and older code read t
 from ui.live_tail import TailHub
 from ui.openapi import document_paths
 from ui.rollups import run_rollups
-from ui.routes import admin, lifecycle, logs, stream, system
+from ui.routes import admin, alerts, lifecycle, logs, stream, system
 from ui.settings import UISettings
 from ui.web import routes as web_routes
 
@@ -57,6 +57,7 @@ API_ROUTE_MODULES: tuple[ModuleType, ...] = (
     admin,
     stream,
     lifecycle,
+    alerts,
 )
 
 

@@ -14,13 +14,14 @@ from pydantic import Field
 from logharbor import ecs
 from pipeline.event import Event, flatten_into
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 DEFAULT_FIELDS: dict[str, str] = {
     "host": ecs.HOST,
     "hostname": ecs.HOST,
     "environment": "labels.environment",
     "env": "labels.environment",
+    "host_ip": "host.ip",  # the shipper's detected addresses (one or a list: ECS host.ip is an array)
     "datacenter": "host.datacenter",
     "dc": "host.datacenter",
     "region": "cloud.region",
@@ -36,7 +37,6 @@ DEFAULT_FIELDS: dict[str, str] = {
 }
 
 
-@register
 class MetadataConfig(StepConfig):
     type: Literal["metadata"] = "metadata"
     fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELDS))
