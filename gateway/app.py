@@ -28,10 +28,12 @@ from gateway.decompress import (
     TooLargeError,
     normalize_encoding,
 )
+from gateway.lag import LagMonitor
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.metrics_access import check_metrics_peer
-from gateway.produce import EventProducer, KafkaUnavailable, LagMonitor
+from gateway.produce import EventProducer, KafkaUnavailable, RecordError
 from gateway.ratelimit import ConcurrencyLimiter, KeyRateLimiter, retry_after_header
+from gateway.retry_ids import PartialWriteMemo, body_digest
 from gateway.settings import GatewaySettings
 from gateway.validate import (
     BatchError,
@@ -70,6 +72,7 @@ class GatewayState:
     draining: bool = False
     trusted_proxies: tuple[Any, ...] = ()
     ready_cache: tuple[float, bool, dict[str, str]] = field(default=(0.0, False, {}))
+    retry_ids: PartialWriteMemo = field(default_factory=PartialWriteMemo)
 
     @property
     def decompress_limits(self) -> DecompressLimits:
@@ -90,6 +93,8 @@ class GatewayState:
             max_events=s.max_events_per_batch,
             future_skew_s=s.future_skew_s,
             trust_event_ids=s.trust_event_ids,
+            max_depth=s.max_depth,
+            max_fields=s.max_fields,
         )
 
 
@@ -312,6 +317,7 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
         entries = parse_batch(body, kind, state.validation_limits)
     except BatchError as exc:
         return problem(exc.status, str(exc))
+    digest = body_digest(record.key_id, body)
     del body
 
     wait = state.limiter.check(record.key_id, len(entries), record.rate, record.burst)
@@ -328,25 +334,71 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
     )
     result = await _validate_yielding(entries, key, idem, state.validation_limits)
     m.events_rejected.inc(len(result.rejected))
-    if result.rejected and s.policy == "strict":
-        too_large = any(" exceeds the limit of " in e for r in result.rejected for e in r["errors"])
+    if result.rejected and (s.policy == "strict" or not result.envelopes):
+        # strict: one bad entry refuses the batch; partial: a batch with no acceptable entry is a 400
+        # too (a 202 with nothing accepted would make a shipper delete what it can never deliver)
+        too_large = any(" bytes exceeds the limit of " in e for r in result.rejected for e in r["errors"])
+        why = "strict policy" if result.envelopes else "no entry is acceptable"
         return problem(
             413 if too_large else 400,
-            f"{len(result.rejected)} of {len(entries)} entries are invalid; nothing was accepted (strict policy)",
+            f"{len(result.rejected)} of {len(entries)} entries are invalid; nothing was accepted ({why})",
             rejected=result.rejected[:1000],
         )
     if result.envelopes:
+        accepted_at = _accepted_indices(len(entries), result)
+        remembered = state.retry_ids.recall(digest) if state.retry_ids else None
+        if remembered:  # an identical resend of a batch Kafka took in part: same ids → duplicates dropped
+            for i, env in zip(accepted_at, result.envelopes, strict=True):
+                env.id = remembered.get(i, env.id)
         try:
             await state.producer.send_all(result.envelopes, record.source.encode())
+        except RecordError as exc:
+            return problem(400, f"entry {accepted_at[exc.position]}: {exc}; nothing was accepted")
         except KafkaUnavailable as exc:
-            return problem(
-                503,
-                f"{exc}; nothing of this batch should be considered accepted, retry it",
-                retry_after=str(s.kafka_unavailable_retry_after_s),
-            )
+            return _kafka_failed(state, exc, digest, accepted_at, result, stable=bool(idem))
+        if remembered:
+            state.retry_ids.forget(digest)
     m.events_accepted.inc(len(result.envelopes))
     payload = {"accepted": len(result.envelopes), "rejected": result.rejected}
     return web.Response(status=202, body=orjson.dumps(payload), content_type="application/json")
+
+
+def _accepted_indices(n: int, result: BatchResult) -> list[int]:
+    """Entry index of each envelope (envelopes keep entry order; rejects name theirs)."""
+    if not result.rejected:
+        return list(range(n))
+    rejected = {r["index"] for r in result.rejected}
+    return [i for i in range(n) if i not in rejected]
+
+
+def _kafka_failed(
+    state: GatewayState,
+    exc: KafkaUnavailable,
+    digest: bytes,
+    accepted_at: list[int],
+    result: BatchResult,
+    *,
+    stable: bool,
+) -> web.Response:
+    """503 after a failed produce; say whether part of the batch was written and why a retry is safe.
+
+    Nothing written: plainly retryable. Part written: the written records' ids make the retry
+    a duplicate the pipeline drops (409 on ``op_type=create``) — client ids and
+    Idempotency-Key ids are stable anyway, minted ids are remembered for an identical resend.
+    """
+    s = state.settings
+    total = len(result.envelopes)
+    if exc.written == 0:
+        how = "nothing of this batch was written; retry it"
+    else:
+        state.metrics.partial_writes.inc()
+        if not stable:
+            state.retry_ids.remember(digest, {i: env.id for i, env in zip(accepted_at, result.envelopes, strict=True)})
+        how = (
+            f"{exc.written} of {total} records were written before the failure; they carry ids that make "
+            "a resend of this same batch a duplicate the pipeline drops, so retry it unchanged"
+        )
+    return problem(503, f"{exc}; {how}", retry_after=str(s.kafka_unavailable_retry_after_s))
 
 
 _VALIDATE_SLICE = 2000

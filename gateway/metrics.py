@@ -50,6 +50,9 @@ class GatewayMetrics:
             registry=r,
         )
         self.produce_errors = Counter(p + "kafka_produce_errors_total", "Batches that Kafka did not ack", registry=r)
+        self.partial_writes = Counter(
+            p + "kafka_partial_writes_total", "Batches Kafka acknowledged only in part (answered 503)", registry=r
+        )
         self.in_flight = Gauge(p + "requests_in_flight", "Ingest requests being handled", registry=r)
         self.response_time = Histogram(
             p + "response_seconds",

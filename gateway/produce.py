@@ -5,9 +5,7 @@ into aiokafka's accumulator and then all delivery futures are awaited together, 
 request costs one round of broker requests, not one per event. If Kafka is unreachable at
 start the gateway still starts (answering 503) and keeps reconnecting in the background.
 
-The lag monitor implements backpressure: when the pipeline's consumer group falls further
-behind on the raw topic than ``max_consumer_lag``, new batches get 503 + Retry-After so
-shippers spool on their disks instead of growing Kafka without bound.
+Backpressure (the pipeline group's lag) lives in :mod:`gateway.lag`.
 """
 
 from __future__ import annotations
@@ -18,9 +16,18 @@ import logging
 import time
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    InvalidProducerIdMapping,
+    KafkaError,
+    MessageSizeTooLargeError,
+    OutOfOrderSequenceNumber,
+    ProducerFenced,
+    TopicAlreadyExistsError,
+    UnknownProducerId,
+)
 from aiokafka.partitioner import DefaultPartitioner
 
 from gateway.metrics import GatewayMetrics
@@ -32,6 +39,12 @@ log = logging.getLogger(__name__)
 
 
 _RECREATE_AFTER_FAILURES = 3
+# Errors after which an idempotent producer's sequence numbers no longer match the broker's:
+# every later send would fail too, so the producer is replaced at once, not after three.
+_SEQUENCE_BREAKING = (
+    OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, InvalidProducerIdMapping, ProducerFenced,
+    MessageSizeTooLargeError,
+)
 
 
 def _consume(fut: asyncio.Future[object]) -> None:
@@ -40,7 +53,22 @@ def _consume(fut: asyncio.Future[object]) -> None:
 
 
 class KafkaUnavailable(Exception):
-    """Kafka did not acknowledge in time or cannot be reached: answer 503, never 202."""
+    """Kafka did not acknowledge in time or cannot be reached: answer 503, never 202.
+
+    ``written`` is how many records of the batch Kafka did acknowledge before the failure.
+    """
+
+    def __init__(self, message: str, written: int = 0) -> None:
+        super().__init__(message)
+        self.written = written
+
+
+class RecordError(Exception):
+    """A record of the batch cannot be produced because of its content: a client error (400)."""
+
+    def __init__(self, position: int, message: str) -> None:
+        super().__init__(message)
+        self.position = position
 
 
 class EventProducer:
@@ -148,11 +176,24 @@ class EventProducer:
             self._connect_task = asyncio.create_task(self._connect_loop(), name="kafka-connect")
 
     async def send_all(self, envelopes: Sequence[Envelope], key: bytes) -> None:
-        """Produce every envelope and wait for all acks; raise KafkaUnavailable otherwise."""
+        """Produce every envelope and wait for all acks.
+
+        Raises :class:`RecordError` (a client error: nothing was produced, the producer is
+        untouched) when a record cannot be serialised, and :class:`KafkaUnavailable` (with
+        ``written``: how many records Kafka acknowledged) when the broker did not take them.
+        Only the second counts towards recreating the producer.
+        """
         producer = self._producer
         if producer is None:
             raise KafkaUnavailable(f"Kafka at {self.kafka.bootstrap} is not reachable ({self.last_error})")
+        payloads = []
+        for i, env in enumerate(envelopes):  # serialise all first: a bad record must not half-send a batch
+            try:
+                payloads.append(env.to_bytes())
+            except (TypeError, ValueError) as exc:  # orjson.JSONEncodeError is a TypeError
+                raise RecordError(i, f"entry: cannot be serialised ({exc})") from exc
         started = time.perf_counter()
+        futures: list[asyncio.Future[object]] = []
         try:
             async with asyncio.timeout(self.settings.produce_timeout_s):
                 # Every record of a request has the same key (the source), so hash it once: the
@@ -160,9 +201,8 @@ class EventProducer:
                 # a quarter of the per-event cost.
                 partition = await self._partition(producer, key)
                 topic = self.topic
-                futures = [
-                    await producer.send(topic, env.to_bytes(), key=key, partition=partition) for env in envelopes
-                ]
+                for payload in payloads:
+                    futures.append(await producer.send(topic, payload, key=key, partition=partition))
                 # Awaiting in order instead of gather(): records of one broker batch resolve
                 # together, so most awaits find their future done and cost nothing, whereas
                 # gather() schedules a callback per record (a tenth of the CPU per event).
@@ -173,14 +213,18 @@ class EventProducer:
                     for fut in futures:  # retrieve the rest so asyncio does not log them
                         fut.add_done_callback(_consume)
                     raise
-        except Exception as exc:  # TimeoutError included
+        except (KafkaError, TimeoutError, OSError) as exc:
+            written = sum(1 for f in futures if f.done() and not f.cancelled() and f.exception() is None)
             if self.metrics:
                 self.metrics.produce_errors.inc()
             self.last_error = f"{type(exc).__name__}: {exc}"
             self._failures += 1
-            if self._failures >= _RECREATE_AFTER_FAILURES and self._producer is producer:
+            broken = isinstance(exc, _SEQUENCE_BREAKING) and written > 0
+            if (broken or self._failures >= _RECREATE_AFTER_FAILURES) and self._producer is producer:
                 self._recreate(producer)
-            raise KafkaUnavailable(f"Kafka did not acknowledge the batch ({self.last_error})") from exc
+            raise KafkaUnavailable(
+                f"Kafka did not acknowledge the batch ({self.last_error})", written=written
+            ) from exc
         self._failures = 0
         if self.metrics:
             self.metrics.produce_latency.observe(time.perf_counter() - started)
@@ -243,97 +287,3 @@ class EventProducer:
             with contextlib.suppress(Exception):
                 await self._producer.stop()
             self._producer = None
-
-
-def total_lag(end: dict[TopicPartition, int], committed: dict[TopicPartition, int]) -> int:
-    """Sum of (end offset − committed offset); a partition never committed counts from 0."""
-    return sum(max(0, off - max(committed.get(tp, 0), 0)) for tp, off in end.items())
-
-
-class LagMonitor:
-    """Polls the pipeline group's lag on the raw topic; ``over`` drives 503 backpressure.
-
-    While the lag is unknown (group never committed, Kafka unreachable) it does not refuse:
-    the Kafka-down case is caught by produce errors, and a pipeline that never ran would
-    otherwise block first ingest forever.
-    """
-
-    def __init__(
-        self,
-        kafka: KafkaSettings,
-        settings: GatewaySettings,
-        metrics: GatewayMetrics | None = None,
-        topic: str | None = None,
-    ) -> None:
-        self.kafka = kafka
-        self.settings = settings
-        self.metrics = metrics
-        self.topic = topic or kafka.raw_topic
-        self.lag: int | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._admin: AIOKafkaAdminClient | None = None
-        self._consumer: AIOKafkaConsumer | None = None
-
-    @property
-    def over(self) -> bool:
-        bound = self.settings.max_consumer_lag
-        return bool(bound) and self.lag is not None and self.lag > bound
-
-    async def poll(self) -> int | None:
-        try:
-            if self._admin is None:
-                admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap, client_id="logharbor-gw-lag")
-                await admin.start()
-                self._admin = admin
-            if self._consumer is None:
-                consumer = AIOKafkaConsumer(
-                    bootstrap_servers=self.kafka.bootstrap,
-                    enable_auto_commit=False,
-                    client_id="logharbor-gw-lag",
-                )
-                await consumer.start()
-                self._consumer = consumer
-            committed_raw = await self._admin.list_consumer_group_offsets(self.kafka.consumer_group)
-            committed = {tp: meta.offset for tp, meta in committed_raw.items() if tp.topic == self.topic}
-            if not committed:
-                self.lag = None
-            else:
-                parts = self._consumer.partitions_for_topic(self.topic)
-                if not parts:
-                    await self._consumer._client.force_metadata_update()
-                    parts = self._consumer.partitions_for_topic(self.topic) or set()
-                tps = [TopicPartition(self.topic, p) for p in parts]
-                end = await self._consumer.end_offsets(tps) if tps else {}
-                self.lag = total_lag(end, committed)
-        except Exception as exc:
-            log.debug("lag check failed: %s", exc)
-            self.lag = None
-            await self._close_clients()
-        if self.metrics:
-            self.metrics.consumer_lag.set(-1 if self.lag is None else self.lag)
-        return self.lag
-
-    async def run(self) -> None:
-        while True:
-            await self.poll()
-            await asyncio.sleep(self.settings.lag_check_s)
-
-    def start(self) -> None:
-        if self.settings.max_consumer_lag and self._task is None:
-            self._task = asyncio.create_task(self.run(), name="lag-monitor")
-
-    async def _close_clients(self) -> None:
-        for client in (self._admin, self._consumer):
-            if client is not None:
-                with contextlib.suppress(Exception):
-                    await client.close() if isinstance(client, AIOKafkaAdminClient) else await client.stop()
-        self._admin = None
-        self._consumer = None
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self._close_clients()

@@ -35,6 +35,8 @@ class GatewaySettings(SectionSettings):
     max_batch_bytes: int = Field(default=10 * MB, ge=1)
     max_events_per_batch: int = Field(default=100_000, ge=1)
     future_skew_s: float = Field(default=300.0, ge=0)
+    max_depth: int = Field(default=32, ge=1, le=200)  # object/array nesting per entry
+    max_fields: int = Field(default=1000, ge=1)  # leaf values per entry
 
     # decompression (zip-bomb defences)
     max_decompressed_bytes: int = Field(default=100 * MB, ge=1)

@@ -9,7 +9,6 @@ tenant or source is rejected rather than silently rewritten.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Callable
@@ -19,9 +18,13 @@ from typing import Any
 
 import orjson
 
+from logharbor import event_shape as shape
 from logharbor.envelope import RAW_FORMATS, Envelope
 from logharbor.ids import new_ulid, stable_id
-from logharbor.levels import LEVELS, normalize_level
+from logharbor.levels import LEVELS, normalize_level, numeric_scheme
+from logharbor.timestamps import format_wire, human_duration, parse_event_time
+
+__all__ = ["format_timestamp", "human_duration", "parse_timestamp"]
 
 JSON_TYPES = frozenset({"application/json", "text/json"})
 NDJSON_TYPES = frozenset(
@@ -35,30 +38,9 @@ NDJSON_TYPES = frozenset(
         "text/plain",
     }
 )
-EVENT_FIELDS = frozenset(
-    {
-        "id",
-        "timestamp",
-        "level",
-        "message",
-        "host",
-        "fields",
-        "source",
-        "tenant",
-        "environment",
-        "path",
-        "labels",
-        "meta",
-    }
-)
-RAW_FIELDS = frozenset(
-    # "fields": the shipper attaches file path, container labels etc. to raw lines
-    {"id", "raw", "format", "host", "source", "tenant", "environment", "path", "labels", "meta", "timestamp", "fields"}
-)
 _EVENT_ID_RE = re.compile(r"^[\x21-\x7e]{8,128}$")  # printable ASCII: it becomes an OpenSearch _id
 MAX_HOST_BYTES = 255
-_NANOS_RE = re.compile(r"(\.\d{6})\d+")
-_EPOCH_MS_THRESHOLD = 100_000_000_000  # numbers above this are milliseconds (1e11 s is year 5138)
+_CONTAINERS = (dict, list)
 
 
 class BatchError(Exception):
@@ -78,6 +60,8 @@ class ValidationLimits:
     max_events: int = 100_000
     future_skew_s: float = 300.0
     trust_event_ids: bool = True
+    max_depth: int = 32  # nesting levels of objects/arrays in one entry (orjson itself stops at 254)
+    max_fields: int = 1000  # leaf values in one entry (OpenSearch's default mapping limit is 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +147,11 @@ def _parse_array(body: bytes, limits: ValidationLimits) -> list[ParsedEntry]:
     out = []
     for i, item in enumerate(items):
         # Re-serialising is the honest way to size an array element; orjson makes it cheap.
-        size = len(orjson.dumps(item)) if not isinstance(item, str) else len(item.encode()) + 2
+        try:
+            size = len(orjson.dumps(item)) if not isinstance(item, str) else len(item.encode()) + 2
+        except orjson.JSONEncodeError:  # nested deeper than orjson serialises (254 levels)
+            out.append(ParsedEntry(index=i, error=f"entry: nested deeper than the limit of {limits.max_depth} levels"))
+            continue
         out.append(ParsedEntry(index=i, value=item, size=size))
     if not out:
         raise BatchError("body: the JSON array is empty")
@@ -186,55 +174,20 @@ def _parse_ndjson(body: bytes, limits: ValidationLimits) -> list[ParsedEntry]:
         try:
             entry.value = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
-            entry.error = f"entry: invalid JSON ({exc})"
+            if "recursion" in str(exc):
+                entry.error = f"entry: nested deeper than the limit of {limits.max_depth} levels"
+            else:
+                entry.error = f"entry: invalid JSON ({exc})"
     return out
 
 
-# -- timestamps -------------------------------------------------------------------------------
+# -- timestamps (the rules live in logharbor.timestamps, shared with the pipeline) ----------
 def parse_timestamp(value: Any) -> datetime:
-    """RFC 3339 / ISO 8601 strings (no offset means UTC), or epoch seconds or milliseconds."""
-    if isinstance(value, bool):
-        raise ValueError("must be an RFC 3339 string or epoch seconds/milliseconds, not a boolean")
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise ValueError("must be a finite number")
-        seconds = value / 1000.0 if abs(value) >= _EPOCH_MS_THRESHOLD else float(value)
-        try:
-            return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ValueError(f"epoch value {value} is out of range") from None
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise ValueError("is empty")
-        if text.lstrip("-").replace(".", "", 1).isdigit():  # "1714564800": fromisoformat would misread it
-            return parse_timestamp(float(text))
-        try:
-            dt = datetime.fromisoformat(text)  # 3.11 accepts "Z" and most RFC 3339 forms: the fast path
-        except ValueError:
-            # trim nanoseconds, which datetime cannot hold, and try once more
-            try:
-                dt = datetime.fromisoformat(_NANOS_RE.sub(r"\1", text))
-            except ValueError:
-                raise ValueError(f"{value[:64]!r} is not RFC 3339 (e.g. 2024-05-01T12:00:00Z) or epoch") from None
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    raise ValueError(f"must be an RFC 3339 string or epoch seconds/milliseconds, not {type(value).__name__}")
+    """RFC 3339 / ISO 8601 strings (no offset means UTC), or epoch s/ms/µs/ns by magnitude."""
+    return parse_event_time(value)
 
 
-def format_timestamp(dt: datetime) -> str:
-    """UTC, microseconds, trailing Z: one form for the pipeline to parse."""
-    if dt.tzinfo is not UTC:
-        dt = dt.astimezone(UTC)
-    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"  # isoformat is ~3x strftime
-
-
-def human_duration(seconds: float) -> str:
-    """3 days / 2 hours / 45 minutes / 12 s: for error messages people read."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size:
-            n = int(seconds // size)
-            return f"{n} {unit}{'s' if n != 1 else ''}"
-    return f"{int(seconds)} s"
+format_timestamp = format_wire
 
 
 # -- ids --------------------------------------------------------------------------------------
@@ -270,35 +223,89 @@ class UlidBatch:
 
 
 # -- entries ----------------------------------------------------------------------------------
+class _TooDeep(Exception):
+    pass
+
+
+def _leaves(value: Any, depth: int, max_depth: int) -> int:
+    """Leaf values under a container; raises _TooDeep past ``max_depth`` (recursion is bounded by it)."""
+    if depth > max_depth:
+        raise _TooDeep
+    n = 0
+    items = value.values() if value.__class__ is dict else value
+    for item in items:
+        n += _leaves(item, depth + 1, max_depth) if item.__class__ in _CONTAINERS else 1
+    return n
+
+
+def _check_shape(value: dict[str, Any], limits: ValidationLimits, errors: list[str]) -> bool:
+    """Depth and field count, checked before anything else reads the entry; False if too deep.
+
+    The top level is walked inline: most events are flat, and a call per event is measurable.
+    """
+    n = 0
+    try:
+        for item in value.values():
+            if item.__class__ in _CONTAINERS:
+                n += _leaves(item, 2, limits.max_depth)
+            else:
+                n += 1
+    except _TooDeep:
+        errors.append(f"entry: nested deeper than the limit of {limits.max_depth} levels")
+        return False
+    if n > limits.max_fields:
+        errors.append(f"entry: {n} fields exceeds the limit of {limits.max_fields} fields per event")
+    return True
+
+
 def _check_owner(value: dict[str, Any], key: KeyContext, errors: list[str]) -> None:
     tenant = value.get("tenant")
     if tenant is not None and tenant != key.tenant:
         errors.append(f"tenant: this key writes for tenant {key.tenant!r} only; entries cannot name another tenant")
-    source = value.get("source")
-    if source is not None and source != key.source:
-        errors.append(f"source: this key writes for source {key.source!r} only; create a key per source")
+    for name in shape.SERVICE_KEYS:
+        source = value.get(name)
+        if source is not None and source.__class__ is str and source != key.source:
+            errors.append(f"{name}: this key writes for source {key.source!r} only; create a key per source")
+
+
+_META_INPUTS = frozenset({"meta", "path", "labels", "environment"})
 
 
 def _meta(value: dict[str, Any], key: KeyContext, errors: list[str]) -> dict[str, Any]:
+    """Client/shipper metadata first, the key's values last (never merged with client values)."""
     meta: dict[str, Any] = {}
-    if key.environment:
-        meta["environment"] = key.environment
-    if key.audit:
-        meta["audit"] = True  # the pipeline routes these to the audit retention class
+    if value.keys().isdisjoint(_META_INPUTS):  # the common case: nothing from the client
+        if key.environment:
+            meta["environment"] = key.environment
+        if key.audit:
+            meta["audit"] = True
+        return meta
     extra = value.get("meta")
     if extra is not None:
         if isinstance(extra, dict):
+            for name in shape.KEY_META & extra.keys():
+                errors.append(f"meta.{name}: set by the API key; a client cannot set it")
             meta.update(extra)
         else:
             errors.append("meta: must be a JSON object")
     for name in ("path", "labels"):
         if name in value:
             meta[name] = value[name]
-    env = value.get("environment")
+    labels = meta.get("labels")
+    if isinstance(labels, dict):
+        for name in ("tenant", "key_id"):
+            if name in labels:
+                errors.append(f"labels.{name}: set by the API key; a client cannot set it")
+    env = value.get("environment", meta.get("environment"))
     if env is not None and key.environment and env != key.environment:
         errors.append(f"environment: this key is for environment {key.environment!r}")
     elif env is not None:
         meta["environment"] = env
+    if key.environment:
+        meta["environment"] = key.environment
+    meta.pop("audit", None)
+    if key.audit:
+        meta["audit"] = True  # the pipeline routes these to the audit retention class
     return meta
 
 
@@ -321,6 +328,114 @@ def _event_id(
     return new_id()
 
 
+def _key_path_hit(name: str, item: Any) -> str | None:
+    """The key-owned path ``name`` (with ``item`` below it) writes, if any."""
+    for path in shape.KEY_PATHS:
+        if name == path or name.startswith(path + "."):
+            return path
+        if path.startswith(name + ".") and item.__class__ is dict:
+            rest = path[len(name) + 1 :]
+            for sub, subitem in item.items():
+                hit = _key_path_hit(sub, subitem)
+                if hit is not None and hit == rest:
+                    return path
+                if rest.startswith(sub + ".") or sub.startswith(rest + ".") or sub == rest:
+                    return path
+    return None
+
+
+_KEY_ROOTS = frozenset(p.split(".", 1)[0] for p in shape.KEY_PATHS)
+_KEY_PREFIXES = tuple(root + "." for root in _KEY_ROOTS)
+
+
+def _event_data(value: dict[str, Any], chosen: list[str], errors: list[str]) -> dict[str, Any] | None:
+    """The event's own data: the ``fields`` wrapper plus every key not read as a reserved concept."""
+    wrapper = value.get("fields")
+    data: dict[str, Any] = {}
+    if wrapper is not None:
+        if wrapper.__class__ is dict:
+            data.update(wrapper)
+        else:
+            errors.append("fields: must be a JSON object")
+    envelope_keys = shape.ENVELOPE_KEYS
+    for name, item in value.items():
+        if name not in envelope_keys and name not in chosen:
+            data[name] = item  # a top-level key wins over the same name under "fields"
+    for name, item in data.items():
+        if name in _KEY_ROOTS or name.startswith(_KEY_PREFIXES):
+            hit = _key_path_hit(name, item)
+            if hit is not None:
+                errors.append(f"{hit}: set by the API key; a client cannot set it (in {name!r})")
+    return data or None
+
+
+def _first(value: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, Any]:
+    for name in names:
+        if name in value:
+            return name, value[name]
+    return None, None
+
+
+def _timestamp(
+    value: Any, now: datetime, limits: ValidationLimits, errors: list[str], name: str, required: bool
+) -> str | None:
+    if value is None:
+        if required:
+            errors.append(
+                f"timestamp: required (as {', '.join(shape.TIME_KEYS)}; RFC 3339 string or epoch s/ms/µs/ns)"
+            )
+        return None
+    try:
+        dt = parse_event_time(value)
+    except ValueError as exc:
+        errors.append(f"{name}: {exc}")
+        return None
+    ahead = (dt - now).total_seconds()
+    if ahead > limits.future_skew_s:
+        errors.append(f"{name}: in the future by {human_duration(ahead)} (allowed skew {limits.future_skew_s:g} s)")
+        return None
+    return format_wire(dt)
+
+
+def _level(value: dict[str, Any], chosen: list[str], meta: dict[str, Any], errors: list[str]) -> str:
+    for name in shape.LEVEL_KEYS:
+        if name not in value:
+            continue
+        raw_level = value[name]
+        norm = normalize_level(raw_level, numeric_scheme(name))
+        if norm is None:
+            if name != "level":
+                continue  # "severity": "high" may be data; only "level" must be a level
+            errors.append(
+                f"level: {str(raw_level)[:40]!r} is not one of {', '.join(LEVELS)} (or an alias "
+                "such as warning, err, critical, or a syslog/bunyan/pino/OpenTelemetry number)"
+            )
+            return "INFO"
+        chosen.append(name)
+        if raw_level != norm:
+            meta["level_original"] = raw_level
+        return norm
+    return "INFO"
+
+
+def _message(value: dict[str, Any], chosen: list[str], limits: ValidationLimits, errors: list[str]) -> str | None:
+    for name in shape.MESSAGE_KEYS:
+        if name not in value:
+            continue
+        message = value[name]
+        if message.__class__ is str and message.strip():
+            n = len(message.encode())
+            if n > limits.max_message_bytes:
+                errors.append(f"{name}: {n} bytes exceeds the limit of {limits.max_message_bytes} bytes")
+            chosen.append(name)
+            return message
+        if name == "message":
+            errors.append("message: must be a non-empty string")
+            return None
+    errors.append(f"message: required, a non-empty string (as {', '.join(shape.MESSAGE_KEYS)})")
+    return None
+
+
 def validate_entry(
     entry: ParsedEntry,
     key: KeyContext,
@@ -331,7 +446,7 @@ def validate_entry(
     limits: ValidationLimits,
     new_id: Callable[[], str] = new_ulid,
 ) -> tuple[Envelope | None, list[str]]:
-    """One entry → (envelope, []) or (None, errors)."""
+    """One entry → (envelope, []) or (None, errors): the one builder for events and raw lines."""
     if entry.error:
         return None, [entry.error]
     value = entry.value
@@ -340,19 +455,31 @@ def validate_entry(
     errors: list[str] = []
     if entry.size > limits.max_entry_bytes:
         errors.append(f"entry: {entry.size} bytes exceeds the limit of {limits.max_entry_bytes} bytes")
-    is_raw = "raw" in value
-    known = RAW_FIELDS if is_raw else EVENT_FIELDS
-    unknown = [] if value.keys() <= known else sorted(k for k in value if k not in known)
-    if unknown:
-        what = "a raw line" if is_raw else "an event"
-        hint = "" if is_raw else "; put extra data under 'fields'"
-        errors.append(f"{unknown[0]}: unknown field for {what} (known: {', '.join(sorted(known))}{hint})")
+    if not _check_shape(value, limits, errors):
+        return None, errors
     _check_owner(value, key, errors)
     meta = _meta(value, key, errors)
-    host = value.get("host")
-    if host is not None and (not isinstance(host, str) or len(host.encode()) > MAX_HOST_BYTES):
-        errors.append(f"host: must be a string of at most {MAX_HOST_BYTES} bytes")
     event_id = _event_id(value, entry.index, key, idempotency_key, limits, errors, new_id)
+    chosen = [n for n in shape.SERVICE_KEYS if n in value and value[n].__class__ is str]
+
+    host = None
+    for name in shape.HOST_KEYS:
+        item = value.get(name)
+        if item.__class__ is str:
+            if len(item.encode()) > MAX_HOST_BYTES:
+                errors.append(f"{name}: must be a string of at most {MAX_HOST_BYTES} bytes")
+            host = item
+            chosen.append(name)
+            break
+        if item is not None and item.__class__ is not dict:
+            errors.append(f"{name}: must be a string of at most {MAX_HOST_BYTES} bytes (or an ECS host object)")
+            chosen.append(name)
+
+    is_raw = "raw" in value
+    ts_name, ts_value = ("timestamp", value.get("timestamp")) if is_raw else _first(value, shape.TIME_KEYS)
+    if ts_name:
+        chosen.append(ts_name)
+    timestamp = _timestamp(ts_value, now, limits, errors, ts_name or "timestamp", required=not is_raw)
 
     if is_raw:
         raw, fmt = value.get("raw"), value.get("format", "auto")
@@ -360,86 +487,22 @@ def validate_entry(
             errors.append("raw: must be a non-empty string")
         if not isinstance(fmt, str) or fmt not in RAW_FORMATS:
             errors.append(f"format: {fmt!r} is not one of {', '.join(sorted(RAW_FORMATS))}")
-        raw_fields = value.get("fields")
-        if raw_fields is not None and not isinstance(raw_fields, dict):
-            errors.append("fields: must be a JSON object")
+        data = _event_data(value, chosen, errors)
         if errors:
             return None, errors
-        timestamp = None
-        if value.get("timestamp") is not None:  # the shipper's read time, used if the line has none
-            try:
-                timestamp = format_timestamp(parse_timestamp(value["timestamp"]))
-            except ValueError as exc:
-                return None, [f"timestamp: {exc}"]
         return Envelope(
-            id=event_id,
-            tenant=key.tenant,
-            source=key.source,
-            received_at=received_at,
-            key_id=key.key_id,
-            host=host,
-            raw=raw,
-            format=fmt,
-            timestamp=timestamp,
-            fields=value.get("fields") or None,
-            meta=meta,
+            id=event_id, tenant=key.tenant, source=key.source, received_at=received_at, key_id=key.key_id,
+            host=host, raw=raw, format=fmt, timestamp=timestamp, fields=data, meta=meta,
         ), []
 
-    ts_value = value.get("timestamp")
-    timestamp: str | None = None
-    if ts_value is None:
-        errors.append("timestamp: required (RFC 3339 string or epoch seconds/milliseconds)")
-    else:
-        try:
-            dt = parse_timestamp(ts_value)
-            ahead = (dt - now).total_seconds()
-            if ahead > limits.future_skew_s:
-                errors.append(
-                    f"timestamp: in the future by {human_duration(ahead)} (allowed skew {limits.future_skew_s:g} s)"
-                )
-            timestamp = format_timestamp(dt)
-        except ValueError as exc:
-            errors.append(f"timestamp: {exc}")
-
-    raw_level = value.get("level")
-    level = "INFO"
-    if raw_level is not None:
-        norm = normalize_level(raw_level)
-        if norm is None:
-            errors.append(
-                f"level: {str(raw_level)[:40]!r} is not one of {', '.join(LEVELS)} (or an alias "
-                "such as warning, err, critical)"
-            )
-        else:
-            level = norm
-            if raw_level != norm:
-                meta["level_original"] = raw_level
-
-    message = value.get("message")
-    if not isinstance(message, str) or not message.strip():
-        errors.append("message: required, a non-empty string")
-    else:
-        n = len(message.encode())
-        if n > limits.max_message_bytes:
-            errors.append(f"message: {n} bytes exceeds the limit of {limits.max_message_bytes} bytes")
-
-    fields = value.get("fields")
-    if fields is not None and not isinstance(fields, dict):
-        errors.append("fields: must be a JSON object")
+    level = _level(value, chosen, meta, errors)
+    message = _message(value, chosen, limits, errors)
+    data = _event_data(value, chosen, errors)
     if errors:
         return None, errors
     return Envelope(
-        id=event_id,
-        tenant=key.tenant,
-        source=key.source,
-        received_at=received_at,
-        key_id=key.key_id,
-        timestamp=timestamp,
-        level=level,
-        message=message,
-        host=host,
-        fields=fields or None,
-        meta=meta,
+        id=event_id, tenant=key.tenant, source=key.source, received_at=received_at, key_id=key.key_id,
+        timestamp=timestamp, level=level, message=message, host=host, fields=data, meta=meta,
     ), []
 
 

@@ -21,19 +21,10 @@ import orjson
 
 from shipper.batcher import Batcher
 from shipper.checkpoint import CheckpointStore, atomic_write
-from shipper.config import (
-    DatabaseSourceConfig,
-    DockerSourceConfig,
-    FileSourceConfig,
-    JournaldSourceConfig,
-    ShipperConfig,
-    StdinSourceConfig,
-    SyslogSourceConfig,
-    TcpSourceConfig,
-    UdpSourceConfig,
-)
+from shipper.config import ShipperConfig
 from shipper.metrics import Metrics
 from shipper.sender import CommitSequencer, GatewayClient, Sender, rejected_count
+from shipper.source_types import SOURCE_TYPES
 from shipper.sources.base import SourceBase
 from shipper.spool import Spool
 
@@ -43,30 +34,14 @@ STATUS_FILE = "status.json"
 
 
 def build_sources(cfg: ShipperConfig, store: CheckpointStore, metrics: Metrics) -> list[SourceBase]:
-    """One collector per configured source, in config order."""
-    from shipper.sources.docker import DockerSource
-    from shipper.sources.file_tail import FileSource
-    from shipper.sources.journald import JournaldSource
-    from shipper.sources.net_lines import TcpLineSource, UdpLineSource
-    from shipper.sources.stdin import StdinSource
-    from shipper.sources.syslog import SyslogSource
-
+    """One collector per configured source, in config order (types: ``shipper/source_types.py``)."""
     out: list[SourceBase] = []
     for sc in cfg.sources:
-        if isinstance(sc, DockerSourceConfig):
-            out.append(DockerSource(sc, cfg.host, store, metrics))
-        elif isinstance(sc, FileSourceConfig | DatabaseSourceConfig):
-            out.append(FileSource(sc, cfg.host, store, metrics))
-        elif isinstance(sc, SyslogSourceConfig):
-            out.append(SyslogSource(sc, cfg.host, metrics))
-        elif isinstance(sc, TcpSourceConfig):
-            out.append(TcpLineSource(sc, cfg.host, metrics))
-        elif isinstance(sc, UdpSourceConfig):
-            out.append(UdpLineSource(sc, cfg.host, metrics))
-        elif isinstance(sc, StdinSourceConfig):
-            out.append(StdinSource(sc, cfg.host, metrics))
-        elif isinstance(sc, JournaldSourceConfig):
-            out.append(JournaldSource(sc, cfg.host, store, metrics))
+        kind = SOURCE_TYPES[sc.type]
+        if kind.checkpointed:
+            out.append(kind.source(sc, cfg.host, store, metrics))
+        else:
+            out.append(kind.source(sc, cfg.host, metrics))
     return out
 
 

@@ -24,7 +24,7 @@ from pipeline import metrics
 from pipeline.enrich.lookup_sources import HttpSource, PostgresSource, RemoteSource, RemoteTable
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 
 def load_table(path: Path, key_column: str | None) -> dict[str, dict[str, Any]]:
@@ -61,7 +61,6 @@ class SqlSource(BaseModel):
     pool_size: int = Field(default=4, ge=1, le=64)
 
 
-@register
 class LookupConfig(StepConfig):
     type: Literal["lookup"] = "lookup"
     path: Path | None = None

@@ -29,6 +29,7 @@ from logharbor import ecs
 from logharbor.levels import normalize_level
 from pipeline.parse import errors as stack
 from pipeline.parse.posthooks import HOOKS
+from pipeline.patterns import check_pattern  # the same backtracking screen as extract rules
 from pipeline.timeparse import layout_regex, parse_layout
 
 BUILTIN_DIR = Path(__file__).with_name("families")
@@ -220,9 +221,9 @@ def _finish_message(out: dict[str, Any]) -> None:
         info = stack.extract(head, rest)
         if info is not None:
             out.update(info)
-            out[ecs.MESSAGE] = head.rstrip()
+            out[ecs.MESSAGE] = head.strip()
             return
-    out[ecs.MESSAGE] = message.rstrip()
+    out[ecs.MESSAGE] = message.strip()
 
 
 # -- compiling ------------------------------------------------------------------------------
@@ -246,8 +247,6 @@ def _expand(pattern: str) -> tuple[str, str | None]:
 
 def compile_family(spec: dict[str, Any], source: str = "") -> Family:
     """Validate one YAML family and compile its patterns; errors name the family and the key."""
-    from pipeline.parse.extract import check_pattern  # the same backtracking screen as extract rules
-
     name = spec.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,63}", name):
         raise ValueError(f"{source}: family 'name' must be lower-case letters, digits, - _ . (got {name!r})")

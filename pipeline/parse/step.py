@@ -20,7 +20,7 @@ from pipeline.parse.autodetect import Detector
 from pipeline.parse.detect import PARSERS
 from pipeline.parse.library import load_library
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 from pipeline.timeparse import format_timestamp, parse_timestamp, zone
 
 PARSE_FAILURE = "parse_failure"
@@ -61,7 +61,6 @@ def _builtin_names() -> set[str]:
     return set(load_library().families)
 
 
-@register
 class ParseConfig(StepConfig):
     """``timezones``/``formats``: source glob → IANA zone / format hint (used when the hint is auto)."""
 
@@ -115,9 +114,11 @@ class ParseStep(Step):
                 _child(metric, fmt).inc(n)
             counts.clear()
 
-    def zone_for(self, source: str, meta: dict[str, Any] | None = None) -> tzinfo:
-        """The shipper source's ``timezone`` (meta), else the ``timezones`` glob, else the default."""
-        declared = meta.get("timezone") if meta else None
+    def zone_for(self, source: str, meta: dict[str, Any] | None = None, declared: object = None) -> tzinfo:
+        """The zone for zone-less times: the shipper source's ``timezone`` (sent as the field
+        ``event.timezone``, or ``meta.timezone``), else the ``timezones`` glob, else the default."""
+        if not declared and meta:
+            declared = meta.get("timezone")
         if isinstance(declared, str) and declared:
             try:
                 return zone(declared)
@@ -128,7 +129,7 @@ class ParseStep(Step):
 
     def process(self, event: Event) -> Event:
         env = event.envelope
-        tz = self.zone_for(env.source, env.meta)
+        tz = self.zone_for(env.source, env.meta, event.doc.get("event.timezone"))
         doc = event.doc
         line = env.raw
         parsed_ts: object = None

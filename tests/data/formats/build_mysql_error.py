@@ -29,10 +29,10 @@ for name in sorted(os.listdir(HERE)):
         first = ev[0]
         words = first.split(" ")
         if first[:6].isdigit() and first[6] == " ":  # 161209 13:08:33 ...
-            date, clock = f"{first[2:4]}-{first[4:6]}", words[1]
+            year, date, clock = 2000 + int(first[:2]), f"{first[2:4]}-{first[4:6]}", words[1]
             rest = words[2:]
         else:
-            date, clock = first[5:10], words[0][11:] if "T" in words[0] else words[1]
+            year, date, clock = int(first[:4]), first[5:10], words[0][11:] if "T" in words[0] else words[1]
             clock = clock.rstrip("Z")
             rest = words[1:] if "T" in words[0] else words[2:]
         if rest and rest[0].isdigit():
@@ -44,7 +44,7 @@ for name in sorted(os.listdir(HERE)):
             if rest and rest[0].startswith("[MY-"):
                 rest = rest[2:]  # [MY-010116] [Server]
         msg = "\n".join([" ".join(rest), *ev[1:]])
-        out.append({"date": date, "time": clock[:15], "level": level, "message": msg})
+        out.append({"date": date, "year": year, "time": clock[:15], "level": level, "message": msg})
     with open(os.path.join(HERE, name[:-4] + ".expected.jsonl"), "w") as f:
         for e in out:
             f.write(json.dumps(e) + "\n")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiokafka import TopicPartition
 
-from gateway.produce import LagMonitor, total_lag
+from gateway.lag import LagMonitor, total_lag
 from gateway.settings import GatewaySettings
 from logharbor.config import KafkaSettings
 

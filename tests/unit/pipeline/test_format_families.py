@@ -216,3 +216,80 @@ def test_mongodb_44_json_with_padding() -> None:
     name, out = parse(line)
     assert name == "mongodb-json" and out["log.logger"] == "ACCESS" and out["process.thread.name"] == "conn351460"
     assert out["@timestamp"].hour == 13 and out["@timestamp"].utcoffset() == timedelta(hours=3)
+
+
+def test_source_zone_from_the_shipper_field() -> None:
+    from pipeline_testkit import make_event
+
+    from pipeline.parse.step import ParseConfig, ParseStep
+    from pipeline.settings import PipelineSettings
+
+    step = ParseStep(ParseConfig(timezones={"web": "America/New_York"}), PipelineSettings())
+    ev = step.process(make_event("081109 203615 148 INFO dfs.DataNode: x", fields={"event.timezone": "Asia/Tokyo"}))
+    assert ev.doc["@timestamp"] == "2008-11-09T11:36:15.000Z"  # the shipper's zone wins over the glob
+    ev = step.process(make_event("081109 203615 148 INFO dfs.DataNode: x"))
+    assert ev.doc["@timestamp"] == "2008-11-10T01:36:15.000Z"  # the glob for source "web"
+
+
+def test_shipper_file_source_sends_its_zone(tmp_path) -> None:
+    from shipper.config import FileSourceConfig
+
+    cfg = FileSourceConfig(type="file", paths=[str(tmp_path / "*.log")], timezone="Europe/Berlin")
+    assert cfg.timezone == "Europe/Berlin"
+    with pytest.raises(ValueError, match="Mars/Olympus"):
+        FileSourceConfig(type="file", paths=["x"], timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("line", "level", "message", "extra"),
+    [
+        # elastic/beats filebeat/module/apache/error/test/test.log and sublevel.log
+        ("[Mon Dec 26 16:22:08 2016] [error] [client 192.168.33.1] File does not exist: /var/www/favicon.ico",
+         "ERROR", "[client 192.168.33.1] File does not exist: /var/www/favicon.ico", {"client.ip": "192.168.33.1"}),
+        ("[Mon Dec 26 16:15:55.103786 2016] [core:notice] [pid 11379] AH00094: Command line: "
+         "'/usr/local/Cellar/httpd24/2.4.23_2/bin/httpd'", "INFO",
+         "AH00094: Command line: '/usr/local/Cellar/httpd24/2.4.23_2/bin/httpd'", {"process.pid": 11379}),
+        ("[Fri Sep 09 10:42:29.902022 2011] [core:error] [pid 35708:tid 4328636416] [client 72.15.99.187] "
+         "File does not exist: /usr/local/apache2/htdocs/favicon.ico", "ERROR",
+         "File does not exist: /usr/local/apache2/htdocs/favicon.ico",
+         {"process.thread.id": 4328636416, "client.ip": "72.15.99.187", "log.logger": "core"}),
+        ("[Wed Oct 20 19:20:59.121211 2021] [rewrite:trace3] [pid 121591:tid 140413273032448] mod_rewrite.c(470): "
+         "[client 10.121.192.8:38350] 10.121.192.8 - - [dev.elastic.co/sid#55a374e851c8][rid#7fb438083ac0/initial] "
+         "applying pattern '^/import/?(.*)$' to uri '/'", "DEBUG", None, {"process.pid": 121591}),
+        # elastic/beats filebeat/module/nginx/error/test/error.log
+        ('2016/10/25 14:50:44 [error] 54053#0: *3 open() "/usr/local/Cellar/nginx/1.10.2_1/html/adsasd" failed '
+         '(2: No such file or directory), client: 127.0.0.1, server: localhost, request: "GET /adsasd HTTP/1.1", '
+         'host: "localhost:8080"', "ERROR", None, {"process.pid": 54053, "nginx.error.connection_id": 3}),
+        # elastic/beats filebeat/module/system/syslog/test/suse-syslog.log (rsyslog ISO timestamps)
+        ("2018-08-14T14:30:02.203151+02:00 linux-sqrz systemd[4179]: Stopped target Basic System.", "INFO",
+         "Stopped target Basic System.", {"host.name": "linux-sqrz", "process.name": "systemd", "process.pid": 4179}),
+        # pgBadger's recommended log_line_prefix '%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h '
+        ("2024-01-01 10:00:00 UTC [123]: [1-1] user=postgres,db=shop,app=psql,client=[local] LOG:  checkpoint "
+         "starting: time", "INFO", "checkpoint starting: time",
+         {"process.pid": 123, "user.name": "postgres", "postgresql.log.database": "shop"}),
+    ],
+)
+def test_more_real_lines(line: str, level: str, message: str | None, extra: dict) -> None:
+    _, out = parse(line)
+    assert out["log.level"] == level
+    if message is not None:
+        assert out["message"] == message
+    for key, value in extra.items():
+        assert out[key] == value, key
+
+
+def test_java_and_python_traces_joined_by_the_default_rules_then_typed() -> None:
+    java = ["2015-10-18 18:05:12,101 ERROR [main] org.apache.hadoop.mapred.Task: Task failed",
+            "java.net.ConnectException: Connection refused", "\tat sun.nio.ch.SocketChannelImpl.checkConnect(Native Method)",
+            "Caused by: java.io.IOException: broken pipe", "\t... 3 more",
+            "2015-10-18 18:05:13,000 INFO [main] org.apache.hadoop.mapred.Task: next"]
+    events = join(java, "java")
+    assert len(events) == 2
+    _, out = parse(events[0])
+    assert out["error.type"] == "java.net.ConnectException" and out["message"] == "Task failed"
+    py = ["2023-04-01 10:00:00,123 - app.db - ERROR - query failed", "Traceback (most recent call last):",
+          '  File "app.py", line 3, in <module>', "KeyError: 'user'", "2023-04-01 10:00:01,000 - app.db - INFO - ok"]
+    events = join(py, "python")
+    assert len(events) == 2
+    _, out = parse(events[0])
+    assert out["error.type"] == "KeyError" and out["error.message"] == "'user'"
