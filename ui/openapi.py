@@ -142,7 +142,7 @@ SCHEMAS: dict[str, Any] = {
     "KeyRecord": {"type": "object", "required": ["key_id", "tenant", "source", "scopes", "created_at", "status"],
                   "properties": {
         "key_id": {"type": "string"}, "tenant": {"type": "string"}, "source": {"type": "string"},
-        "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin"]}},
+        "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin", "operator"]}},
         "created_at": {"type": "string"}, "expires_at": {"type": "string"}, "revoked_at": {"type": "string"},
         "status": {"enum": ["active", "expired", "revoked"]}, "environment": {"type": "string"},
         "rate": {"type": "number"}, "burst": {"type": "number"}, "description": {"type": "string"},
@@ -231,7 +231,7 @@ def openapi_document() -> dict[str, Any]:
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
                          "type": "object", "required": ["source", "scopes"], "properties": {
                              "source": {"type": "string"},
-                             "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin"]}},
+                             "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin", "operator"]}},
                              "environment": {"type": "string"}, "expires_in": {"type": "string"},
                              "rate": {"type": "number"}, "burst": {"type": "number"},
                              "description": {"type": "string"}}}}}}},
