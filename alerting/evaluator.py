@@ -69,7 +69,10 @@ class Context:
         """Every enabled rule of every tenant (cached for ``max_age_s``)."""
         if time.monotonic() - self._rules_at > max_age_s:
             rules = []
+            only = set(self.settings.tenants) if self.settings.tenants is not None else None
             for doc in await self.rules.list(None, enabled_only=True):
+                if only is not None and doc.get("tenant") not in only:
+                    continue
                 try:
                     rules.append(Rule.model_validate(doc))
                 except ValueError as exc:

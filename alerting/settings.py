@@ -60,5 +60,9 @@ class AlertingSettings(SectionSettings):
     # Links in notifications point at the ui.
     public_url: str = "http://127.0.0.1:8080"
 
+    # Evaluate only these tenants' rules (None: every tenant) — for sharding, and for tests on a
+    # shared cluster.
+    tenants: list[str] | None = None
+
     # Built-in health rules (alerting/health.py): names to disable everywhere.
     builtin_disabled: list[str] = Field(default_factory=list)

@@ -220,6 +220,16 @@ def redis(out: dict[str, Any], groups: dict[str, Any]) -> None:
             pass
 
 
+def trailing_logger(out: dict[str, Any], groups: dict[str, Any]) -> None:
+    """Kafka's ``%m (%c)``: a last `` (dotted.Logger)`` of the message is the logger."""
+    message = out.get(ecs.MESSAGE)
+    if isinstance(message, str) and message.endswith(")"):
+        head, sep, logger = message.rpartition(" (")
+        if sep and " " not in logger and "\n" not in logger and len(logger) > 1:
+            out["log.logger"] = logger[:-1]
+            out[ecs.MESSAGE] = head
+
+
 HOOKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "syslog_pri": syslog_pri,
     "postgres": postgres,
@@ -229,4 +239,5 @@ HOOKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "client_address": client_address,
     "postgres_prefix": postgres_prefix,
     "redis": redis,
+    "trailing_logger": trailing_logger,
 }
