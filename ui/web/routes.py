@@ -23,7 +23,7 @@ from aiohttp import web
 
 from ui.http import AUTH, SERVICE
 from ui.openapi import document_paths
-from ui.web import admin, alerts_pages, pages, saved_routes, search, signin
+from ui.web import admin, alerts_pages, lifecycle_page, pages, saved_routes, search, signin
 from ui.web import session as sess
 from ui.web.middleware import security_headers, web_middleware
 from ui.web.render import make_env
@@ -41,6 +41,7 @@ PAGE_MODULES: tuple[ModuleType, ...] = (
     pages,
     admin,
     alerts_pages,
+    lifecycle_page,
 )
 
 

@@ -293,3 +293,12 @@ def test_java_and_python_traces_joined_by_the_default_rules_then_typed() -> None
     assert len(events) == 2
     _, out = parse(events[0])
     assert out["error.type"] == "KeyError" and out["error.message"] == "'user'"
+
+
+def test_auditd_records() -> None:
+    # elastic/beats filebeat/module/auditd/log/test/audit-rhel6.log
+    name, out = parse("type=LOGIN msg=audit(1489636960.072:19623791): pid=28281 uid=0 old auid=700 new auid=700 "
+                      "old ses=6793 new ses=12286")
+    assert name == "auditd" and out["auditd.log.record_type"] == "LOGIN" and out["auditd.log.sequence"] == 19623791
+    assert out["@timestamp"] == datetime(2017, 3, 16, 4, 2, 40, 72000, tzinfo=UTC)
+    assert out["message"].startswith("pid=28281 uid=0")
