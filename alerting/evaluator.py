@@ -199,6 +199,8 @@ class ScheduledEvaluator:
             return res
         doc, version = await self.ctx.states.get(rule.id)
         state = RuleState.from_doc(doc) if doc else RuleState(rule.id, rule.tenant)
+        if state.error and self.ctx.now() - (state.evaluated_at or 0) < self.ctx.settings.error_retry_s * 1000:
+            return res  # a failing query is retried, but not every tick
         ends, skipped = due_windows(rule, state.last_end, safe_until, self.ctx.settings.max_catchup_windows)
         if not ends:
             return res

@@ -204,3 +204,29 @@ async def test_pipeline_lag_health_rule_reads_the_ingestion_watermark(env):
                                      params={"refresh": "true", "conflicts": "proceed"})
         with contextlib.suppress(Exception):
             await client.delete(index=LEASES, id=rule.id)
+
+
+async def test_a_failing_query_is_an_error_state_shown_and_retried(env):
+    client, _, tenant = env
+    ctx = Context(client, AlertingSettings(watermark="clock"))
+    now = ctx.now()
+    end = now - now % M - 5 * M
+    await index_errors(client, tenant, end, ["api"])
+    # avg over a text field: OpenSearch refuses the aggregation.
+    doc = await manage.create_rule(ctx, tenant, {
+        "name": "broken", "condition": {"type": "metric", "metric": {"agg": "avg", "field": "message"},
+                                        "threshold": 1}})
+    rule = Rule.model_validate(await ctx.rules.get(tenant, doc["id"]))
+    try:
+        res = await ScheduledEvaluator(ctx).evaluate(rule, end)
+        assert res.error and res.windows == 0
+        await client.indices.refresh(index=STATE)
+        active = await manage.active(ctx, tenant)
+        assert [(a["rule_id"], a["state"]) for a in active] == [(rule.id, "error")] and active[0]["error"]
+        listed = await manage.list_rules(ctx, tenant)
+        assert listed[0]["state"]["state"] == "error"
+        state = (await client.get(index=STATE, id=rule.id))["_source"]
+        assert state["last_end"] is None  # the window is retried next tick, not skipped
+    finally:
+        with contextlib.suppress(Exception):
+            await client.delete(index=LEASES, id=rule.id)
