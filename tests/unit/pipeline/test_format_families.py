@@ -322,3 +322,29 @@ def test_activemq_pipe_layout_with_its_stack_trace() -> None:
     assert out["log.logger"] == "org.apache.activemq.broker.BrokerService" and out["error.type"] == "java.io.IOException"
     _, out = parse(events[1])
     assert out["log.level"] == "INFO" and out["message"].endswith("is shutting down")
+
+
+def test_console_formats_without_a_timestamp_and_pino_levels() -> None:
+    name, out = parse('INFO:     127.0.0.1:50312 - "GET /health HTTP/1.1" 200 OK')
+    assert name == "python-logging" and out["log.level"] == "INFO" and out["message"].startswith("127.0.0.1:50312")
+    events = join(["info: Microsoft.Hosting.Lifetime[0]", "      Now listening on: http://localhost:5000",
+                   "fail: Api.Controllers.Orders[42]", "      Order 7 not found"], "dotnet")
+    assert len(events) == 2
+    name, out = parse(events[1])
+    assert name == "dotnet-serilog" and out["log.level"] == "ERROR" and out["message"] == "Order 7 not found"
+    assert out["log.logger"] == "Api.Controllers.Orders" and out["event.code"] == "42"
+    name, out = parse('{"level":50,"time":1700000000000,"pid":7,"hostname":"web-1","msg":"payment failed"}')
+    assert name == "json" and out["log.level"] == "ERROR" and out["message"] == "payment failed"
+
+
+def test_jul_two_line_records_joined_by_the_jul_preset() -> None:
+    events = join(["Oct 18, 2015 6:01:47 PM org.apache.catalina.startup.Catalina start",
+                   "INFO: Server startup in 523 ms",
+                   "Oct 18, 2015 6:01:48 PM org.apache.coyote.AbstractProtocol start",
+                   "SEVERE: Failed to start end point associated with ProtocolHandler"], "jul")
+    assert len(events) == 2
+    name, out = parse(events[0])
+    assert name == "java-jul" and out["log.level"] == "INFO" and out["message"] == "Server startup in 523 ms"
+    assert out["@timestamp"].hour == 18 and out["log.logger"] == "org.apache.catalina.startup.Catalina"
+    _, out = parse(events[1])
+    assert out["log.level"] == "ERROR"
