@@ -158,6 +158,8 @@ class Rule(BaseModel):
     active: Any = "always"
     throttle: str = "0s"
     grace: str = "0s"
+    # Re-notify a firing, unacknowledged group this often ("0s": never); acknowledging stops it.
+    repeat: str = "0s"
     severity: Literal["info", "warning", "critical"] = "warning"
     channels: list[Channel] = Field(default_factory=list, max_length=20)
     enabled: bool = True
@@ -170,7 +172,7 @@ class Rule(BaseModel):
     created_at: int | None = None
     updated_at: int | None = None
 
-    @field_validator("for_", "throttle", "grace")
+    @field_validator("for_", "throttle", "grace", "repeat")
     @classmethod
     def _durations(cls, v: str) -> str:
         parse_duration(v)
@@ -203,6 +205,10 @@ class Rule(BaseModel):
     @property
     def throttle_s(self) -> float:
         return parse_duration(self.throttle)
+
+    @property
+    def repeat_s(self) -> float:
+        return parse_duration(self.repeat)
 
     @property
     def grace_s(self) -> float:
