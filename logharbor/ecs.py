@@ -49,6 +49,7 @@ SHORT_FIELDS: dict[str, str] = {
     "environment": "labels.environment",
     "env": "labels.environment",
     "tenant": TENANT,
+    "pattern": "logharbor.pattern.id",  # log patterns (pipeline/logpatterns, docs/PIPELINE.md)
 }
 
 
