@@ -114,7 +114,33 @@ def auth_log():
     write("syslog-auth", "elastic-examples-auth", lines, exp)
 
 
+def jvm_gc(path, name, every):
+    events, current = [], None
+    for line in show(f"{KAFKA}/{path}"):
+        if line[:4].isdigit() and line[4:5] == "-":
+            current = [line]
+            events.append(current)
+        elif current is not None and line:
+            current.append(line)
+    picked = events[::every]
+    exp = []
+    for ev in picked:
+        stamp, uptime, msg = ev[0].split(": ", 2)
+        exp.append(
+            {
+                "date": stamp[5:10],
+                "year": int(stamp[:4]),
+                "time": stamp[11:23],
+                "level": "INFO",
+                "message": "\n".join([msg, *ev[1:]]).strip(),
+                "fields": {"host.uptime": uptime},
+            }
+        )
+    write("jvm-gc", name, ["\n".join(ev) for ev in picked], exp, {"multiline": "java"})
+
+
 apache_access()
+jvm_gc("kafka0/logs/kafkaServer-gc.log", "elastic-examples-kafka0-gc", 10)
 kafka("kafka1/logs/server.log.2016-12-19-19", "elastic-examples-kafka1-server", 3)
 kafka("kafka0/logs/controller.log.2016-12-19-16", "elastic-examples-kafka0-controller", 8)
 auth_log()

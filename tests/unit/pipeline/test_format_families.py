@@ -293,3 +293,32 @@ def test_java_and_python_traces_joined_by_the_default_rules_then_typed() -> None
     assert len(events) == 2
     _, out = parse(events[0])
     assert out["error.type"] == "KeyError" and out["error.message"] == "'user'"
+
+
+def test_auditd_records() -> None:
+    # elastic/beats filebeat/module/auditd/log/test/audit-rhel6.log
+    name, out = parse("type=LOGIN msg=audit(1489636960.072:19623791): pid=28281 uid=0 old auid=700 new auid=700 "
+                      "old ses=6793 new ses=12286")
+    assert name == "auditd" and out["auditd.log.record_type"] == "LOGIN" and out["auditd.log.sequence"] == 19623791
+    assert out["@timestamp"] == datetime(2017, 3, 16, 4, 2, 40, 72000, tzinfo=UTC)
+    assert out["message"].startswith("pid=28281 uid=0")
+
+
+def test_activemq_pipe_layout_with_its_stack_trace() -> None:
+    # elastic/beats x-pack/filebeat/module/activemq/log/test/activemq.log
+    lines = [
+        "2019-11-27 15:09:34,712 | ERROR | Failed to start Apache ActiveMQ (localhost, ID:5338986a6080-37033-1574867374550-0:1) | org.apache.activemq.broker.BrokerService | main",
+        "java.io.IOException: Transport Connector could not be registered in JMX: java.io.IOException: Failed to bind to server socket: tcp://0.0.0.0:61616?maximumConnections=1000&wireFormat.maxFrameSize=104857600 due",
+        " to: java.net.BindException: Address in use (Bind failed)",
+        "\tat org.apache.activemq.util.IOExceptionSupport.create(IOExceptionSupport.java:28)[activemq-client-5.15.9.jar:5.15.9]",
+        "\tat org.apache.activemq.broker.BrokerService.registerConnectorMBean(BrokerService.java:2264)[activemq-broker-5.15.9.jar:5.15.9]",
+        "2019-11-27 15:09:34,716 | INFO  | Apache ActiveMQ 5.15.9 (localhost, ID:5338986a6080-37033-1574867374550-0:1) is shutting down | org.apache.activemq.broker.BrokerService | main",
+    ]
+    events = join(lines, "java")
+    assert len(events) == 2
+    name, out = parse(events[0])
+    assert name == "java-log4j" and out["log.level"] == "ERROR" and out["process.thread.name"] == "main"
+    assert out["message"] == "Failed to start Apache ActiveMQ (localhost, ID:5338986a6080-37033-1574867374550-0:1)"
+    assert out["log.logger"] == "org.apache.activemq.broker.BrokerService" and out["error.type"] == "java.io.IOException"
+    _, out = parse(events[1])
+    assert out["log.level"] == "INFO" and out["message"].endswith("is shutting down")
