@@ -59,7 +59,8 @@ class Metric(BaseModel):
 
 class Condition(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["count", "rate", "metric", "match"] = "count"
+    # "lag": the pipeline's ingestion delay in seconds (now − watermark); no query (health rule).
+    type: Literal["count", "rate", "metric", "match", "lag"] = "count"
     op: Literal[">", ">=", "<", "<="] = ">"
     threshold: float = 0
     window: str = "1m"
@@ -158,6 +159,8 @@ class Rule(BaseModel):
     active: Any = "always"
     throttle: str = "0s"
     grace: str = "0s"
+    # Re-notify a firing, unacknowledged group this often ("0s": never); acknowledging stops it.
+    repeat: str = "0s"
     severity: Literal["info", "warning", "critical"] = "warning"
     channels: list[Channel] = Field(default_factory=list, max_length=20)
     enabled: bool = True
@@ -170,7 +173,7 @@ class Rule(BaseModel):
     created_at: int | None = None
     updated_at: int | None = None
 
-    @field_validator("for_", "throttle", "grace")
+    @field_validator("for_", "throttle", "grace", "repeat")
     @classmethod
     def _durations(cls, v: str) -> str:
         parse_duration(v)
@@ -203,6 +206,10 @@ class Rule(BaseModel):
     @property
     def throttle_s(self) -> float:
         return parse_duration(self.throttle)
+
+    @property
+    def repeat_s(self) -> float:
+        return parse_duration(self.repeat)
 
     @property
     def grace_s(self) -> float:

@@ -20,6 +20,7 @@ class AlertingSettings(SectionSettings):
     tick_s: float = Field(default=1.0, gt=0)
     lease_ttl_s: float = Field(default=15.0, gt=0)
     max_catchup_windows: int = Field(default=5, ge=1, le=1000)
+    error_retry_s: float = Field(default=30.0, ge=0)  # a rule whose query failed is retried this often
     # Ingestion watermark: windows are evaluated once the pipeline has indexed past their end
     # plus the refresh interval. "pipeline" reads the watermarks the pipeline writes; "clock"
     # trusts the clock minus settle_s (no pipeline watermark available).
@@ -44,6 +45,8 @@ class AlertingSettings(SectionSettings):
     backoff_initial_s: float = Field(default=1.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
     claim_s: float = Field(default=60.0, gt=0)
+    # Outbox entries and delivery attempts older than this are deleted (hourly, by any sender).
+    history_days: int = Field(default=30, ge=1)
     pagerduty_url: str | None = None  # default https://events.pagerduty.com/v2/enqueue
 
     # Email.

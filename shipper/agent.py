@@ -81,7 +81,8 @@ class Shipper:
         if len(spool):
             log.info("spooled batches from a previous run will be resent", extra={"batches": len(spool)})
         metrics_server = await self._start_metrics_server()
-        source_tasks = [asyncio.create_task(s.run(self.batcher), name=f"source:{s.name}") for s in self.sources]
+        source_tasks = [asyncio.create_task(s.run(sink), name=f"source:{s.name}")
+                        for s, sink in zip(self.sources, self._sinks(), strict=True)]
         send_task = asyncio.create_task(sender.run(self.batcher), name="sender")
         background = [
             asyncio.create_task(sender.resend_loop(), name="resend"),
@@ -134,6 +135,13 @@ class Shipper:
                 fn()
             except OSError as exc:
                 log.error("periodic write failed", extra={"what": fn.__name__, "error": str(exc)})
+
+    def _sinks(self) -> list[Any]:
+        """The batcher for each source, behind its ``meta`` (shipper-wide + the source's + host_ip)."""
+        from shipper.meta import detect_host_ips, merged_meta, sink_for
+
+        ips = detect_host_ips() if self.cfg.detect_host_ip else []
+        return [sink_for(self.batcher, merged_meta(self.cfg.meta, sc.meta, ips)) for sc in self.cfg.sources]
 
     def status(self) -> dict[str, Any]:
         sender = self.sender

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -128,6 +128,10 @@ class ShipperConfig(_Model):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     spool: SpoolConfig = Field(default_factory=SpoolConfig)
     metrics: MetricsConfig | None = None
+    # Host metadata on every event (datacenter, region, environment, app_version, ...; a source's
+    # meta: wins) and the host's own addresses as host_ip — shipper/meta.py, docs/SHIPPER.md.
+    meta: dict[str, Any] = Field(default_factory=dict)
+    detect_host_ip: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     checkpoint_interval_s: float = Field(default=1.0, gt=0)
     status_interval_s: float = Field(default=1.0, gt=0)

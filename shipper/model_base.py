@@ -6,7 +6,9 @@ Every model forbids unknown keys so a typo is an error that names the field
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class StrictModel(BaseModel):
@@ -18,6 +20,7 @@ class SourceConfigBase(StrictModel):
 
     name: str | None = None
     format: str = "auto"
+    meta: dict[str, Any] = Field(default_factory=dict)  # this source's host metadata (shipper/meta.py)
 
     @field_validator("format")
     @classmethod

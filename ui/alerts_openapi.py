@@ -22,7 +22,7 @@ ALERT_SCHEMAS: dict[str, Any] = {
                 "agg": {"enum": ["avg", "p95", "p99", "max", "min", "sum", "unique"]}, "field": {"type": "string"}}}}},
         "for": {"type": "string"}, "schedule": {"type": "object", "properties": {
             "every": {"type": "string"}, "cron": {"type": "string"}, "timezone": {"type": "string"}}},
-        "active": {}, "throttle": {"type": "string"}, "grace": {"type": "string"},
+        "active": {}, "throttle": {"type": "string"}, "grace": {"type": "string"}, "repeat": {"type": "string"},
         "severity": {"enum": ["info", "warning", "critical"]},
         "channels": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
             "type": {"enum": ["slack", "email", "pagerduty", "webhook"]}, "url": {"type": "string"},

@@ -149,8 +149,11 @@ def _source(cfg: LookupConfig) -> RemoteSource:
     return PostgresSource(cfg.sql.dsn, cfg.sql.query, cfg.key_column, cfg.timeout_s * 5, cfg.sql.pool_size)
 
 
-class RemoteLookupStep(Step):
-    """HTTP or PostgreSQL behind a :class:`RemoteTable`; unenriched events are counted per reason."""
+class RemoteLookupStep(LookupStep):
+    """HTTP or PostgreSQL behind a :class:`RemoteTable`; unenriched events are counted per reason.
+
+    A :class:`LookupStep` for the step-kind table (pipeline/step_kinds.py); shares only ``_apply``.
+    """
 
     fail_open = True
 
