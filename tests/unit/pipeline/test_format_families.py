@@ -371,3 +371,14 @@ def test_every_family_fails_fast_on_near_misses() -> None:
         for fam in lib.families.values():
             fam.parse(line)
     assert time.perf_counter() - started < 5.0
+
+
+def test_level_word_after_an_iso_time_is_not_a_syslog_host() -> None:
+    # "<iso> INFO prog[pid]: msg" is an application line; syslog's ISO form must not take INFO as host.name.
+    from pipeline.parse.detect import detect
+
+    fmt, fields = detect("2026-03-04T11:59:59.008Z INFO auth[1033]: login succeeded for user=erin")
+    assert fields.get("host.name") != "INFO"
+    assert fields["log.level"] == "INFO" and fields["message"].endswith("login succeeded for user=erin")
+    fmt, fields = detect("2026-01-19T10:30:00.123456+01:00 web-1 systemd[1]: Started Session 42 of user root.")
+    assert fmt == "syslog" and fields["host.name"] == "web-1"
