@@ -363,8 +363,12 @@ _DEFAULT: dict[str, Library] = {}
 
 
 def load_library(extra: Path | None = None) -> Library:
-    """The built-in families plus the operator's (``pipeline.formats_path``), cached per path."""
+    """The built-in families plus the operator's (``pipeline.formats_path``), cached per path
+    and modification time, so an edited file is picked up when the rules are next reloaded."""
     key = str(extra or "")
+    if extra is not None and extra.exists():
+        files = [extra] if extra.is_file() else [*extra.glob("*.yaml"), *extra.glob("*.yml")]
+        key += ":" + ",".join(str(f.stat().st_mtime_ns) for f in sorted(files))
     lib = _DEFAULT.get(key)
     if lib is None:
         fams = load_dir(BUILTIN_DIR)

@@ -230,6 +230,14 @@ def trailing_logger(out: dict[str, Any], groups: dict[str, Any]) -> None:
             out[ecs.MESSAGE] = head
 
 
+def append_rest(out: dict[str, Any], groups: dict[str, Any]) -> None:
+    """Layouts that end the first line with fields after the message (``| logger | thread``):
+    the joined continuation (group ``rest``, e.g. a stack trace) still belongs to the message."""
+    rest = groups.get("rest")
+    if rest and isinstance(out.get(ecs.MESSAGE), str):
+        out[ecs.MESSAGE] += rest
+
+
 HOOKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "syslog_pri": syslog_pri,
     "postgres": postgres,
@@ -240,4 +248,5 @@ HOOKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "postgres_prefix": postgres_prefix,
     "redis": redis,
     "trailing_logger": trailing_logger,
+    "append_rest": append_rest,
 }
