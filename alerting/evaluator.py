@@ -69,7 +69,10 @@ class Context:
         """Every enabled rule of every tenant (cached for ``max_age_s``)."""
         if time.monotonic() - self._rules_at > max_age_s:
             rules = []
+            only = set(self.settings.tenants) if self.settings.tenants is not None else None
             for doc in await self.rules.list(None, enabled_only=True):
+                if only is not None and doc.get("tenant") not in only:
+                    continue
                 try:
                     rules.append(Rule.model_validate(doc))
                 except ValueError as exc:
@@ -96,6 +99,7 @@ class ScheduledEvaluator:
         self.on_enqueued = on_enqueued
         self.leases: dict[str, Lease] = {}
         self.searches = 0
+        self.last_watermark: int | None = None
 
     async def safe_until(self) -> tuple[int, bool]:
         """The newest instant whose events are searchable, and whether it is a late (forced) one."""
@@ -104,6 +108,7 @@ class ScheduledEvaluator:
         if s.watermark == "clock":
             return clock, False
         mark, _ = await read_watermark(self.ctx.client, self.ctx.watermark_group)
+        self.last_watermark = mark
         if mark is None:
             return clock, False
         # Watermarks are written in real time; shift them with the (test/drill) clock offset.
@@ -154,7 +159,13 @@ class ScheduledEvaluator:
                 continue
             start = end - int(rule.condition.window_s * 1000)
             try:
-                if streams:
+                if cond["type"] == "lag":
+                    mark = self.last_watermark
+                    if mark is None:
+                        mark, _ = await read_watermark(self.ctx.client, self.ctx.watermark_group)
+                    now = self.ctx.now() - int(self.ctx.settings.clock_offset_s * 1000)
+                    observed = {"*": ({}, None if mark is None else max(0.0, (now - mark) / 1000))}
+                elif streams:
                     body = build_search(cond, rule.query, start, end, rule.max_groups)
                     resp = await self.ctx.client.search(index=",".join(streams), body=body,
                                                         params={"ignore_unavailable": "true"})
@@ -188,6 +199,8 @@ class ScheduledEvaluator:
             return res
         doc, version = await self.ctx.states.get(rule.id)
         state = RuleState.from_doc(doc) if doc else RuleState(rule.id, rule.tenant)
+        if state.error and self.ctx.now() - (state.evaluated_at or 0) < self.ctx.settings.error_retry_s * 1000:
+            return res  # a failing query is retried, but not every tick
         ends, skipped = due_windows(rule, state.last_end, safe_until, self.ctx.settings.max_catchup_windows)
         if not ends:
             return res

@@ -24,6 +24,10 @@ BUILTIN: dict[str, dict[str, Any]] = {
                       "query": '"authentication failed" OR "login failed" OR "invalid password"',
                       "condition": {"type": "count", "op": ">", "threshold": 100, "window": "5m"},
                       "severity": "warning"},
+    # Processing backlog: how far behind "now" the pipeline's ingestion watermark is.
+    "pipeline-lag": {"name": "Pipeline lag (processing backlog) over 5 minutes", "query": "",
+                     "condition": {"type": "lag", "op": ">", "threshold": 300, "window": "1m"}, "for": "2m",
+                     "severity": "critical"},
     # Dead letters: events the pipeline could not store (the DLQ data stream).
     "dlq-growth": {"name": "Dead-letter queue growing", "query": "",
                    "condition": {"type": "count", "op": ">", "threshold": 0, "window": "5m"},

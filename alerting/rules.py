@@ -58,7 +58,8 @@ class Metric(BaseModel):
 
 class Condition(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["count", "rate", "metric", "match"] = "count"
+    # "lag": the pipeline's ingestion delay in seconds (now − watermark); no query (health rule).
+    type: Literal["count", "rate", "metric", "match", "lag"] = "count"
     op: Literal[">", ">=", "<", "<="] = ">"
     threshold: float = 0
     window: str = "1m"

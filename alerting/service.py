@@ -33,8 +33,9 @@ async def run_alerter(settings: AlertingSettings, stop: asyncio.Event, *, kafka:
         await ensure_indices(client)
         from alerting.health import install_builtin_rules
 
-        with contextlib.suppress(Exception):
-            await install_builtin_rules(ctx)
+        if settings.tenants is None:
+            with contextlib.suppress(Exception):
+                await install_builtin_rules(ctx)
         sender = Sender(ctx)
         tasks = [asyncio.create_task(run_scheduled(ctx, stop, sender.wake.set), name="alert-scheduled"),
                  asyncio.create_task(sender.run(stop), name="alert-sender")]

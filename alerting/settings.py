@@ -20,6 +20,7 @@ class AlertingSettings(SectionSettings):
     tick_s: float = Field(default=1.0, gt=0)
     lease_ttl_s: float = Field(default=15.0, gt=0)
     max_catchup_windows: int = Field(default=5, ge=1, le=1000)
+    error_retry_s: float = Field(default=30.0, ge=0)  # a rule whose query failed is retried this often
     # Ingestion watermark: windows are evaluated once the pipeline has indexed past their end
     # plus the refresh interval. "pipeline" reads the watermarks the pipeline writes; "clock"
     # trusts the clock minus settle_s (no pipeline watermark available).
@@ -59,6 +60,10 @@ class AlertingSettings(SectionSettings):
 
     # Links in notifications point at the ui.
     public_url: str = "http://127.0.0.1:8080"
+
+    # Evaluate only these tenants' rules (None: every tenant) — for sharding, and for tests on a
+    # shared cluster.
+    tenants: list[str] | None = None
 
     # Built-in health rules (alerting/health.py): names to disable everywhere.
     builtin_disabled: list[str] = Field(default_factory=list)

@@ -521,8 +521,8 @@ def create_app(
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     app.router.add_get("/metrics", metrics)
-    register_protocols(app)  # /es, /v1/logs, /gelf and the listeners (issue 18), all through gateway/door.py
     app.on_startup.append(_on_startup)
     app.on_shutdown.append(_on_shutdown)
     app.on_cleanup.append(_on_cleanup)
+    register_protocols(app)  # /es, /v1/logs, /gelf and the listeners (issue 18), all through gateway/door.py
     return app

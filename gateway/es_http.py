@@ -190,6 +190,17 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
+async def cat_health(request: web.Request) -> web.Response:
+    """``_cat/health`` (rsyslog's omelasticsearch checks it before sending): text, or JSON with format=json."""
+    p = _state(request).settings.protocols
+    now = int(time.time())
+    row = {"epoch": str(now), "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)), "cluster": p.es_cluster_name,
+           "status": "green", "node.total": "1", "node.data": "1"}
+    if request.query.get("format") == "json":
+        return es_json([row])
+    return web.Response(text=" ".join(row.values()) + "\n", content_type="text/plain", headers=PRODUCT)
+
+
 async def nodes(request: web.Request) -> web.Response:
     p = _state(request).settings.protocols
     node = {
@@ -327,6 +338,7 @@ def add_es_routes(app: web.Application, prefix: str = "/es") -> None:
     r.add_get(p + "/_xpack", _product(xpack))
     r.add_get(p + "/_cluster/health", _product(health))
     r.add_get(p + "/_cluster/health/{tail:.*}", _product(health))
+    r.add_get(p + "/_cat/health", _product(cat_health))
     r.add_get(p + "/_nodes", _product(nodes))
     r.add_get(p + "/_nodes/{tail:.*}", _product(nodes))
     for kind in ("_index_template", "_template", "_component_template", "_ilm/policy", "_ingest/pipeline",

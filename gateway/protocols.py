@@ -13,9 +13,12 @@ from typing import Any
 from aiohttp import web
 
 from gateway.es_http import add_es_routes
+from gateway.gelf_http import add_gelf_routes
+from gateway.listeners import Listener, start_listeners
 from gateway.otlp_http import add_otlp_routes
 
 EXTRA_RUNNERS = web.AppKey("protocol_runners", list)
+LISTENERS = web.AppKey("protocol_listeners", list)
 
 
 def register_protocols(app: web.Application) -> None:
@@ -27,7 +30,25 @@ def register_protocols(app: web.Application) -> None:
         add_es_routes(app, "/es")
     if p.otlp_enabled:
         add_otlp_routes(app)
+    if p.gelf_http_enabled:
+        add_gelf_routes(app)
     app[EXTRA_RUNNERS] = []
+    app[LISTENERS] = []
+    if p.listeners:
+        app.on_startup.append(_start_listeners)  # after the state's own startup (keys, producer)
+        app.on_shutdown.insert(0, _stop_listeners)
+
+
+async def _start_listeners(app: web.Application) -> None:
+    from gateway.app import STATE
+
+    app[LISTENERS].extend(await start_listeners(app[STATE]))
+
+
+async def _stop_listeners(app: web.Application) -> None:
+    listeners: list[Listener] = app[LISTENERS]
+    for listener in listeners:
+        await listener.stop()
 
 
 def _port_app(main: web.Application, kind: str) -> web.Application:

@@ -97,8 +97,9 @@ class RuleStore:
             return False
         with contextlib.suppress(NotFoundError):
             await self.client.delete(index=RULES, id=rule_id, refresh="wait_for")
-        with contextlib.suppress(NotFoundError):
-            await self.client.delete(index=STATE, id=rule_id)
+        for index in (STATE, LEASES):
+            with contextlib.suppress(NotFoundError):
+                await self.client.delete(index=index, id=rule_id)
         return True
 
     async def list(self, tenant: str | None = None, enabled_only: bool = False) -> list[dict[str, Any]]:

@@ -44,26 +44,60 @@ def _print_report(report: lifecycle.RunReport) -> None:
         print(f"  {index}: {old} -> {new}")
     for index in report.deleted:
         print(f"  deleted {index}")
+    for out in report.outcomes:
+        if out.action != "deleted":
+            print(f"  {out.action} {out.index}: {out.detail}")
     for index, err in report.errors:
         print(f"  ERROR {index}: {err}", file=sys.stderr)
 
 
+def _start_companions(stop: threading.Event, log=print) -> None:
+    """The disk monitor and the snapshot scheduler, each in its own thread and each leased, so
+    any number of ``logharbor run`` processes act as one."""
+    from . import disk_monitor
+    from .lifecycle_settings import LifecycleSettings
+    from .snapshot_schedule import SnapshotScheduler
+    from .snapshots import repository_exists
+
+    settings = LifecycleSettings()
+    threading.Thread(target=disk_monitor.run_forever, args=(sync_client(), stop, settings),
+                     name="disk-monitor", daemon=True).start()
+    client = sync_client()
+    try:
+        has_repo = repository_exists(client, settings.snapshot_repository)
+    except Exception:
+        has_repo = False
+    if not has_repo:
+        log(f"snapshots: repository '{settings.snapshot_repository}' not registered; scheduled snapshots off "
+            f"(expired indices are closed for lifecycle.grace_period before deletion)")
+        return
+    sched = SnapshotScheduler(client, settings)
+    threading.Thread(target=sched.run_forever, args=(stop,), name="snapshot-scheduler", daemon=True).start()
+
+
 def run_lifecycle_forever(stop: threading.Event, schedule: str, log=print) -> None:
-    """The croniter loop used by ``indices lifecycle`` and ``logharbor run`` (no-op under ISM)."""
+    """The croniter loop used by ``indices lifecycle`` and ``logharbor run``: one holder of the
+    ``lifecycle-runner`` lease runs each pass (under ISM only the LogHarbor-side duties run)."""
+    from .lease import Lease
+
     client = sync_client()
     storage = StorageSettings()
+    _start_companions(stop, log)
     if lifecycle.use_ism(client, storage):
-        log("lifecycle: ISM runs the policies in the cluster; LogHarbor's runner stays idle")
+        log("lifecycle: ISM runs the policies in the cluster; LogHarbor runs disk protection and snapshots")
         return
+    lease = Lease(client, "lifecycle-runner", ttl_s=600)
     it = croniter(schedule, datetime.now())
     while not stop.is_set():
         wait = max(0.0, it.get_next(float) - time.time())
         if stop.wait(wait):
-            return
+            break
         try:
-            _print_report(lifecycle.run_once(client))
+            if lease.acquire():
+                _print_report(lifecycle.run_once(client))
         except Exception as exc:  # keep the schedule alive through a cluster outage
             log(f"lifecycle: run failed ({type(exc).__name__}: {exc}); retrying on the next schedule")
+    lease.release()
 
 
 def cmd_lifecycle(args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@
 #    system-log-daemon): its .debs are fetched with `apt-get download` and unpacked with
 #    `dpkg -x` into .cache/protocol-clients/syslog-ng, its shared-library dependencies are
 #    installed normally, and the tests run that private binary with its own paths;
-#  - the Node.js OpenTelemetry log exporter from npm into tests/integration/protocol_clients/node
+#  - the Node.js OpenTelemetry log exporter from npm into tests/integration/protocols/clients/node
 #    (package-lock.json committed, `npm ci`).
 # Quiet when everything is there already. Needs root for apt-get (CI runs as root).
 set -euo pipefail
@@ -44,7 +44,7 @@ if [ ! -x "$CACHE/syslog-ng/usr/sbin/syslog-ng" ] || [ ${#need_apt[@]} -gt 0 ]; 
   fi
 fi
 
-NODE_DIR=tests/integration/protocol_clients/node
+NODE_DIR=tests/integration/protocols/clients/node
 if command -v npm >/dev/null 2>&1 && [ -f "$NODE_DIR/package-lock.json" ] && [ ! -d "$NODE_DIR/node_modules" ]; then
   echo "[protocol-clients] npm ci in $NODE_DIR ..." >&2
   (cd "$NODE_DIR" && npm ci --silent --no-audit --no-fund >/dev/null)

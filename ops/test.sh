@@ -27,6 +27,15 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   fi
 fi
 
+# openssl for the alerting email test's self-signed SMTP certificate (issue 14) — idempotent and quiet
+if ! command -v openssl >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl >/dev/null
+  else
+    echo "[test] openssl is missing: install it (sudo apt-get install openssl) for the alerting tests" >&2
+  fi
+fi
+
 # protocol clients for the gateway's protocol tests (issue 18): rsyslog, an extracted syslog-ng,
 # the Node.js OTLP exporter (npm ci) and pip clients of other majors — idempotent and quiet
 ./ops/protocol_clients.sh

@@ -92,6 +92,23 @@ def offending_field(error: dict[str, Any]) -> str | None:
     return None
 
 
+def is_flood_stage_block(error: Any) -> bool:
+    """OpenSearch's flood-stage disk block (``index.blocks.read_only_allow_delete``, a 429).
+
+    Why it is singled out: it is not load but a full disk, and it lasts until space is freed
+    (LogHarbor's disk monitor runs emergency retention; OpenSearch lifts the block itself). The
+    items are retried like any 429 — consumption stays paused, Kafka keeps the records, nothing
+    is failed — but polled at most every ``FLOOD_POLL_S`` so ingest resumes soon after it clears.
+    """
+    if not isinstance(error, dict) or error.get("type") != "cluster_block_exception":
+        return False
+    reason = str(error.get("reason") or "")
+    return "read-only-allow-delete" in reason or "flood-stage" in reason
+
+
+FLOOD_POLL_S = 5.0
+
+
 def _retryable_status(status: int) -> bool:
     return status == 429 or status >= 500
 
@@ -142,6 +159,7 @@ class BulkIndexer:
         self.backoff_max_s = backoff_max_s
         self.stop_event = stop_event or asyncio.Event()
         self.on_backpressure = on_backpressure or (lambda paused: None)
+        self.flood_blocked = False  # True while the last attempt met the flood-stage disk block
 
     async def _sleep(self, seconds: float) -> None:
         # Backoff sleeps end early on shutdown: the batch is then abandoned, not committed.
@@ -189,7 +207,7 @@ class BulkIndexer:
         try:
             while pending:
                 retry: list[IndexItem] = []
-                backoff = False
+                backoff = flood = False
                 chunks = chunk_items(pending, self.max_docs, self.max_bytes)
                 while chunks:
                     chunk = chunks.pop(0)
@@ -218,16 +236,23 @@ class BulkIndexer:
                         elif _retryable_status(status):
                             retry.append(item)
                             backoff = True
+                            flood = flood or is_flood_stage_block(info.get("error"))
                         elif self._reshape_for_mapping(item, info.get("error") or {}):
                             retry.append(item)
                         else:
                             item.outcome = Outcome.FAILED
                             item.reason = _reason(info.get("error"), status)
                 if backoff:
-                    metrics.BULK_RETRIES.labels("item_status").inc()
+                    metrics.BULK_RETRIES.labels("flood_stage" if flood else "item_status").inc()
+                    if flood and not self.flood_blocked:
+                        log.warning("OpenSearch flood-stage disk block: consumption paused until it clears")
+                    self.flood_blocked = flood
                     self.on_backpressure(True)
-                    await self._sleep(delay)
+                    await self._sleep(min(delay, FLOOD_POLL_S) if flood else delay)
                     delay = min(delay * 2, self.backoff_max_s)
+                elif self.flood_blocked:
+                    log.warning("OpenSearch flood-stage block cleared: consumption resumes")
+                    self.flood_blocked = False
                 pending = retry
         finally:
             self.on_backpressure(False)

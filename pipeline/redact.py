@@ -28,9 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from logharbor import ecs
 from pipeline import metrics
 from pipeline.event import Event
-from pipeline.parse.extract import check_pattern
+from pipeline.patterns import check_pattern
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 REDACTED = "[REDACTED]"
 SECRET_WORDS = (
@@ -117,7 +117,6 @@ class ExtraPattern(BaseModel):
     replacement: str = REDACTED
 
 
-@register
 class RedactConfig(StepConfig):
     type: Literal["redact"] = "redact"
     secrets: bool = True

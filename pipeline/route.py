@@ -18,7 +18,7 @@ from logharbor.config import StorageSettings
 from logharbor.levels import normalize_level
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 
 class RouteRule(BaseModel):
@@ -40,7 +40,6 @@ DEFAULT_ROUTES: list[RouteRule] = [
 ]
 
 
-@register
 class RouteConfig(StepConfig):
     type: Literal["route"] = "route"
     rules: list[RouteRule] = Field(default_factory=lambda: list(DEFAULT_ROUTES))

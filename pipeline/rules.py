@@ -19,7 +19,8 @@ from pydantic import ValidationError
 from logharbor.config import ConfigError
 from pipeline import metrics
 from pipeline.settings import PipelineSettings
-from pipeline.step import Chain, StepConfig, parse_step_config
+from pipeline.step import Chain, StepConfig
+from pipeline.step_kinds import parse_step_config
 
 log = logging.getLogger(__name__)
 

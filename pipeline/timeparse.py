@@ -149,7 +149,7 @@ _ABBREV: dict[str, int] = {
     "CDT": -300, "MST": -420, "MDT": -360, "PST": -480, "PDT": -420, "AKST": -540, "HST": -600,
 }
 _ZONE = (
-    r"(?:\s?(?P<z>Z|[+-]\d\d(?::?\d\d)?+(?![\d:])|(?:"
+    r"(?:\s?(?P<z>Z|[+-]\d\d(?::?\d\d)?+(?!\d)|(?:"
     + "|".join(sorted(_ABBREV, key=len, reverse=True))
     + r")\b))?+"
 )

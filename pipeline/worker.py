@@ -1,4 +1,4 @@
-"""One pipeline process: consume → process (the rules chain) → bulk index → DLQ → publish → commit.
+"""One pipeline process: consume → prepare (pure, :mod:`pipeline.prepare`) → bulk index → DLQ → publish → commit.
 
 Batches flow through in order: a batch is fully settled (every record indexed, duplicate,
 dead-lettered or dropped on purpose) before its offsets are committed, so a crash at any point
@@ -14,28 +14,21 @@ import contextlib
 import logging
 import re
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 
 from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings, default_data_dir
-from logharbor.ecs import data_stream_name
-from logharbor.envelope import Envelope
 from opensearch.client import async_client
 from pipeline import metrics
 from pipeline.crashguard import CrashGuard, Marker
-from pipeline.dlq import DeadLetter, DeadLetterSink, safe_tenant
-from pipeline.document import to_document
-from pipeline.event import Event
-from pipeline.indexer import BulkIndexer, IndexItem, Outcome, Stopping
+from pipeline.dlq import DeadLetterSink
+from pipeline.indexer import BulkIndexer, Stopping
 from pipeline.offsets import OffsetTracker
+from pipeline.prepare import Prepared, dead_letter, prepare_records, processed_messages, settle_outcomes
 from pipeline.publish import BatchPublisher
 from pipeline.rules import RulesWatcher
 from pipeline.server import start_server
@@ -43,16 +36,6 @@ from pipeline.settings import PipelineSettings
 from pipeline.watermark import WatermarkReporter
 
 log = logging.getLogger(__name__)
-MAX_ID_BYTES = 512  # OpenSearch's limit for _id
-
-
-@dataclass(slots=True)
-class _Prepared:
-    """A processed batch waiting for the sink: its records, documents and dead letters."""
-
-    records: list[Any]
-    items: list[IndexItem]
-    letters: list[DeadLetter]
 
 
 class _Rebalance(ConsumerRebalanceListener):
@@ -97,7 +80,7 @@ class PipelineWorker:
         self.guard = CrashGuard(
             state_dir / _safe_name(self.group) if settings.crash_guard else None, settings.max_record_attempts
         )
-        self._queue: asyncio.Queue[_Prepared] | None = None
+        self._queue: asyncio.Queue[Prepared] | None = None
         self.ready = False
         self.paused = False
         self.consumer: AIOKafkaConsumer | None = None
@@ -223,7 +206,7 @@ class PipelineWorker:
 
     async def run(self) -> None:
         assert self.consumer is not None
-        queue: asyncio.Queue[_Prepared] = asyncio.Queue(maxsize=self.settings.inflight_batches)
+        queue: asyncio.Queue[Prepared] = asyncio.Queue(maxsize=self.settings.inflight_batches)
         self._queue = queue
         sink = asyncio.create_task(self._sink(queue), name="pipeline-sink")
         try:
@@ -264,7 +247,7 @@ class PipelineWorker:
                 raise exc  # type: ignore[misc]
             log.info("stopped during backoff; unsettled batches will be redelivered")
 
-    async def _sink(self, queue: asyncio.Queue[_Prepared]) -> None:
+    async def _sink(self, queue: asyncio.Queue[Prepared]) -> None:
         while True:
             prepared = await queue.get()
             try:
@@ -292,7 +275,7 @@ class PipelineWorker:
             # A rebalance took the partitions: their records are redelivered, 409s absorb them.
             log.warning("offset commit failed (%s); records will be redelivered", exc)
 
-    def prepare_batch(self, batch: dict[Any, list[Any]]) -> _Prepared:
+    def prepare_batch(self, batch: dict[Any, list[Any]]) -> Prepared:
         """Track a polled batch, announce it to the crash guard, and prepare it — record by
         record from where a predecessor died, if the guard says one did."""
         records: list[Any] = []
@@ -309,7 +292,7 @@ class PipelineWorker:
         if not suspects:
             return self.prepare(records)
         normal: list[Any] = []
-        parts: list[_Prepared] = []
+        parts: list[Prepared] = []
         for tp, recs in batch.items():
             marker = suspects.get(tp)
             if marker is None:
@@ -329,151 +312,46 @@ class PipelineWorker:
                 if attempts > self.guard.max_attempts:
                     reason = f"the worker process died {attempts - 1} times processing this record"
                     log.error("dead-lettering %s[%d]@%d: %s", tp.topic, tp.partition, rec.offset, reason)
-                    parts.append(_Prepared([rec], [], [self._letter(rec, "poison", reason, None)]))
+                    parts.append(Prepared([rec], [], [dead_letter(rec, "poison", reason, None, self.default_tenant)]))
                     continue
                 parts.append(self.prepare([rec]))
         if normal:
             parts.insert(0, self.prepare(normal))
-        return _Prepared(
-            [r for p in parts for r in p.records],
-            [i for p in parts for i in p.items],
-            [x for p in parts for x in p.letters],
-        )
+        return Prepared.join(parts)
 
-    def prepare(self, records: list[Any]) -> _Prepared:
-        """The CPU part of a batch: envelopes → events → rules chain → documents."""
-        letters: list[DeadLetter] = []
-        events: list[Event] = []
-        for rec in records:
-            try:
-                env = Envelope.from_bytes(rec.value)
-            except (ValueError, TypeError) as exc:
-                letters.append(self._letter(rec, "envelope", str(exc), None))
-                continue
-            event = Event.from_envelope(env)
-            event.origin = rec
-            events.append(event)
-        kept = self.process(events, letters)
-        items = []
-        for event in kept:
-            env = event.envelope
-            index = data_stream_name(safe_tenant(env.tenant), event.retention_class or "standard")
-            if len(env.id.encode()) > MAX_ID_BYTES:
-                letters.append(
-                    self._letter(event.origin, "processing", f"event id longer than {MAX_ID_BYTES} bytes", env)
-                )
-                continue
-            try:
-                item = IndexItem(index=index, id=env.id, doc=to_document(event), ref=event)
-                item.body()  # serialise here, in the CPU stage, and catch what cannot be
-            except (TypeError, ValueError) as exc:
-                letters.append(self._letter(event.origin, "processing", f"document: {exc}", env))
-                continue
-            items.append(item)
-        return _Prepared(records, items, letters)
+    def prepare(self, records: list[Any]) -> Prepared:
+        """The CPU part of a batch (:func:`pipeline.prepare.prepare_records` with this worker's rules)."""
+        return prepare_records(records, self.rules.current, self.settings.max_record_attempts, self.default_tenant)
 
     async def handle(self, records: list[Any]) -> None:
         """Settle every record of a batch in one go (prepare + settle; used by tests and tools)."""
         await self.settle(self.prepare(records))
 
-    async def settle(self, prepared: _Prepared) -> None:
+    async def settle(self, prepared: Prepared) -> None:
         """Index, dead-letter, publish; then mark every record of the batch done."""
-        items, letters = prepared.items, prepared.letters
-        if items:
-            await self.indexer.index(items)
-        publish: list[IndexItem] = []
-        created: Counter[str] = Counter()
-        now = time.time()
-        received_cache: dict[str, float | None] = {}
-        duplicates = 0
-        for item in items:
-            event = item.ref
-            if item.outcome is Outcome.CREATED:
-                created[event.retention_class or "standard"] += 1
-                received_at = event.envelope.received_at
-                received = received_cache.get(received_at, -1.0)
-                if received == -1.0:
-                    received = received_cache[received_at] = _epoch(received_at)
-                if received is not None:
-                    metrics.E2E_LATENCY.observe(max(0.0, now - received))
-                publish.append(item)
-            elif item.outcome is Outcome.DUPLICATE:
-                duplicates += 1
-                publish.append(item)  # at-least-once: the first publish may have died with us
-            else:
-                env = event.envelope
-                letters.append(self._letter(event.origin, "indexing", item.reason or "unknown", env))
-        for cls, n in created.items():
+        if prepared.items:
+            await self.indexer.index(prepared.items)
+        settled = settle_outcomes(prepared, time.time(), self.default_tenant)
+        for seconds in settled.latencies:
+            metrics.E2E_LATENCY.observe(seconds)
+        for cls, n in settled.created.items():
             metrics.INDEXED.labels(cls).inc(n)
-        if duplicates:
-            metrics.DUPLICATES.inc(duplicates)
+        if settled.duplicates:
+            metrics.DUPLICATES.inc(settled.duplicates)
 
         assert self.dlq is not None and self.producer is not None
-        await self.dlq.send(letters)
-        if self.settings.publish_processed and publish:
-            # The stored JSON plus the data stream it went to (the UI's live tail reads it).
-            messages = (
-                (
-                    item.ref.envelope.source.encode(),
-                    item.doc_bytes()[:-1] + b',"data_stream":{"name":' + orjson.dumps(item.index) + b"}}",
-                )
-                for item in publish
-            )
-            metrics.PUBLISHED.inc(await self.publisher.publish(self.kafka.processed_topic, messages))
+        await self.dlq.send(settled.letters)
+        if self.settings.publish_processed and settled.publish:
+            published = await self.publisher.publish(self.kafka.processed_topic, processed_messages(settled.publish))
+            metrics.PUBLISHED.inc(published)
         done = self.tracker.done
         for rec in prepared.records:
             done(TopicPartition(rec.topic, rec.partition), rec.offset)
         self.watermark.settled(prepared.records)
 
-    def process(self, events: list[Event], letters: list[DeadLetter]) -> list[Event]:
-        """Run the chain; events whose steps raise are retried alone, then dead-lettered."""
-        result = self.rules.current().run(events)
-        kept = result.kept
-        for event, exc in result.failed:
-            attempt, error = 1, exc
-            while attempt < self.settings.max_record_attempts:
-                attempt += 1
-                metrics.POISON_RETRIES.inc()
-                retry = Event.from_envelope(event.envelope)
-                retry.origin = event.origin
-                again = self.rules.current().run([retry])
-                if not again.failed:
-                    kept.extend(again.kept)
-                    break
-                error = again.failed[0][1]
-            else:
-                log.error("record %s failed processing %d times: %r", event.envelope.id, attempt, error)
-                letters.append(
-                    self._letter(event.origin, "processing", f"{type(error).__name__}: {error}", event.envelope)
-                )
-        return kept
-
-    def _letter(self, rec: Any, kind: str, reason: str, env: Envelope | None) -> DeadLetter:
-        return DeadLetter(
-            reason_kind=kind,
-            reason=reason,
-            original=rec.value or b"",
-            event_id=env.id if env else None,
-            tenant=env.tenant if env else self.default_tenant,
-            source=env.source if env else (rec.key or b"unknown").decode("utf-8", "replace"),
-            topic=rec.topic,
-            partition=rec.partition,
-            offset=rec.offset,
-        )
-
 
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "group"
-
-
-def _epoch(value: str) -> float | None:
-    try:
-        dt = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.timestamp()
 
 
 async def run_pipeline(

@@ -21,19 +21,10 @@ import orjson
 
 from shipper.batcher import Batcher
 from shipper.checkpoint import CheckpointStore, atomic_write
-from shipper.config import (
-    DatabaseSourceConfig,
-    DockerSourceConfig,
-    FileSourceConfig,
-    JournaldSourceConfig,
-    ShipperConfig,
-    StdinSourceConfig,
-    SyslogSourceConfig,
-    TcpSourceConfig,
-    UdpSourceConfig,
-)
+from shipper.config import ShipperConfig
 from shipper.metrics import Metrics
 from shipper.sender import CommitSequencer, GatewayClient, Sender, rejected_count
+from shipper.source_types import SOURCE_TYPES
 from shipper.sources.base import SourceBase
 from shipper.spool import Spool
 
@@ -43,30 +34,14 @@ STATUS_FILE = "status.json"
 
 
 def build_sources(cfg: ShipperConfig, store: CheckpointStore, metrics: Metrics) -> list[SourceBase]:
-    """One collector per configured source, in config order."""
-    from shipper.sources.docker import DockerSource
-    from shipper.sources.file_tail import FileSource
-    from shipper.sources.journald import JournaldSource
-    from shipper.sources.net_lines import TcpLineSource, UdpLineSource
-    from shipper.sources.stdin import StdinSource
-    from shipper.sources.syslog import SyslogSource
-
+    """One collector per configured source, in config order (types: ``shipper/source_types.py``)."""
     out: list[SourceBase] = []
     for sc in cfg.sources:
-        if isinstance(sc, DockerSourceConfig):
-            out.append(DockerSource(sc, cfg.host, store, metrics))
-        elif isinstance(sc, FileSourceConfig | DatabaseSourceConfig):
-            out.append(FileSource(sc, cfg.host, store, metrics))
-        elif isinstance(sc, SyslogSourceConfig):
-            out.append(SyslogSource(sc, cfg.host, metrics))
-        elif isinstance(sc, TcpSourceConfig):
-            out.append(TcpLineSource(sc, cfg.host, metrics))
-        elif isinstance(sc, UdpSourceConfig):
-            out.append(UdpLineSource(sc, cfg.host, metrics))
-        elif isinstance(sc, StdinSourceConfig):
-            out.append(StdinSource(sc, cfg.host, metrics))
-        elif isinstance(sc, JournaldSourceConfig):
-            out.append(JournaldSource(sc, cfg.host, store, metrics))
+        kind = SOURCE_TYPES[sc.type]
+        if kind.checkpointed:
+            out.append(kind.source(sc, cfg.host, store, metrics))
+        else:
+            out.append(kind.source(sc, cfg.host, metrics))
     return out
 
 
@@ -106,7 +81,8 @@ class Shipper:
         if len(spool):
             log.info("spooled batches from a previous run will be resent", extra={"batches": len(spool)})
         metrics_server = await self._start_metrics_server()
-        source_tasks = [asyncio.create_task(s.run(self.batcher), name=f"source:{s.name}") for s in self.sources]
+        source_tasks = [asyncio.create_task(s.run(sink), name=f"source:{s.name}")
+                        for s, sink in zip(self.sources, self._sinks(), strict=True)]
         send_task = asyncio.create_task(sender.run(self.batcher), name="sender")
         background = [
             asyncio.create_task(sender.resend_loop(), name="resend"),
@@ -159,6 +135,13 @@ class Shipper:
                 fn()
             except OSError as exc:
                 log.error("periodic write failed", extra={"what": fn.__name__, "error": str(exc)})
+
+    def _sinks(self) -> list[Any]:
+        """The batcher for each source, behind its ``meta`` (shipper-wide + the source's + host_ip)."""
+        from shipper.meta import detect_host_ips, merged_meta, sink_for
+
+        ips = detect_host_ips() if self.cfg.detect_host_ip else []
+        return [sink_for(self.batcher, merged_meta(self.cfg.meta, sc.meta, ips)) for sc in self.cfg.sources]
 
     def status(self) -> dict[str, Any]:
         sender = self.sender

@@ -5,18 +5,32 @@ application host with its own small file, and operators expect the minimal file 
 docs/SHIPPER.md to work as written. Every model forbids unknown keys so a typo is an error
 that names the field (``sources.0.pathz: Extra inputs are not permitted``), not a silent
 default. Every duration is configurable so tests can run the same code with short timings.
+
+The process-wide sections live here; each source's model lives beside its source
+(``shipper/sources/*.py``, listed in ``shipper/source_types.py``) and the multiline model
+beside the joiner (``shipper/multiline.py``). They are re-exported below for older imports.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import socket
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from shipper.model_base import StrictModel as _Model
+from shipper.multiline import MultilineConfig  # noqa: F401  (re-exported)
+from shipper.source_types import SOURCE_TYPES
+from shipper.sources.database import DatabaseSourceConfig  # noqa: F401  (re-exported)
+from shipper.sources.docker import DockerSourceConfig  # noqa: F401  (re-exported)
+from shipper.sources.file_tail import FileSourceConfig  # noqa: F401  (re-exported)
+from shipper.sources.journald import JournaldSourceConfig  # noqa: F401  (re-exported)
+from shipper.sources.net_lines import TcpSourceConfig, UdpSourceConfig  # noqa: F401  (re-exported)
+from shipper.sources.stdin import StdinSourceConfig  # noqa: F401  (re-exported)
+from shipper.sources.syslog import SyslogSourceConfig  # noqa: F401  (re-exported)
 
 
 def config_error(message: str) -> Exception:
@@ -25,10 +39,6 @@ def config_error(message: str) -> Exception:
     from logharbor.config import ConfigError
 
     return ConfigError(message)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class GatewayConfig(_Model):
@@ -94,189 +104,9 @@ class SpoolConfig(_Model):
     resend_interval_s: float = Field(default=30.0, gt=0)
 
 
-class MultilineConfig(_Model):
-    """Joins continuation lines into one event.
-
-    With no patterns the built-in rules apply (lines starting with whitespace, ``Caused by:``,
-    Python ``Traceback`` blocks and Java exception headers continue the previous event).
-    ``start_pattern``: a line matching it starts an event, every other line continues.
-    ``continue_pattern``: a line matching it continues, every other line starts an event.
-    """
-
-    enabled: bool = True
-    start_pattern: str | None = None
-    continue_pattern: str | None = None
-    # A named rule set from shipper/presets.py (postgres, mysql-slow, go, ...); explicit patterns win.
-    preset: str | None = None
-    # With start_pattern: a start line right after a lone start line joins it (MySQL slow log's
-    # "# Time:" then "# User@Host:").
-    start_joins_header: bool = False
-    flush_timeout_s: float = Field(default=0.3, gt=0)
-    max_bytes: int = Field(default=65_536, ge=64)
-    max_lines: int = Field(default=500, ge=1)
-
-    @field_validator("start_pattern", "continue_pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regular expression: {exc}") from exc
-        return value
-
-    @model_validator(mode="after")
-    def _apply_preset(self) -> MultilineConfig:
-        if self.preset is not None:
-            from shipper.presets import multiline_for
-
-            for key, value in multiline_for(self.preset).items():
-                if key not in self.model_fields_set:
-                    setattr(self, key, value)
-        return self
-
-
-def _multiline(value: object) -> object:
-    if value is False:
-        return {"enabled": False}
-    if value is True or value is None:
-        return {}
-    return value
-
-
-class _SourceBase(_Model):
-    name: str | None = None
-    format: str = "auto"
-
-    @field_validator("format")
-    @classmethod
-    def _known_format(cls, value: str) -> str:
-        # The gateway checks hints against the same shared list; a typo fails here, at start-up.
-        from logharbor.envelope import RAW_FORMATS
-
-        if value and value not in RAW_FORMATS:
-            raise ValueError(f"unknown format hint '{value}'; known: {', '.join(sorted(RAW_FORMATS))}")
-        return value
-
-
-class FileSourceConfig(_SourceBase):
-    """Tail files matching ``paths`` (globs allowed); ``exclude`` globs are skipped."""
-
-    type: Literal["file"]
-    paths: list[str] = Field(min_length=1)
-    # IANA zone of the times written in these files when they carry no offset (sent as the ECS
-    # field event.timezone; the pipeline reads zone-less timestamps in it). None = the pipeline's.
-    timezone: str | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone_exists(cls, value: str | None) -> str | None:
-        if value:
-            from zoneinfo import ZoneInfo
-
-            try:
-                ZoneInfo(value)
-            except (ValueError, KeyError) as exc:
-                raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/Berlin)") from exc
-        return value
-    exclude: list[str] = Field(default_factory=list)
-    start_at: Literal["beginning", "end"] = "beginning"
-    multiline: MultilineConfig = Field(default_factory=MultilineConfig)
-    # Polling fallback (and safety net next to inotify): how often open files are checked.
-    poll_interval_s: float = Field(default=0.1, gt=0)
-    rescan_interval_s: float = Field(default=1.0, gt=0)
-    # After a file was renamed away or deleted, keep reading it this long after its last write.
-    rotate_wait_s: float = Field(default=5.0, ge=0)
-    fingerprint_bytes: int = Field(default=256, ge=16)
-    read_chunk_bytes: int = Field(default=256 * 1024, ge=4096)
-    max_line_bytes: int = Field(default=1 << 20, ge=1024)
-    inotify: bool = True
-
-    _fix_multiline = field_validator("multiline", mode="before")(_multiline)
-
-
-class DatabaseSourceConfig(FileSourceConfig):
-    """Database server logs are ordinary files; ``engine`` only sets the default format hint."""
-
-    type: Literal["database"]  # type: ignore[assignment]
-    engine: Literal["postgres", "mysql", "mariadb", "mysql-slow", "mongodb", "redis", "other"] = "postgres"
-    format: str = ""
-
-    @model_validator(mode="after")
-    def _default_format(self) -> DatabaseSourceConfig:
-        from shipper.presets import DATABASE_PRESETS
-
-        hint, preset, _paths = DATABASE_PRESETS[self.engine]
-        if not self.format:
-            self.format = hint
-        ml = self.multiline
-        if ml.enabled and ml.preset is None and ml.start_pattern is None and ml.continue_pattern is None:
-            self.multiline = MultilineConfig(**{**ml.model_dump(exclude_unset=True), "preset": preset})
-        return self
-
-
-class DockerSourceConfig(FileSourceConfig):
-    """Docker json-file logs: each line is ``{"log", "stream", "time"}``, unwrapped before sending."""
-
-    type: Literal["docker"]  # type: ignore[assignment]
-    paths: list[str] = Field(default_factory=lambda: ["/var/lib/docker/containers/*/*-json.log"])
-    multiline: MultilineConfig = Field(default_factory=lambda: MultilineConfig(enabled=False))
-
-
-class SyslogSourceConfig(_SourceBase):
-    """Syslog receiver: RFC 3164 and 5424, UDP datagrams and TCP (octet-counted or newline framing)."""
-
-    type: Literal["syslog"]
-    udp: str | None = "127.0.0.1:5514"
-    tcp: str | None = "127.0.0.1:5514"
-    format: str = "syslog"
-    max_message_bytes: int = Field(default=65_536, ge=480)
-
-
-class TcpSourceConfig(_SourceBase):
-    """Newline-delimited lines over TCP (one event per line)."""
-
-    type: Literal["tcp"]
-    listen: str
-    max_line_bytes: int = Field(default=1 << 20, ge=1024)
-
-
-class UdpSourceConfig(_SourceBase):
-    """Lines over UDP: each datagram holds one or more newline-separated lines."""
-
-    type: Literal["udp"]
-    listen: str
-
-
-class StdinSourceConfig(_SourceBase):
-    """Lines from standard input; when stdin closes and it is the only source, the shipper exits."""
-
-    type: Literal["stdin"]
-    multiline: MultilineConfig = Field(default_factory=lambda: MultilineConfig(enabled=False))
-
-    _fix_multiline = field_validator("multiline", mode="before")(_multiline)
-
-
-class JournaldSourceConfig(_SourceBase):
-    """systemd journal through ``journalctl -o json -f``, resuming from the saved cursor."""
-
-    type: Literal["journald"]
-    journalctl: str = "journalctl"
-    units: list[str] = Field(default_factory=list)
-    # Extra journalctl arguments, e.g. ["--directory", "/var/log/journal"] or ["--user"].
-    args: list[str] = Field(default_factory=list)
-    start_at: Literal["beginning", "end"] = "end"
-
-
+# The ``sources:`` entries: one model per source type, chosen by ``type`` (shipper/source_types.py).
 SourceConfig = Annotated[
-    FileSourceConfig
-    | DatabaseSourceConfig
-    | DockerSourceConfig
-    | SyslogSourceConfig
-    | TcpSourceConfig
-    | UdpSourceConfig
-    | StdinSourceConfig
-    | JournaldSourceConfig,
+    Union[tuple(t.config for t in SOURCE_TYPES.values())],  # noqa: UP007  (built from the table)
     Field(discriminator="type"),
 ]
 
@@ -298,6 +128,10 @@ class ShipperConfig(_Model):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     spool: SpoolConfig = Field(default_factory=SpoolConfig)
     metrics: MetricsConfig | None = None
+    # Host metadata on every event (datacenter, region, environment, app_version, ...; a source's
+    # meta: wins) and the host's own addresses as host_ip — shipper/meta.py, docs/SHIPPER.md.
+    meta: dict[str, Any] = Field(default_factory=dict)
+    detect_host_ip: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     checkpoint_interval_s: float = Field(default=1.0, gt=0)
     status_interval_s: float = Field(default=1.0, gt=0)
@@ -323,7 +157,7 @@ def _format_errors(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-_UNION_TAGS = {"file", "database", "docker", "syslog", "tcp", "udp", "stdin", "journald"}
+_UNION_TAGS = set(SOURCE_TYPES)
 
 
 def parse_config(data: object, origin: str = "config") -> ShipperConfig:

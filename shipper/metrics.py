@@ -17,6 +17,8 @@ HELP: dict[str, str] = {
     "batches_sent_total": "Batches answered 202",
     "batches_retried_total": "Send attempts that failed and were retried",
     "batches_split_total": "Batches split after a 413",
+    "batches_poisoned_total": "Batches the gateway called invalid (400): in rejected/, never resent",
+    "batches_refused_total": "Batches refused with another 4xx (401, 403, 415, ...): in rejected/",
     "spool_bytes": "Bytes in the disk spool",
     "spool_batches": "Batches in the disk spool",
     "spool_full": "1 while the spool is full and file tails are held back",

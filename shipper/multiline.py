@@ -11,7 +11,61 @@ from __future__ import annotations
 
 import re
 
-from shipper.config import MultilineConfig
+from pydantic import Field, field_validator, model_validator
+
+from shipper.model_base import StrictModel
+
+
+class MultilineConfig(StrictModel):
+    """Joins continuation lines into one event.
+
+    With no patterns the built-in rules apply (lines starting with whitespace, ``Caused by:``,
+    Python ``Traceback`` blocks and Java exception headers continue the previous event).
+    ``start_pattern``: a line matching it starts an event, every other line continues.
+    ``continue_pattern``: a line matching it continues, every other line starts an event.
+    """
+
+    enabled: bool = True
+    start_pattern: str | None = None
+    continue_pattern: str | None = None
+    # A named rule set from shipper/presets.py (postgres, mysql-slow, go, ...); explicit patterns win.
+    preset: str | None = None
+    # With start_pattern: a start line right after a lone start line joins it (MySQL slow log's
+    # "# Time:" then "# User@Host:").
+    start_joins_header: bool = False
+    flush_timeout_s: float = Field(default=0.3, gt=0)
+    max_bytes: int = Field(default=65_536, ge=64)
+    max_lines: int = Field(default=500, ge=1)
+
+    @field_validator("start_pattern", "continue_pattern")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _apply_preset(self) -> MultilineConfig:
+        if self.preset is not None:
+            from shipper.presets import multiline_for
+
+            for key, value in multiline_for(self.preset).items():
+                if key not in self.model_fields_set:
+                    setattr(self, key, value)
+        return self
+
+
+def multiline_option(value: object) -> object:
+    """``multiline: false`` / ``true`` in a source's YAML, as a MultilineConfig mapping."""
+    if value is False:
+        return {"enabled": False}
+    if value is True or value is None:
+        return {}
+    return value
+
 
 # (raw text, start offset, end offset)
 Joined = tuple[str, int, int]

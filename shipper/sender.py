@@ -1,17 +1,19 @@
-"""Sending batches to the gateway: retries, failover, spool, rejects, resends.
+"""Sending batches to the gateway: retries, failover, spool, dead letters, resends.
 
-Decisions per answer (the gateway contract, DESIGN §2):
+The decision per answer lives in :mod:`shipper.answers` (pure functions); this module does the
+I/O around it:
 
-- 2xx: delivered. Per-entry ``rejected`` items are kept in ``rejected/`` and counted.
-- 413: the batch is split in halves and each half sent; a single event that is still too large
-  is rejected.
-- 408, 429, 5xx, connection errors, timeouts: retried on the ``retry.delays_s`` schedule with
-  jitter (tenacity), waiting exactly ``Retry-After`` when the gateway gives one; connection
-  errors and 5xx also fail over to the next URL. When the schedule is used up the batch goes to
-  the disk spool, the gateway is marked down, and later batches are spooled directly until
-  the background resender gets a 202 again (every ``spool.resend_interval_s``, and at once when
-  a ``/health`` probe answers).
-- other 4xx: the gateway will never accept it; the batch and the answer go to ``rejected/``.
+- ``DELIVERED`` (2xx): per-entry ``rejected`` items are kept in ``rejected/`` and counted.
+- ``SPLIT`` (413): the batch is split in halves and each half sent; a single event that is still
+  too large is refused.
+- ``RETRY`` (408, 429, 5xx, connection errors, timeouts): retried on the ``retry.delays_s``
+  schedule with jitter (tenacity), waiting exactly ``Retry-After`` when the gateway gives one;
+  connection errors and 5xx also fail over to the next URL. When the schedule is used up the
+  batch goes to the disk spool, the gateway is marked down, and later batches are spooled
+  directly until the background resender gets a 202 again (every ``spool.resend_interval_s``,
+  and at once when a ``/health`` probe answers).
+- ``POISON`` (400) and ``REFUSED`` (other 4xx): the gateway will never accept it; the batch and
+  the answer go to ``rejected/`` (the dead-letter files) and are counted, never resent.
 
 Only after one of those outcomes is durable does the batch count as done, and only then do
 its sources commit checkpoints (in batch order, see :class:`CommitSequencer`).
@@ -35,6 +37,7 @@ from typing import Any
 import orjson
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
+from shipper.answers import Action, action_for, fails_over, gives_up, retry_delay
 from shipper.batcher import Batch, Batcher
 from shipper.checkpoint import atomic_write
 from shipper.config import ShipperConfig
@@ -76,8 +79,11 @@ class _TooLarge(Exception):
 
 
 class _Refused(Exception):
-    def __init__(self, answer: Answer) -> None:
+    """A 4xx other than 413: dead-letter the batch (``action`` says POISON or REFUSED)."""
+
+    def __init__(self, answer: Answer, action: Action) -> None:
         self.answer = answer
+        self.action = action
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -130,10 +136,10 @@ class GatewayClient:
         try:
             resp = await self._conns[index].request("POST", "/ingest", body_gz, headers)
         except HttpError as exc:
-            self._fail_over()
+            self._fail_over()  # no answer at all: fails_over(None)
             raise TransientError(f"{url}: {exc}") from exc
         answer = Answer(resp.status, resp.body, parse_retry_after(resp.headers.get("retry-after")), url)
-        if answer.status >= 500:
+        if fails_over(answer.status):
             self._fail_over()
         return answer
 
@@ -255,16 +261,14 @@ class Sender:
     # ------------------------------------------------------------------ one batch
 
     def _stop_retrying(self, state: RetryCallState) -> bool:
-        return state.attempt_number > len(self._cfg.retry.delays_s) or self.stopping.is_set()
+        return gives_up(state.attempt_number, len(self._cfg.retry.delays_s), self.stopping.is_set())
 
     def _wait(self, state: RetryCallState) -> float:
         retry = self._cfg.retry
         exc = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(exc, TransientError) and exc.retry_after is not None:
-            return min(exc.retry_after, retry.max_retry_after_s)
-        delays = retry.delays_s or [1.0]
-        base = delays[min(state.attempt_number - 1, len(delays) - 1)]
-        return max(0.0, base * (1 + random.uniform(-retry.jitter, retry.jitter)))
+        retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+        return retry_delay(state.attempt_number, retry_after, retry.delays_s, retry.jitter, retry.max_retry_after_s,
+                           random.uniform(-1.0, 1.0))
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -278,14 +282,14 @@ class Sender:
 
     async def _attempt(self, body_gz: bytes, batch_id: str) -> Answer:
         answer = await self.client.post(body_gz, batch_id)
-        status = answer.status
-        if 200 <= status < 300:
+        action = action_for(answer.status)
+        if action is Action.DELIVERED:
             return answer
-        if status == 413:
+        if action is Action.SPLIT:
             raise _TooLarge(answer)
-        if status in (408, 429) or status >= 500:
-            raise TransientError(f"{answer.url}: HTTP {status} {answer.body[:200]!r}", answer.retry_after)
-        raise _Refused(answer)
+        if action is Action.RETRY:
+            raise TransientError(f"{answer.url}: HTTP {answer.status} {answer.body[:200]!r}", answer.retry_after)
+        raise _Refused(answer, action)
 
     async def _send(self, body: bytes | None, body_gz: bytes, batch_id: str, count: int,
                     retry: bool = True) -> None:
@@ -309,7 +313,7 @@ class Sender:
                 body = gzip.decompress(body_gz)
             lines = body.splitlines()
             if len(lines) <= 1:
-                await self._reject(exc.answer, body, batch_id, count)
+                await self._reject(exc.answer, Action.REFUSED, body, batch_id, count)
                 return
             self._metrics.inc("batches_split_total")
             half = len(lines) // 2
@@ -323,7 +327,7 @@ class Sender:
             self._set_up()
             if body is None:
                 body = gzip.decompress(body_gz)
-            await self._reject(exc.answer, body, batch_id, count)
+            await self._reject(exc.answer, exc.action, body, batch_id, count)
             return
         self._set_up()
         await self._accepted(answer, body, body_gz, batch_id, count)
@@ -349,17 +353,22 @@ class Sender:
                 picked.append({"rejection": item, "event": line})
             await self._write_rejected(answer, batch_id, picked, len(rejected))
 
-    async def _reject(self, answer: Answer, body: bytes, batch_id: str, count: int) -> None:
-        log.error("gateway refused batch; kept in rejected/",
+    async def _reject(self, answer: Answer, action: Action, body: bytes, batch_id: str, count: int) -> None:
+        """A dead-letter file for a batch the gateway will never take (POISON or REFUSED)."""
+        poison = action is Action.POISON
+        log.error("gateway says the batch is invalid (poison batch); kept in rejected/, never resent" if poison
+                  else "gateway refused batch; kept in rejected/",
                   extra={"status": answer.status, "batch_id": batch_id, "answer": answer.body[:500].decode(
                       "utf-8", "replace")})
-        self._error(f"{answer.url}: HTTP {answer.status} refused batch {batch_id}")
+        self._error(f"{answer.url}: HTTP {answer.status} {'poison' if poison else 'refused'} batch {batch_id}")
+        self._metrics.inc("batches_poisoned_total" if poison else "batches_refused_total")
         events = [{"event": line.decode("utf-8", "replace")} for line in body.splitlines()]
-        await self._write_rejected(answer, batch_id, events, count)
+        await self._write_rejected(answer, batch_id, events, count, action)
 
-    async def _write_rejected(self, answer: Answer, batch_id: str, events: list[Any], count: int) -> None:
+    async def _write_rejected(self, answer: Answer, batch_id: str, events: list[Any], count: int,
+                              action: Action = Action.DELIVERED) -> None:
         self._metrics.inc("events_rejected_total", count)
-        record = {"batch_id": batch_id, "status": answer.status, "url": answer.url,
+        record = {"batch_id": batch_id, "status": answer.status, "url": answer.url, "action": action.value,
                   "answer": answer.body.decode("utf-8", "replace"), "at": time.time(), "events": events}
         self._rejected_dir.mkdir(parents=True, exist_ok=True)
         path = self._rejected_dir / f"{int(time.time() * 1000)}-{batch_id}.json"

@@ -24,8 +24,10 @@ from opensearch.client import async_client
 from opensearch.keys import KeyStore
 from opensearch.search import OrjsonSerializer
 from ui import metrics as ui_metrics
+from ui import quiet_client_errors
 from ui.api import QueryService, opensearch_errors
 from ui.auth import Authenticator, AuthError, keystore_verifier, static_verifier
+from ui.concurrency import EXPORT_CAPS, KeyCaps
 from ui.errors import ApiError
 from ui.http import (  # noqa: F401  (re-exported: scripts and older code read the keys from ui.app)
     AUDIT,
@@ -39,10 +41,11 @@ from ui.http import (  # noqa: F401  (re-exported: scripts and older code read t
     authenticate,
     json_response,
 )
+from ui.keys_api import key_limits
 from ui.live_tail import TailHub
 from ui.openapi import document_paths
 from ui.rollups import run_rollups
-from ui.routes import admin, lifecycle, logs, stream, system
+from ui.routes import admin, alerts, lifecycle, logs, stream, system
 from ui.settings import UISettings
 from ui.web import routes as web_routes
 
@@ -57,6 +60,7 @@ API_ROUTE_MODULES: tuple[ModuleType, ...] = (
     admin,
     stream,
     lifecycle,
+    alerts,
 )
 
 
@@ -110,6 +114,8 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
     app[SETTINGS] = settings
     app[KAFKA] = kafka or KafkaSettings()
     app[STATUS_CACHE] = {}
+    app[EXPORT_CAPS] = KeyCaps("exports", settings.max_exports_per_key, settings.max_exports, "max_exports")
+    quiet_client_errors.install()  # malformed HTTP: one log line, no traceback (issue 16)
     os_settings = opensearch or OpenSearchSettings()
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
@@ -122,12 +128,13 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
         verifiers = []
         if settings.static_keys:
             verifiers.append(static_verifier(settings.static_keys))
-        app[KEYS] = KeyStore(client)
+        app[KEYS] = KeyStore(client, limits=key_limits(settings))
         verifiers.append(keystore_verifier(app[KEYS]))
         app[AUTH] = Authenticator(verifiers)
         app[AUDIT] = AuditWriter(client)
         app[AUDIT].start()
-        app[HUB] = TailHub(app[KAFKA], settings.tail_buffer, settings.max_subscribers)
+        app[HUB] = TailHub(app[KAFKA], settings.tail_buffer, settings.max_subscribers,
+                           max_per_key=settings.max_streams_per_key)
         rollups = None
         if settings.rollup_interval_s > 0:
             classes = list((storage or StorageSettings()).retention_days)

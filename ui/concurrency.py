@@ -61,6 +61,9 @@ class KeyCaps:
                 self._held.pop(key_id, None)
 
 
+EXPORT_CAPS: web.AppKey[KeyCaps] = web.AppKey("export_caps", KeyCaps)
+
+
 class ExportIdle(Exception):
     """The client accepted no data for the idle timeout; the export was cut off."""
 

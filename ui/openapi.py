@@ -142,7 +142,7 @@ SCHEMAS: dict[str, Any] = {
     "KeyRecord": {"type": "object", "required": ["key_id", "tenant", "source", "scopes", "created_at", "status"],
                   "properties": {
         "key_id": {"type": "string"}, "tenant": {"type": "string"}, "source": {"type": "string"},
-        "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin"]}},
+        "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin", "operator"]}},
         "created_at": {"type": "string"}, "expires_at": {"type": "string"}, "revoked_at": {"type": "string"},
         "status": {"enum": ["active", "expired", "revoked"]}, "environment": {"type": "string"},
         "rate": {"type": "number"}, "burst": {"type": "number"}, "description": {"type": "string"},
@@ -231,7 +231,7 @@ def openapi_document() -> dict[str, Any]:
                      "requestBody": {"required": True, "content": {"application/json": {"schema": {
                          "type": "object", "required": ["source", "scopes"], "properties": {
                              "source": {"type": "string"},
-                             "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin"]}},
+                             "scopes": {"type": "array", "items": {"enum": ["ingest", "read", "admin", "operator"]}},
                              "environment": {"type": "string"}, "expires_in": {"type": "string"},
                              "rate": {"type": "number"}, "burst": {"type": "number"},
                              "description": {"type": "string"}}}}}}},
@@ -258,6 +258,9 @@ def openapi_document() -> dict[str, Any]:
                 "text/event-stream": {"schema": _ref("TailMessage")}}},
             extra={"101": {"description": "WebSocket upgrade"}})},
     }
+    from ui.alerts_openapi import ALERT_SCHEMAS, alert_paths  # alerting's paths (ui/routes/alerts.py)
+
+    paths.update(alert_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "LogHarbor query API", "version": __version__,
@@ -265,7 +268,7 @@ def openapi_document() -> dict[str, Any]:
                                 "to the tenant of its API key."},
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": SCHEMAS, "securitySchemes": {
+        "components": {"schemas": {**SCHEMAS, **ALERT_SCHEMAS}, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "description": "API key (read or admin scope)"}}},
     }
 

@@ -14,7 +14,7 @@ from typing import Literal
 from logharbor import ecs
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 ALIASES: dict[str, str] = {}
 for _target, _names in (
@@ -71,7 +71,6 @@ _MESSAGE_KEY: dict[str, str] = {
 }
 
 
-@register
 class CorrelationConfig(StepConfig):
     type: Literal["correlation"] = "correlation"
     from_message: bool = True

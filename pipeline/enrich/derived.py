@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from logharbor import ecs
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 from pipeline.timeparse import zone
 
 DURATION_FIELDS: tuple[str, ...] = (
@@ -59,7 +59,6 @@ def duration_ms(field: str, value: object) -> float | None:
     return number * _UNIT_MS[unit]
 
 
-@register
 class DerivedConfig(StepConfig):
     type: Literal["derived"] = "derived"
     slow_threshold_ms: float = Field(default=1000.0, gt=0)

@@ -21,12 +21,11 @@ from logharbor import ecs
 from pipeline.enrich import geoip_db
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 log = logging.getLogger(__name__)
 
 
-@register
 class GeoIPConfig(StepConfig):
     type: Literal["geoip"] = "geoip"
     path: Path | None = None

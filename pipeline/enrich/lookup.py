@@ -24,7 +24,7 @@ from pipeline import metrics
 from pipeline.enrich.lookup_sources import HttpSource, PostgresSource, RemoteSource, RemoteTable
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 
 def load_table(path: Path, key_column: str | None) -> dict[str, dict[str, Any]]:
@@ -61,7 +61,6 @@ class SqlSource(BaseModel):
     pool_size: int = Field(default=4, ge=1, le=64)
 
 
-@register
 class LookupConfig(StepConfig):
     type: Literal["lookup"] = "lookup"
     path: Path | None = None
@@ -150,8 +149,11 @@ def _source(cfg: LookupConfig) -> RemoteSource:
     return PostgresSource(cfg.sql.dsn, cfg.sql.query, cfg.key_column, cfg.timeout_s * 5, cfg.sql.pool_size)
 
 
-class RemoteLookupStep(Step):
-    """HTTP or PostgreSQL behind a :class:`RemoteTable`; unenriched events are counted per reason."""
+class RemoteLookupStep(LookupStep):
+    """HTTP or PostgreSQL behind a :class:`RemoteTable`; unenriched events are counted per reason.
+
+    A :class:`LookupStep` for the step-kind table (pipeline/step_kinds.py); shares only ``_apply``.
+    """
 
     fail_open = True
 

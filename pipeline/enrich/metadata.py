@@ -14,7 +14,7 @@ from pydantic import Field
 from logharbor import ecs
 from pipeline.event import Event, flatten_into
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 DEFAULT_FIELDS: dict[str, str] = {
     "host": ecs.HOST,
@@ -37,7 +37,6 @@ DEFAULT_FIELDS: dict[str, str] = {
 }
 
 
-@register
 class MetadataConfig(StepConfig):
     type: Literal["metadata"] = "metadata"
     fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELDS))

@@ -25,7 +25,7 @@ from ua_parser import BasicResolver, Domain, Parser, load_builtins, load_lazy_bu
 
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 MAX_UA_CHARS = 1024  # longer strings are cut before matching (bounded work per event)
 CACHE_SIZE = 8192
@@ -81,7 +81,6 @@ def parse_user_agent(ua: str) -> dict[str, str]:
     return ecs_fields(PARSER(ua[:MAX_UA_CHARS], Domain.ALL).complete())
 
 
-@register
 class UserAgentConfig(StepConfig):
     type: Literal["user_agent"] = "user_agent"
     source_field: str = "user_agent.original"

@@ -15,12 +15,11 @@ from pydantic import Field
 from logharbor import ecs
 from logharbor.levels import normalize_level
 from pipeline.event import Event
-from pipeline.parse.extract import check_pattern
+from pipeline.patterns import check_pattern
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 
-@register
 class DropContentConfig(StepConfig):
     type: Literal["drop_content"] = "drop_content"
     fields: list[str] = Field(default_factory=lambda: [ecs.MESSAGE, "url.path"])

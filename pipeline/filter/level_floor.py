@@ -17,7 +17,7 @@ from logharbor import ecs
 from logharbor.levels import LEVEL_RANK, normalize_level
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 ENVIRONMENT = "labels.environment"
 
@@ -38,7 +38,6 @@ class LevelRule(BaseModel):
         return level
 
 
-@register
 class LevelFloorConfig(StepConfig):
     type: Literal["level_floor"] = "level_floor"
     rules: list[LevelRule] = Field(default_factory=list)

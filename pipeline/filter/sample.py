@@ -22,7 +22,7 @@ from logharbor import ecs
 from pipeline import metrics
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 _VARIABLE = re.compile(r"[0-9a-fA-F-]*\d[0-9a-fA-F-]*")
 
@@ -44,7 +44,6 @@ class _State:
     prev_excess: int = 0
 
 
-@register
 class SampleConfig(StepConfig):
     type: Literal["sample"] = "sample"
     threshold: int = Field(default=100, ge=0, description="events per window passing unsampled")

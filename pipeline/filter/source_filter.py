@@ -14,10 +14,9 @@ from pydantic import Field
 from logharbor import ecs
 from pipeline.event import Event
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 
 
-@register
 class SourceFilterConfig(StepConfig):
     type: Literal["source_filter"] = "source_filter"
     drop: list[str] = Field(default_factory=list)

@@ -29,6 +29,7 @@ from logharbor import ecs
 from logharbor.levels import normalize_level
 from pipeline.parse import errors as stack
 from pipeline.parse.posthooks import HOOKS
+from pipeline.patterns import check_pattern  # the same backtracking screen as extract rules
 from pipeline.timeparse import layout_regex, parse_layout
 
 BUILTIN_DIR = Path(__file__).with_name("families")
@@ -246,8 +247,6 @@ def _expand(pattern: str) -> tuple[str, str | None]:
 
 def compile_family(spec: dict[str, Any], source: str = "") -> Family:
     """Validate one YAML family and compile its patterns; errors name the family and the key."""
-    from pipeline.parse.extract import check_pattern  # the same backtracking screen as extract rules
-
     name = spec.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_.-]{0,63}", name):
         raise ValueError(f"{source}: family 'name' must be lower-case letters, digits, - _ . (got {name!r})")
@@ -364,8 +363,12 @@ _DEFAULT: dict[str, Library] = {}
 
 
 def load_library(extra: Path | None = None) -> Library:
-    """The built-in families plus the operator's (``pipeline.formats_path``), cached per path."""
+    """The built-in families plus the operator's (``pipeline.formats_path``), cached per path
+    and modification time, so an edited file is picked up when the rules are next reloaded."""
     key = str(extra or "")
+    if extra is not None and extra.exists():
+        files = [extra] if extra.is_file() else [*extra.glob("*.yaml"), *extra.glob("*.yml")]
+        key += ":" + ",".join(str(f.stat().st_mtime_ns) for f in sorted(files))
     lib = _DEFAULT.get(key)
     if lib is None:
         fams = load_dir(BUILTIN_DIR)

@@ -178,21 +178,30 @@ def client_address(out: dict[str, Any], groups: dict[str, Any]) -> None:
 
 
 def postgres_prefix(out: dict[str, Any], groups: dict[str, Any]) -> None:
-    """The operator's log_line_prefix between time and severity: [pid] / [pid-line], user@db."""
+    """The operator's log_line_prefix between time and severity: the first ``[pid]``/``[pid-line]``,
+    ``user@db``, and pgBadger-style ``user=,db=,app=,client=`` pairs."""
     prefix = groups.get("prefix") or ""
-    for token in prefix.replace(":", " ").split():
-        if token.startswith("[") and token.endswith("]"):
-            inner = token[1:-1].partition("-")[0]
+    for token in prefix.replace(",", " ").replace(":", " ").split():
+        key, eq, value = token.partition("=")
+        if eq:
+            target = _PG_PAIRS.get(key)
+            if target and value and value != "[unknown]":
+                out[target] = value
+            continue
+        if token.startswith("[") and "process.pid" not in out:
+            inner = token[1:].partition("]")[0].partition("-")[0]
             if inner.isdigit():
                 out["process.pid"] = int(inner)
-        elif "@" in token:
+        elif "@" in token and not token.startswith("["):
             user, _, db = token.partition("@")
             if user and user != "[unknown]":
                 out["user.name"] = user
             if db and db != "[unknown]":
                 out["postgresql.log.database"] = db
-        elif token.isdigit() and "process.pid" not in out:
-            out["process.pid"] = int(token)
+
+
+_PG_PAIRS = {"user": "user.name", "db": "postgresql.log.database", "app": "postgresql.log.application_name",
+             "client": "client.address"}
 
 
 _REDIS_ROLES = {"M": "master", "S": "replica", "C": "child", "X": "sentinel", "signal-handler": "signal-handler"}
@@ -211,6 +220,24 @@ def redis(out: dict[str, Any], groups: dict[str, Any]) -> None:
             pass
 
 
+def trailing_logger(out: dict[str, Any], groups: dict[str, Any]) -> None:
+    """Kafka's ``%m (%c)``: a last `` (dotted.Logger)`` of the message is the logger."""
+    message = out.get(ecs.MESSAGE)
+    if isinstance(message, str) and message.endswith(")"):
+        head, sep, logger = message.rpartition(" (")
+        if sep and " " not in logger and "\n" not in logger and len(logger) > 1:
+            out["log.logger"] = logger[:-1]
+            out[ecs.MESSAGE] = head
+
+
+def append_rest(out: dict[str, Any], groups: dict[str, Any]) -> None:
+    """Layouts that end the first line with fields after the message (``| logger | thread``):
+    the joined continuation (group ``rest``, e.g. a stack trace) still belongs to the message."""
+    rest = groups.get("rest")
+    if rest and isinstance(out.get(ecs.MESSAGE), str):
+        out[ecs.MESSAGE] += rest
+
+
 HOOKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "syslog_pri": syslog_pri,
     "postgres": postgres,
@@ -220,4 +247,6 @@ HOOKS: dict[str, Callable[[dict[str, Any], dict[str, Any]], None]] = {
     "client_address": client_address,
     "postgres_prefix": postgres_prefix,
     "redis": redis,
+    "trailing_logger": trailing_logger,
+    "append_rest": append_rest,
 }

@@ -20,7 +20,7 @@ from pipeline.parse.autodetect import Detector
 from pipeline.parse.detect import PARSERS
 from pipeline.parse.library import load_library
 from pipeline.settings import PipelineSettings
-from pipeline.step import Step, StepConfig, register
+from pipeline.step import Step, StepConfig
 from pipeline.timeparse import format_timestamp, parse_timestamp, zone
 
 PARSE_FAILURE = "parse_failure"
@@ -61,7 +61,6 @@ def _builtin_names() -> set[str]:
     return set(load_library().families)
 
 
-@register
 class ParseConfig(StepConfig):
     """``timezones``/``formats``: source glob → IANA zone / format hint (used when the hint is auto)."""
 

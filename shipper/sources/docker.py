@@ -10,12 +10,21 @@ back, and the event keeps the offset of the first piece.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Literal
 
 import orjson
+from pydantic import Field
 
-from shipper.multiline import Joined, MultilineJoiner
-from shipper.sources.file_tail import FileSource, TrackedFile
+from shipper.multiline import Joined, MultilineConfig, MultilineJoiner
+from shipper.sources.file_tail import FileSource, FileSourceConfig, TrackedFile
+
+
+class DockerSourceConfig(FileSourceConfig):
+    """Docker json-file logs: each line is ``{"log", "stream", "time"}``, unwrapped before sending."""
+
+    type: Literal["docker"]  # type: ignore[assignment]
+    paths: list[str] = Field(default_factory=lambda: ["/var/lib/docker/containers/*/*-json.log"])
+    multiline: MultilineConfig = Field(default_factory=lambda: MultilineConfig(enabled=False))
 
 _PARTIAL = -1  # key in TrackedFile.meta for an unfinished split line
 

@@ -31,17 +31,54 @@ import os
 import stat
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import orjson
+from pydantic import Field, field_validator
 
 from shipper.checkpoint import CheckpointStore
-from shipper.config import FileSourceConfig
 from shipper.event import Event, encode_event, now_rfc3339
 from shipper.metrics import Metrics
-from shipper.multiline import Joined, MultilineJoiner
+from shipper.model_base import SourceConfigBase
+from shipper.multiline import Joined, MultilineConfig, MultilineJoiner, multiline_option
 from shipper.sources.base import EventSink, SourceBase
 from shipper.sources.inotify import DirWatcher
+
+
+class FileSourceConfig(SourceConfigBase):
+    """Tail files matching ``paths`` (globs allowed); ``exclude`` globs are skipped."""
+
+    type: Literal["file"]
+    paths: list[str] = Field(min_length=1)
+    # IANA zone of the times written in these files when they carry no offset (sent as the ECS
+    # field event.timezone; the pipeline reads zone-less timestamps in it). None = the pipeline's.
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone_exists(cls, value: str | None) -> str | None:
+        if value:
+            from zoneinfo import ZoneInfo
+
+            try:
+                ZoneInfo(value)
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"unknown time zone '{value}' (use an IANA name such as Europe/Berlin)") from exc
+        return value
+    exclude: list[str] = Field(default_factory=list)
+    start_at: Literal["beginning", "end"] = "beginning"
+    multiline: MultilineConfig = Field(default_factory=MultilineConfig)
+    # Polling fallback (and safety net next to inotify): how often open files are checked.
+    poll_interval_s: float = Field(default=0.1, gt=0)
+    rescan_interval_s: float = Field(default=1.0, gt=0)
+    # After a file was renamed away or deleted, keep reading it this long after its last write.
+    rotate_wait_s: float = Field(default=5.0, ge=0)
+    fingerprint_bytes: int = Field(default=256, ge=16)
+    read_chunk_bytes: int = Field(default=256 * 1024, ge=4096)
+    max_line_bytes: int = Field(default=1 << 20, ge=1024)
+    inotify: bool = True
+
+    _fix_multiline = field_validator("multiline", mode="before")(multiline_option)
 
 log = logging.getLogger("logharbor.shipper.file")
 

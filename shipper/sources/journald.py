@@ -12,16 +12,28 @@ import asyncio
 import logging
 import shutil
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
+from pydantic import Field
 
 from logharbor.ids import stable_id
 from shipper.checkpoint import CheckpointStore
-from shipper.config import JournaldSourceConfig
 from shipper.event import Event, encode_event
 from shipper.metrics import Metrics
+from shipper.model_base import SourceConfigBase
 from shipper.sources.base import EventSink, SourceBase
+
+
+class JournaldSourceConfig(SourceConfigBase):
+    """systemd journal through ``journalctl -o json -f``, resuming from the saved cursor."""
+
+    type: Literal["journald"]
+    journalctl: str = "journalctl"
+    units: list[str] = Field(default_factory=list)
+    # Extra journalctl arguments, e.g. ["--directory", "/var/log/journal"] or ["--user"].
+    args: list[str] = Field(default_factory=list)
+    start_at: Literal["beginning", "end"] = "end"
 
 log = logging.getLogger("logharbor.shipper.journald")
 

@@ -9,13 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Literal
 
-from shipper.config import TcpSourceConfig, UdpSourceConfig
+from pydantic import Field
+
 from shipper.event import Event, now_rfc3339
 from shipper.metrics import Metrics
+from shipper.model_base import SourceConfigBase
 from shipper.sources.base import EventSink, SourceBase
 from shipper.sources.lines import EventMaker, decode_line, split_listen
+
+
+class TcpSourceConfig(SourceConfigBase):
+    """Newline-delimited lines over TCP (one event per line)."""
+
+    type: Literal["tcp"]
+    listen: str
+    max_line_bytes: int = Field(default=1 << 20, ge=1024)
+
+
+class UdpSourceConfig(SourceConfigBase):
+    """Lines over UDP: each datagram holds one or more newline-separated lines."""
+
+    type: Literal["udp"]
+    listen: str
 
 log = logging.getLogger("logharbor.shipper.net")
 

@@ -13,14 +13,25 @@ import asyncio
 import os
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
-from shipper.config import StdinSourceConfig
+from pydantic import Field, field_validator
+
 from shipper.event import Event, now_rfc3339
 from shipper.metrics import Metrics
-from shipper.multiline import Joined, MultilineJoiner
+from shipper.model_base import SourceConfigBase
+from shipper.multiline import Joined, MultilineConfig, MultilineJoiner, multiline_option
 from shipper.sources.base import EventSink, SourceBase
 from shipper.sources.lines import EventMaker, decode_line
+
+
+class StdinSourceConfig(SourceConfigBase):
+    """Lines from standard input; when stdin closes and it is the only source, the shipper exits."""
+
+    type: Literal["stdin"]
+    multiline: MultilineConfig = Field(default_factory=lambda: MultilineConfig(enabled=False))
+
+    _fix_multiline = field_validator("multiline", mode="before")(multiline_option)
 
 
 class StdinSource(SourceBase):

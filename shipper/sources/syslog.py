@@ -11,15 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Literal
 
-from shipper.config import SyslogSourceConfig
+from pydantic import Field
+
 from shipper.event import Event, now_rfc3339
 from shipper.metrics import Metrics
+from shipper.model_base import SourceConfigBase
 from shipper.sources.base import EventSink
 from shipper.sources.lines import split_listen
 from shipper.sources.net_lines import ListenerSource, _Udp
 from shipper.sources.syslog_parse import parse_syslog
+
+
+class SyslogSourceConfig(SourceConfigBase):
+    """Syslog receiver: RFC 3164 and 5424, UDP datagrams and TCP (octet-counted or newline framing)."""
+
+    type: Literal["syslog"]
+    udp: str | None = "127.0.0.1:5514"
+    tcp: str | None = "127.0.0.1:5514"
+    format: str = "syslog"
+    max_message_bytes: int = Field(default=65_536, ge=480)
 
 log = logging.getLogger("logharbor.shipper.syslog")
 

@@ -94,7 +94,8 @@ class _Handler:
         self.messages: list[tuple[str, list[str], bytes, bool]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        tls = session.ssl is not None
+        transport = getattr(server, "transport", None)
+        tls = session.ssl is not None or (transport is not None and transport.get_extra_info("ssl_object") is not None)
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content, tls))
         return "250 OK"
 
@@ -110,15 +111,18 @@ def self_signed(tmp: Path) -> tuple[Path, Path]:
 
 
 class SmtpServer:
-    """aiosmtpd requiring STARTTLS, on a free port."""
+    """aiosmtpd requiring STARTTLS (or speaking implicit TLS), on a free port."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, implicit_tls: bool = False) -> None:
         self.cert, key = self_signed(tmp)
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(self.cert, key)
         self.handler = _Handler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=0, tls_context=ctx,
-                                     require_starttls=True)
+        if implicit_tls:
+            self.controller = Controller(self.handler, hostname="127.0.0.1", port=0, ssl_context=ctx)
+        else:
+            self.controller = Controller(self.handler, hostname="127.0.0.1", port=0, tls_context=ctx,
+                                         require_starttls=True)
 
     def start(self) -> SmtpServer:
         import socket

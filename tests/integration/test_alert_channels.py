@@ -121,3 +121,30 @@ async def test_every_channel_speaks_its_protocol(os_url, unique_tenant, tmp_path
         await client.close()
         await receivers.stop()
         smtp.stop()
+
+
+async def test_email_over_implicit_tls_and_a_refused_plaintext_server(tmp_path):
+    import aiohttp
+
+    from alerting.channels import DeliveryError, SendContext, send
+    from alerting.notify import notification
+    from alerting.rules import Channel
+
+    smtp = SmtpServer(tmp_path, implicit_tls=True).start()
+    rule = Rule.model_validate({"id": "r1", "tenant": "t", "name": "tls mail", "condition": {"threshold": 1}})
+    n = notification(rule, "firing", "*", {}, 5.0, 60_000, 60_000, 60_000, "http://ui")
+    ch = Channel(type="email", to=["a@example.org", "b@example.org"])
+    try:
+        async with aiohttp.ClientSession() as session:
+            tls = AlertingSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="tls",
+                                   smtp_ca_file=str(smtp.cert))
+            assert "2 recipient" in await send(ch, n, SendContext(session, tls))
+            assert smtp.handler.messages[0][1] == ["a@example.org", "b@example.org"] and smtp.handler.messages[0][3]
+            # Speaking plaintext to a TLS port fails as a retryable delivery error, not a crash.
+            plain = AlertingSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_security="none",
+                                     send_timeout_s=3)
+            with pytest.raises(DeliveryError) as exc:
+                await send(ch, n, SendContext(session, plain))
+            assert not exc.value.permanent
+    finally:
+        smtp.stop()

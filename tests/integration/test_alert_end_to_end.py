@@ -54,7 +54,8 @@ async def test_count_rule_fires_and_resolves_once_and_match_rule_within_2s(topic
     receivers = await Receivers().start()
     env = {"LOGHARBOR_KAFKA_RAW_TOPIC": topics.kafka.raw_topic, "LOGHARBOR_KAFKA_PROCESSED_TOPIC":
            topics.kafka.processed_topic, "LOGHARBOR_KAFKA_DLQ_TOPIC": topics.kafka.dlq_topic}
-    settings = AlertingSettings(tick_s=0.5, sender_poll_s=0.3, watermark_group=topics.kafka.consumer_group,
+    settings = AlertingSettings(tenants=[tenant], tick_s=0.5, sender_poll_s=0.3,
+                                watermark_group=topics.kafka.consumer_group,
                                 stream_group=f"{topics.kafka.consumer_group}-alerts", settle_s=0.5,
                                 backoff_initial_s=0.2)
     ctx = Context(client, settings)

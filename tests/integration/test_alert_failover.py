@@ -38,9 +38,10 @@ ENV = {"LOGHARBOR_ALERTING_WATERMARK": "clock", "LOGHARBOR_ALERTING_TICK_S": "0.
        "LOGHARBOR_ALERTING_REFRESH_INTERVAL_S": "0.2", "PYTHONUNBUFFERED": "1"}
 
 
-def start_alerter() -> tuple[subprocess.Popen, Path]:
+def start_alerter(tenant: str) -> tuple[subprocess.Popen, Path]:
     log = Path(tempfile.mkstemp(prefix="lh-alerter-", suffix=".log")[1])
-    proc = subprocess.Popen([sys.executable, "-m", "ops.cli", "alerter"], cwd=REPO, env={**os.environ, **ENV},
+    env = {**os.environ, **ENV, "LOGHARBOR_ALERTING_TENANTS": f'["{tenant}"]'}
+    proc = subprocess.Popen([sys.executable, "-m", "ops.cli", "alerter"], cwd=REPO, env=env,
                             stdout=log.open("wb"), stderr=subprocess.STDOUT)
     return proc, log
 
@@ -86,7 +87,7 @@ async def test_two_evaluators_one_notification_per_transition_and_failover(templ
     client = async_client(OpenSearchSettings(url=os_url))
     ctx = Context(client, AlertingSettings())
     receivers = await Receivers().start()
-    procs = [start_alerter(), start_alerter()]
+    procs = [start_alerter(unique_tenant), start_alerter(unique_tenant)]
     rule = None
     try:
         for p, log in procs:

@@ -158,3 +158,75 @@ async def test_restart_after_ten_minutes_bounded_catchup_no_duplicates(env):
         await sender.close()
         with contextlib.suppress(Exception):
             await client.delete(index=LEASES, id=rule.id)
+
+
+async def test_pipeline_lag_health_rule_reads_the_ingestion_watermark(env):
+    from alerting.health import BUILTIN
+    from opensearch.alerts_store import WATERMARKS
+    from opensearch.watermarks import write_watermarks
+
+    client, receivers, tenant = env
+    group = "lh-test-lag-" + tenant
+    ctx = Context(client, AlertingSettings(watermark="pipeline", watermark_group=group), watermark_group=group)
+    now = ctx.now()
+    spec = {**BUILTIN["pipeline-lag"], "for": "0s", "schedule": {"every": "1s"},
+            "channels": [{"type": "webhook", "url": receivers.url("/hook"), "secret": "s"}]}
+    doc = await manage.create_rule(ctx, tenant, spec)
+    rule = Rule.model_validate(await ctx.rules.get(tenant, doc["id"]))
+    ev, sender = ScheduledEvaluator(ctx), Sender(ctx)
+    try:
+        # Partition 0 has been stuck 10 minutes behind; partition 1 is caught up.
+        await write_watermarks(client, group, [
+            {"topic": "raw", "partition": 0, "record_ts": now - 600_000, "caught_up": False, "updated_at": now},
+            {"topic": "raw", "partition": 1, "record_ts": now - 1000, "caught_up": True, "updated_at": now}])
+        await client.indices.refresh(index=WATERMARKS)
+        safe, late = await ev.safe_until()
+        assert late  # the evaluator does not wait for a watermark that far behind
+        res = await ev.evaluate(rule, safe)
+        assert res.transitions == 1, res
+        await deliver_all(sender)
+        got = (await receivers.wait("/hook", 1))[0].json()
+        assert got["transition"] == "firing" and 590 <= got["value"] <= 700
+        # The backlog drains: both partitions caught up → resolved.
+        later = ctx.now()
+        await write_watermarks(client, group, [{"topic": "raw", "partition": p, "record_ts": later, "caught_up": True,
+                                                "updated_at": later} for p in (0, 1)])
+        await client.indices.refresh(index=WATERMARKS)
+        await asyncio.sleep(1.1)
+        safe, late = await ev.safe_until()
+        assert not late
+        await ev.evaluate(rule, safe + 1000)
+        await deliver_all(sender)
+        assert [r.json()["transition"] for r in await receivers.wait("/hook", 2)] == ["firing", "resolved"]
+    finally:
+        await sender.close()
+        await client.delete_by_query(index=WATERMARKS, body={"query": {"term": {"group": group}}},
+                                     params={"refresh": "true", "conflicts": "proceed"})
+        with contextlib.suppress(Exception):
+            await client.delete(index=LEASES, id=rule.id)
+
+
+async def test_a_failing_query_is_an_error_state_shown_and_retried(env):
+    client, _, tenant = env
+    ctx = Context(client, AlertingSettings(watermark="clock"))
+    now = ctx.now()
+    end = now - now % M - 5 * M
+    await index_errors(client, tenant, end, ["api"])
+    # avg over a text field: OpenSearch refuses the aggregation.
+    doc = await manage.create_rule(ctx, tenant, {
+        "name": "broken", "condition": {"type": "metric", "metric": {"agg": "avg", "field": "message"},
+                                        "threshold": 1}})
+    rule = Rule.model_validate(await ctx.rules.get(tenant, doc["id"]))
+    try:
+        res = await ScheduledEvaluator(ctx).evaluate(rule, end)
+        assert res.error and res.windows == 0
+        await client.indices.refresh(index=STATE)
+        active = await manage.active(ctx, tenant)
+        assert [(a["rule_id"], a["state"]) for a in active] == [(rule.id, "error")] and active[0]["error"]
+        listed = await manage.list_rules(ctx, tenant)
+        assert listed[0]["state"]["state"] == "error"
+        state = (await client.get(index=STATE, id=rule.id))["_source"]
+        assert state["last_end"] is None  # the window is retried next tick, not skipped
+    finally:
+        with contextlib.suppress(Exception):
+            await client.delete(index=LEASES, id=rule.id)

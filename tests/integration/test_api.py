@@ -41,6 +41,7 @@ class Env:
         self.tenant_a = new_tenant()
         self.tenant_b = new_tenant()
         self.openapi: dict = {}
+        self.os_url = ""
 
     def auth(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.keys[who]}"}
@@ -61,6 +62,7 @@ class Env:
 async def env(os_client, os_url, kafka_bootstrap):
     ensure_templates(os_client)
     e = Env()
+    e.os_url = os_url
     now = utcnow()
     e.docs_a = list(corpus(e.tenant_a, N_A, now))
     e.docs_b = list(corpus(e.tenant_b, N_B, now, seed=99))
@@ -338,6 +340,14 @@ async def test_metrics_and_status(env):
     env.check(body, "Status")
     assert body["components"]["opensearch"]["ok"] is True
     assert body["components"]["kafka"]["ok"] is True
+    # Cluster detail (topics, lag, URLs) is for the operator scope only (issue 16 item 11).
+    assert "pipeline_lag" not in body["components"]["kafka"] and "topics" not in body["components"]["kafka"]
+    if "operator" not in env.keys:
+        store = KeyStore(async_client(OpenSearchSettings(url=env.os_url)))
+        env.keys["operator"], _ = await store.create(tenant=env.tenant_a, source="tests", scopes=["operator"])
+        await store.client.close()
+    status, body = await env.get("/api/v1/status", who="operator")
+    assert status == 200 and body["view"] == "operator", body
     lag = body["components"]["kafka"]["pipeline_lag"]  # the devstack creates logharbor.raw
     assert lag["total"] == sum(lag["partitions"].values()) >= 0 and lag["partitions"]
     assert body["components"]["gateway"]["url"].endswith("/health")

@@ -73,7 +73,7 @@ async def tail_env(os_url, kafka_bootstrap):
     tenants = [new_tenant(), new_tenant()]
     keys = [(await store.create(tenant=t, source="tests", scopes=["read"], rate=1000, burst=1000))[0]
             for t in tenants]
-    app = create_app(UISettings(heartbeat_s=1.0, tail_buffer=1000, rollup_interval_s=0),
+    app = create_app(UISettings(heartbeat_s=1.0, tail_buffer=1000, rollup_interval_s=0, max_streams_per_key=500),
                      opensearch=OpenSearchSettings(url=os_url), kafka=kafka)
     http = TestClient(TestServer(app))
     await http.start_server()

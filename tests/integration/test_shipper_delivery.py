@@ -181,6 +181,39 @@ def test_413_splits_the_batch_until_it_fits(tmp_path: Path, logs: Path, gw: Reco
         sh.stop()
 
 
+def test_400_is_a_poison_batch_dead_lettered_counted_and_not_resent_from_the_spool(tmp_path: Path, logs: Path,
+                                                                                  gw: RecordingGateway) -> None:
+    """A spooled batch the gateway then calls invalid (400) leaves the spool for a dead-letter
+    file instead of being resent forever; the next batches are delivered normally."""
+    data = tmp_path / "data"
+    gw.down()
+    w = LineWriter()
+    w.write(logs / "app.log", 4)
+    sh = InProcessShipper(fast_config(data, gw, [file_source(str(logs / "*.log"))],
+                                      spool={"resend_interval_s": 0.2})).start()
+    try:
+        assert gw.wait_for(lambda _: len(spool_files(data)) == 1, 10), spool_files(data)
+        retried_while_down = sh.metric("batches_retried_total")
+        gw.answer(400)
+        gw.up()
+        assert gw.wait_for(lambda _: spool_files(data) == [], 10), spool_files(data)
+        (record_path,) = list((data / "rejected").iterdir())
+        record = json.loads(record_path.read_text())
+        assert record["status"] == 400 and record["action"] == "poison" and "test says 400" in record["answer"]
+        assert [json.loads(e["event"])["raw"] for e in record["events"]] == w.written
+        assert sh.metric("batches_poisoned_total") == 1 and sh.metric("events_rejected_total") == 4
+        assert sh.metric("batches_refused_total") == 0
+        assert sh.metric("batches_retried_total") == retried_while_down
+        time.sleep(1.0)  # several resend intervals: a poison batch is never tried again
+        assert len([r for r in gw.requests if r.status == 400]) == 1
+        gw.answer(202)
+        w.write(logs / "app.log", 3)
+        assert_ok(wait_all(gw, w.written[4:], timeout=10))
+        assert "logharbor_shipper_batches_poisoned_total 1" in sh.shipper.metrics.render()
+    finally:
+        sh.stop()
+
+
 def test_4xx_goes_to_rejected_folder_with_the_answer_and_positions_advance(tmp_path: Path, logs: Path,
                                                                           gw: RecordingGateway) -> None:
     gw.answer(400, remaining=1)

@@ -10,9 +10,10 @@ from typing import Any
 import orjson
 from aiohttp import WSMsgType, web
 
+from ui.auth import AuthError
 from ui.errors import ApiError, bad_request
 from ui.http import HUB, SETTINGS, authenticate
-from ui.live_tail import build_matcher, pump
+from ui.live_tail import TailLimitError, build_matcher, pump
 from ui.params import parse_filters
 
 
@@ -20,7 +21,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """Live tail over WebSocket, or Server-Sent Events when the client asks for text/event-stream."""
     settings = request.app[SETTINGS]
     p = await authenticate(request, "read", allow_query_token=settings.allow_query_token)
-    f = parse_filters(request.query, datetime.now(UTC))
+    f = parse_filters(request.query, datetime.now(UTC), settings)
     match = build_matcher(f.query, f.levels, f.sources)
     hub = request.app[HUB]
     is_sse = "text/event-stream" in request.headers.get("Accept", "")
@@ -28,7 +29,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
     if not is_sse and not ws.can_prepare(request).ok:
         raise bad_request("use a WebSocket upgrade, or Accept: text/event-stream for SSE")
     try:
-        sub = await hub.subscribe(p.tenant, match)
+        sub = await hub.subscribe(p.tenant, match, key_id=p.key_id)
+    except TailLimitError as exc:  # this key's share of the pool is used up: its problem, not ours
+        raise AuthError(429, str(exc), retry_after=5.0) from exc
     except RuntimeError as exc:
         raise ApiError(503, str(exc)) from exc
     except Exception as exc:

@@ -6,29 +6,39 @@ import time
 
 from aiohttp import web
 
+from ui.auth import has_scope, is_operator
 from ui.http import HUB, KAFKA, SERVICE, SETTINGS, STATUS_CACHE, authenticate, json_response
 from ui.openapi import app_document
 from ui.routes.lifecycle import lifecycle_status_section
 from ui.status import gather_status
+from ui.status_access import probe_authentication, status_for
 
 
 async def status(request: web.Request) -> web.Response:
+    """Component health for every key; cluster detail (topics, lag, URLs) for the operator scope,
+    and a warning to admins/operators when OpenSearch answers without authentication."""
     p = await authenticate(request, "read")
     cache = request.app[STATUS_CACHE]
     if cache.get("at", 0) + 2.0 < time.monotonic():
         settings = request.app[SETTINGS]
-        cache["value"] = await gather_status(request.app[SERVICE].client, request.app[KAFKA],
-                                             settings.gateway_health_url, settings.probe_timeout_s)
+        service = request.app[SERVICE]
+        value = await gather_status(service.client, request.app[KAFKA],
+                                    settings.gateway_health_url, settings.probe_timeout_s)
+        value["security"] = await probe_authentication(service.os_settings, settings.probe_timeout_s)
+        cache["value"] = value
         cache["at"] = time.monotonic()
-    return json_response({**cache["value"], "lifecycle": await lifecycle_status_section(request, p)})
+    shown = status_for(cache["value"], operator=is_operator(p), admin=has_scope(p, "admin"))
+    return json_response({**shown, "lifecycle": await lifecycle_status_section(request, p)})
 
 
 async def metrics(request: web.Request) -> web.Response:
+    """The caller's tenant's figures; the process-wide live-tail figures only for operators."""
     p = await authenticate(request, "read")
     out = await request.app[SERVICE].metrics(p)
     hub = request.app[HUB]
-    out["live_tail"] = {"subscribers": hub.subscriber_count, "records_seen": hub.records,
-                        "events_delivered": hub.delivered}
+    out["live_tail"] = hub.tenant_stats(p.tenant)
+    if is_operator(p):
+        out["cluster"] = {"live_tail": hub.cluster_stats()}
     return json_response(out)
 
 

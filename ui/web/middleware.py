@@ -23,6 +23,7 @@ from ui.errors import ApiError
 from ui.web import session as sess
 from ui.web.render import error_page
 from ui.web.sessions import require_csrf, resolve_session
+from ui.web.state import WEB
 
 log = logging.getLogger(__name__)
 
@@ -69,24 +70,38 @@ async def _bridge(request: web.Request) -> web.Request:
         origin = request.headers.get("Origin")
         if request.headers.get(hdrs.UPGRADE, "").lower() == "websocket" and not origin:
             raise ApiError(403, "a cookie-authenticated WebSocket needs an Origin header")
-        if origin and urlparse(origin).netloc != request.host:
+        expected = urlparse(request.app[WEB].public_origin).netloc or request.host
+        if origin and urlparse(origin).netloc != expected:
             raise ApiError(403, f"cross-origin request from {origin!r} refused")
     headers = CIMultiDict(request.headers)
     headers[hdrs.AUTHORIZATION] = "Bearer " + sess.TOKEN_PREFIX + cookie
     return request.clone(headers=headers)
 
 
-def content_security_policy(host: str | None) -> str:
+def content_security_policy(host: str | None, schemes: tuple[str, ...] = ("ws", "wss")) -> str:
     """The CSP, with the live tail's WebSocket origin spelled out: some browsers do not count
     ws(s)://same-host as 'self'. Hosts that are not plain host[:port] are left out."""
     if host and _HOST_RE.match(host):
-        return CSP.replace("connect-src 'self'", f"connect-src 'self' ws://{host} wss://{host}")
+        extra = " ".join(f"{s}://{host}" for s in schemes)
+        return CSP.replace("connect-src 'self'", f"connect-src 'self' {extra}")
     return CSP
+
+
+def csp_for_origin(public_origin: str) -> str:
+    """The CSP for the configured ``web.public_origin`` (issue 16 item 12): the WebSocket origin
+    comes from configuration, never from the request's Host header, which the client writes.
+    Unset: ``connect-src 'self'`` only (CSP level 3 browsers count same-host ws(s) as 'self')."""
+    if not public_origin:
+        return CSP
+    url = urlparse(public_origin)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        return CSP
+    return content_security_policy(url.netloc, ("wss",) if url.scheme == "https" else ("ws", "wss"))
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Strict CSP and friends on every response (JSON and static files included)."""
-    response.headers.setdefault("Content-Security-Policy", content_security_policy(request.host))
+    response.headers.setdefault("Content-Security-Policy", csp_for_origin(request.app[WEB].public_origin))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")

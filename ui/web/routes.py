@@ -23,10 +23,11 @@ from aiohttp import web
 
 from ui.http import AUTH, SERVICE
 from ui.openapi import document_paths
-from ui.web import admin, pages, saved_routes, search, signin
+from ui.web import admin, alerts_pages, lifecycle_page, pages, saved_routes, search, signin
 from ui.web import session as sess
 from ui.web.middleware import security_headers, web_middleware
 from ui.web.render import make_env
+from ui.web.revocations import SessionRevocations
 from ui.web.saved import SavedQueryStore
 from ui.web.sessions import KeyChecker, SessionSecret, session_verifier
 from ui.web.settings import WebSettings
@@ -39,6 +40,8 @@ PAGE_MODULES: tuple[ModuleType, ...] = (
     search,
     pages,
     admin,
+    alerts_pages,
+    lifecycle_page,
 )
 
 
@@ -56,6 +59,7 @@ def setup(app: web.Application, settings: WebSettings | None = None) -> None:
 
     state["secret"] = SessionSecret(app[WEB].session_secret, client)
     state["keys"] = KeyChecker(client, app[WEB].key_recheck_s)
+    state["revoked"] = SessionRevocations(client, app[WEB].key_recheck_s)
 
     async def on_startup(app: web.Application) -> None:
         # on_startup handlers run after every cleanup_ctx has started (aiohttp runs the contexts

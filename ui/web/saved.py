@@ -158,7 +158,8 @@ _BODY = {"required": True,
          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SavedQueryInput"}}}}
 _ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 _COMMON = {"401": {"description": "No key or session", **_ERR}, "403": {"description": "Missing CSRF token "
-           "(cookie sessions) or scope", **_ERR}, "503": {"description": "OpenSearch unavailable", **_ERR}}
+           "(cookie sessions), scope, or (rename/delete) neither owner nor admin", **_ERR},
+           "503": {"description": "OpenSearch unavailable", **_ERR}}
 
 OPENAPI_SCHEMAS: dict[str, Any] = {
     "SavedQueryQuery": {"type": "object", "description": "The search page's URL state.", "properties": {

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ui.auth import has_scope
 from ui.errors import ApiError
 from ui.http import authenticate, json_object, json_response
 from ui.web.render import render
@@ -28,6 +29,18 @@ async def _saved_call(coro: Awaitable[Any]) -> Any:
             return await coro
     except SavedQueryError as exc:
         raise ApiError(400, str(exc)) from None
+
+
+async def _may_change(request: web.Request, tenant: str, query_id: str, key_id: str, admin: bool) -> None:
+    """Renaming and deleting: the query's owner (the key that saved it) or an admin only (issue
+    16: a read key could rename or delete every saved query of its tenant, an admin's included).
+    A missing query is 404 before any ownership question."""
+    doc = await _saved_call(request.app[STATE]["saved"].get(tenant, query_id))
+    if doc is None:
+        raise ApiError(404, f"no saved query with id {query_id!r}")
+    if not admin and doc.get("created_by") != key_id:
+        raise ApiError(403, f"saved query {query_id!r} belongs to key {doc.get('created_by')}; only its owner "
+                            "or a key with the 'admin' scope may change or delete it")
 
 
 # ---------------------------------------------------------------- page and forms
@@ -51,6 +64,7 @@ async def saved_create_form(request: web.Request) -> web.StreamResponse:
 
 async def saved_rename_form(request: web.Request) -> web.StreamResponse:
     session, form = await signed_form(request)
+    await _may_change(request, session.tenant, request.match_info["id"], session.key_id, session.is_admin)
     body = {"name": form.get("name")}
     if "description" in form:
         body["description"] = form.get("description")
@@ -62,6 +76,7 @@ async def saved_rename_form(request: web.Request) -> web.StreamResponse:
 
 async def saved_delete_form(request: web.Request) -> web.StreamResponse:
     session, _form = await signed_form(request)
+    await _may_change(request, session.tenant, request.match_info["id"], session.key_id, session.is_admin)
     if not await _saved_call(request.app[STATE]["saved"].delete(session.tenant, request.match_info["id"])):
         raise ApiError(404, "no such saved query")
     raise web.HTTPSeeOther("/saved")
@@ -83,6 +98,7 @@ async def api_saved_create(request: web.Request) -> web.Response:
 
 async def api_saved_update(request: web.Request) -> web.Response:
     p = await authenticate(request, "read")
+    await _may_change(request, p.tenant, request.match_info["id"], p.key_id, has_scope(p, "admin"))
     body = await json_object(request)
     doc = await _saved_call(request.app[STATE]["saved"].update(p.tenant, request.match_info["id"], body))
     if doc is None:
@@ -92,6 +108,7 @@ async def api_saved_update(request: web.Request) -> web.Response:
 
 async def api_saved_delete(request: web.Request) -> web.Response:
     p = await authenticate(request, "read")
+    await _may_change(request, p.tenant, request.match_info["id"], p.key_id, has_scope(p, "admin"))
     if not await _saved_call(request.app[STATE]["saved"].delete(p.tenant, request.match_info["id"])):
         raise ApiError(404, f"no saved query with id {request.match_info['id']!r}")
     return json_response({"deleted": request.match_info["id"]})

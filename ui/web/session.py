@@ -39,7 +39,7 @@ class Session:
 
     @property
     def is_admin(self) -> bool:
-        return "admin" in self.scopes
+        return "admin" in self.scopes or "operator" in self.scopes  # operator implies admin (ui.auth)
 
 
 def _b64(data: bytes) -> str:
@@ -83,6 +83,20 @@ def decode_session(value: str | None, secret: bytes, now: float | None = None) -
     if session.expires <= (time.time() if now is None else now):
         return None
     return session
+
+
+def new_pre_session(secret: bytes) -> str:
+    """A pre-session cookie value: random, signed by the server (``<random>.<mac>``)."""
+    value = secrets.token_urlsafe(24)
+    return f"{value}.{_mac(secret, 'pre', value)}"
+
+
+def verified_pre_session(secret: bytes, cookie: str | None) -> str | None:
+    """The pre-session cookie if this server made it, else None (a client-chosen value)."""
+    if not cookie or cookie.count(".") != 1:
+        return None
+    value, mac = cookie.split(".")
+    return cookie if hmac.compare_digest(mac, _mac(secret, "pre", value)) else None
 
 
 def csrf_token(secret: bytes, bound_to: str) -> str:

@@ -80,7 +80,9 @@ class KeyChecker:
             return hit[1]
         with opensearch_as_503("cannot check the API key"):
             record = await KeyStore(self._client_getter()).get(key_id)
-        ok = record is not None and record.status() == "active"
+        # A rotated key (replaced_by) keeps working for shippers during its grace period, but
+        # no longer backs dashboard sessions: rotation ends them like revocation does.
+        ok = record is not None and record.status() == "active" and not record.replaced_by
         if len(self._cache) > 10_000:
             self._cache.clear()
         self._cache[key_id] = (now, ok)
@@ -101,6 +103,9 @@ async def resolve_session(app: web.Application, cookie: str | None) -> sess.Sess
         return None
     if not await app[STATE]["keys"].active(session.key_id):
         return None
+    revoked = app[STATE].get("revoked")
+    if revoked is not None and await revoked.is_revoked(session.sid):
+        return None  # signed out (ui.web.revocations): a copied cookie ends with the session
     return session
 
 

@@ -25,5 +25,9 @@ class WebSettings(SectionSettings):
     cookie_secure: bool | None = None
     # How often a session re-checks that its API key is still active (revocation, expiry).
     key_recheck_s: float = Field(default=5.0, gt=0)
+    # The dashboard's public origin as browsers see it (e.g. https://logs.example.com): the CSP's
+    # connect-src names its WebSocket origin and cookie-authenticated cross-origin checks use it.
+    # Empty: connect-src 'self' only, and the Origin check compares with the request's Host.
+    public_origin: str = Field(default="", pattern=r"^(https?://[A-Za-z0-9.\-\[\]:]+)?$")
     page_size: int = Field(default=50, ge=1, le=1000)
     context_events: int = Field(default=10, ge=0, le=100)

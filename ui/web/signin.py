@@ -6,7 +6,6 @@ token bound to a short-lived pre-session cookie. Every sign-in, good or refused,
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import orjson
@@ -29,8 +28,10 @@ async def login_page(request: web.Request) -> web.StreamResponse:
 
 async def _login_form(request: web.Request, status: int, error: str | None, next_: str | None = None
                       ) -> web.Response:
-    pre = request.cookies.get(sess.PRE_COOKIE) or secrets.token_urlsafe(24)
+    # Always a fresh, server-signed value (issue 16 item 8): a pre-session cookie planted by
+    # someone else (session fixation / login CSRF) is never adopted, only replaced.
     secret = await request.app[STATE]["secret"].get()
+    pre = sess.new_pre_session(secret)
     resp = await render(request, "login.html", status=status, error=error, login_csrf=sess.csrf_token(secret, pre),
                         next=sess.safe_next(next_ if next_ is not None else request.query.get("next")))
     resp.set_cookie(sess.PRE_COOKIE, pre, httponly=True, samesite="Strict", path="/login",
@@ -41,7 +42,8 @@ async def _login_form(request: web.Request, status: int, error: str | None, next
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     secret = await request.app[STATE]["secret"].get()
-    if not sess.check_csrf(secret, request.cookies.get(sess.PRE_COOKIE), str(form.get("csrf_token") or "")):
+    pre = sess.verified_pre_session(secret, request.cookies.get(sess.PRE_COOKIE))
+    if not sess.check_csrf(secret, pre, str(form.get("csrf_token") or "")):
         raise ApiError(403, "missing or invalid CSRF token; reload the sign-in page and try again")
     key = str(form.get("api_key") or "").strip()
     next_ = str(form.get("next") or "")
@@ -66,7 +68,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    await signed_form(request)
+    session, _form = await signed_form(request)
+    await request.app[STATE]["revoked"].revoke(session)  # server-side: the cookie is dead everywhere
     resp = web.HTTPSeeOther("/login")
     resp.del_cookie(sess.COOKIE, path="/")
     raise resp

@@ -14,7 +14,7 @@ from pipeline.parse.library import load_library
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)  # year inference is tested separately
 MIN_ACCURACY = 0.97
-MIN_FAMILIES = 18
+MIN_FAMILIES = 25
 
 
 def _run() -> tuple[Counter[str], Counter[str], Counter[str], dict[str, list[str]]]:

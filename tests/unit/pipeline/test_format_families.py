@@ -238,3 +238,87 @@ def test_shipper_file_source_sends_its_zone(tmp_path) -> None:
     assert cfg.timezone == "Europe/Berlin"
     with pytest.raises(ValueError, match="Mars/Olympus"):
         FileSourceConfig(type="file", paths=["x"], timezone="Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("line", "level", "message", "extra"),
+    [
+        # elastic/beats filebeat/module/apache/error/test/test.log and sublevel.log
+        ("[Mon Dec 26 16:22:08 2016] [error] [client 192.168.33.1] File does not exist: /var/www/favicon.ico",
+         "ERROR", "[client 192.168.33.1] File does not exist: /var/www/favicon.ico", {"client.ip": "192.168.33.1"}),
+        ("[Mon Dec 26 16:15:55.103786 2016] [core:notice] [pid 11379] AH00094: Command line: "
+         "'/usr/local/Cellar/httpd24/2.4.23_2/bin/httpd'", "INFO",
+         "AH00094: Command line: '/usr/local/Cellar/httpd24/2.4.23_2/bin/httpd'", {"process.pid": 11379}),
+        ("[Fri Sep 09 10:42:29.902022 2011] [core:error] [pid 35708:tid 4328636416] [client 72.15.99.187] "
+         "File does not exist: /usr/local/apache2/htdocs/favicon.ico", "ERROR",
+         "File does not exist: /usr/local/apache2/htdocs/favicon.ico",
+         {"process.thread.id": 4328636416, "client.ip": "72.15.99.187", "log.logger": "core"}),
+        ("[Wed Oct 20 19:20:59.121211 2021] [rewrite:trace3] [pid 121591:tid 140413273032448] mod_rewrite.c(470): "
+         "[client 10.121.192.8:38350] 10.121.192.8 - - [dev.elastic.co/sid#55a374e851c8][rid#7fb438083ac0/initial] "
+         "applying pattern '^/import/?(.*)$' to uri '/'", "DEBUG", None, {"process.pid": 121591}),
+        # elastic/beats filebeat/module/nginx/error/test/error.log
+        ('2016/10/25 14:50:44 [error] 54053#0: *3 open() "/usr/local/Cellar/nginx/1.10.2_1/html/adsasd" failed '
+         '(2: No such file or directory), client: 127.0.0.1, server: localhost, request: "GET /adsasd HTTP/1.1", '
+         'host: "localhost:8080"', "ERROR", None, {"process.pid": 54053, "nginx.error.connection_id": 3}),
+        # elastic/beats filebeat/module/system/syslog/test/suse-syslog.log (rsyslog ISO timestamps)
+        ("2018-08-14T14:30:02.203151+02:00 linux-sqrz systemd[4179]: Stopped target Basic System.", "INFO",
+         "Stopped target Basic System.", {"host.name": "linux-sqrz", "process.name": "systemd", "process.pid": 4179}),
+        # pgBadger's recommended log_line_prefix '%t [%p]: [%l-1] user=%u,db=%d,app=%a,client=%h '
+        ("2024-01-01 10:00:00 UTC [123]: [1-1] user=postgres,db=shop,app=psql,client=[local] LOG:  checkpoint "
+         "starting: time", "INFO", "checkpoint starting: time",
+         {"process.pid": 123, "user.name": "postgres", "postgresql.log.database": "shop"}),
+    ],
+)
+def test_more_real_lines(line: str, level: str, message: str | None, extra: dict) -> None:
+    _, out = parse(line)
+    assert out["log.level"] == level
+    if message is not None:
+        assert out["message"] == message
+    for key, value in extra.items():
+        assert out[key] == value, key
+
+
+def test_java_and_python_traces_joined_by_the_default_rules_then_typed() -> None:
+    java = ["2015-10-18 18:05:12,101 ERROR [main] org.apache.hadoop.mapred.Task: Task failed",
+            "java.net.ConnectException: Connection refused", "\tat sun.nio.ch.SocketChannelImpl.checkConnect(Native Method)",
+            "Caused by: java.io.IOException: broken pipe", "\t... 3 more",
+            "2015-10-18 18:05:13,000 INFO [main] org.apache.hadoop.mapred.Task: next"]
+    events = join(java, "java")
+    assert len(events) == 2
+    _, out = parse(events[0])
+    assert out["error.type"] == "java.net.ConnectException" and out["message"] == "Task failed"
+    py = ["2023-04-01 10:00:00,123 - app.db - ERROR - query failed", "Traceback (most recent call last):",
+          '  File "app.py", line 3, in <module>', "KeyError: 'user'", "2023-04-01 10:00:01,000 - app.db - INFO - ok"]
+    events = join(py, "python")
+    assert len(events) == 2
+    _, out = parse(events[0])
+    assert out["error.type"] == "KeyError" and out["error.message"] == "'user'"
+
+
+def test_auditd_records() -> None:
+    # elastic/beats filebeat/module/auditd/log/test/audit-rhel6.log
+    name, out = parse("type=LOGIN msg=audit(1489636960.072:19623791): pid=28281 uid=0 old auid=700 new auid=700 "
+                      "old ses=6793 new ses=12286")
+    assert name == "auditd" and out["auditd.log.record_type"] == "LOGIN" and out["auditd.log.sequence"] == 19623791
+    assert out["@timestamp"] == datetime(2017, 3, 16, 4, 2, 40, 72000, tzinfo=UTC)
+    assert out["message"].startswith("pid=28281 uid=0")
+
+
+def test_activemq_pipe_layout_with_its_stack_trace() -> None:
+    # elastic/beats x-pack/filebeat/module/activemq/log/test/activemq.log
+    lines = [
+        "2019-11-27 15:09:34,712 | ERROR | Failed to start Apache ActiveMQ (localhost, ID:5338986a6080-37033-1574867374550-0:1) | org.apache.activemq.broker.BrokerService | main",
+        "java.io.IOException: Transport Connector could not be registered in JMX: java.io.IOException: Failed to bind to server socket: tcp://0.0.0.0:61616?maximumConnections=1000&wireFormat.maxFrameSize=104857600 due",
+        " to: java.net.BindException: Address in use (Bind failed)",
+        "\tat org.apache.activemq.util.IOExceptionSupport.create(IOExceptionSupport.java:28)[activemq-client-5.15.9.jar:5.15.9]",
+        "\tat org.apache.activemq.broker.BrokerService.registerConnectorMBean(BrokerService.java:2264)[activemq-broker-5.15.9.jar:5.15.9]",
+        "2019-11-27 15:09:34,716 | INFO  | Apache ActiveMQ 5.15.9 (localhost, ID:5338986a6080-37033-1574867374550-0:1) is shutting down | org.apache.activemq.broker.BrokerService | main",
+    ]
+    events = join(lines, "java")
+    assert len(events) == 2
+    name, out = parse(events[0])
+    assert name == "java-log4j" and out["log.level"] == "ERROR" and out["process.thread.name"] == "main"
+    assert out["message"] == "Failed to start Apache ActiveMQ (localhost, ID:5338986a6080-37033-1574867374550-0:1)"
+    assert out["log.logger"] == "org.apache.activemq.broker.BrokerService" and out["error.type"] == "java.io.IOException"
+    _, out = parse(events[1])
+    assert out["log.level"] == "INFO" and out["message"].endswith("is shutting down")

@@ -29,7 +29,7 @@ from test_pipeline import create_topics, delete_streams, delete_topics, free_por
 from gateway.testing import GatewayProcess, keys
 from opensearch.bootstrap import bootstrap
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CACHE = REPO / ".cache" / "protocol-clients"
 INSTALL_HINT = "run ./ops/protocol_clients.sh (installs rsyslog, an extracted syslog-ng, npm and pip clients)"
 LISTENERS = ("syslog_tcp", "syslog_udp", "syslog_tls", "gelf_udp", "gelf_tcp")

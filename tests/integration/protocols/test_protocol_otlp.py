@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 import requests
-from protocol_support import CACHE, INSTALL_HINT, Stack, stack_fixture, wait_until  # noqa: F401
+from protocol_support import CACHE, INSTALL_HINT, Stack, wait_until
 
 pytestmark = [pytest.mark.integration]
-CLIENTS = Path(__file__).resolve().parent / "protocol_clients"
+CLIENTS = Path(__file__).resolve().parent / "clients"
 
 
 def _python_client(kind: str, stack: Stack, token: str, prefix: str, n: int) -> None:

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 import requests
-from protocol_support import CACHE, INSTALL_HINT, Stack, stack_fixture, wait_until  # noqa: F401
+from protocol_support import CACHE, INSTALL_HINT, Stack, wait_until
 
 pytestmark = [pytest.mark.integration]
 
