@@ -215,7 +215,7 @@ async def _create_claimed(ctx: Context, entries: list[dict[str, Any]]) -> list[t
     if others:
         await ctx.outbox.create_many(others)
     for e in sending:
-        created, version = await ctx.outbox.create(e)
+        created, version = await ctx.outbox.create(e, refresh=False)  # delivered by us, at once
         if created and version is not None:
             out.append((e, version))
     return out

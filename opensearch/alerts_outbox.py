@@ -32,11 +32,12 @@ class Outbox:
     def __init__(self, client: AsyncOpenSearch) -> None:
         self.client = client
 
-    async def create(self, doc: dict[str, Any]) -> tuple[bool, tuple[int, int] | None]:
-        """Enqueue; (False, None) if this key was enqueued before (by anyone)."""
+    async def create(self, doc: dict[str, Any], refresh: bool = True) -> tuple[bool, tuple[int, int] | None]:
+        """Enqueue; (False, None) if this key was enqueued before (by anyone). ``refresh=False`` when
+        the creator delivers the entry itself (nobody needs to find it by search at once)."""
         try:
             resp = await self.client.index(index=OUTBOX, id=outbox_id(doc["key"]), body=doc, op_type="create",
-                                           refresh="true")
+                                           refresh="true" if refresh else "false")
         except ConflictError:
             return False, None
         return True, (resp["_seq_no"], resp["_primary_term"])

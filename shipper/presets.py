@@ -18,6 +18,10 @@ MULTILINE_PRESETS: dict[str, dict[str, Any]] = {
     "default": {},
     "java": {},
     "python": {},
+    # java.util.logging SimpleFormatter: "Oct 18, 2015 6:01:47 PM class method" then "LEVEL: msg"
+    "jul": {"start_pattern": r"^(?:[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d\d:\d\d [AP]M |\d\d-[A-Z][a-z]{2}-\d{4} )"},
+    # .NET console logger: "info: Category[0]" then the message indented on the next line
+    "dotnet": {"start_pattern": r"^(?:trce|dbug|info|warn|fail|crit): |^\S"},
     # A Go panic: "panic: ..." then blank lines, "goroutine N [running]:", frames and file:line.
     "go": {"start_pattern": r"^(?:\d{4}[/-]\d\d[/-]\d\d[T ]|[IWEF]\d{4} |panic: |fatal error: |\{|level=|time=)"},
     # Lines whose severity is DETAIL/HINT/STATEMENT/CONTEXT/QUERY/LOCATION (after any

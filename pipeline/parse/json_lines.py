@@ -11,6 +11,7 @@ from pipeline.event import flatten_into, set_level
 
 MESSAGE_KEYS: tuple[str, ...] = ("message", "msg", "log", "text", "event")
 LEVEL_KEYS: tuple[str, ...] = ("level", "severity", "lvl", "loglevel", "log_level", "levelname", "log.level")
+PINO_LEVELS: dict[int, str] = {10: "DEBUG", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
 TIME_KEYS: tuple[str, ...] = ("@timestamp", "timestamp", "ts", "time", "datetime", "date", "t")
 # Common non-ECS names for ECS fields, moved so queries find them under one name.
 RENAMES: dict[str, str] = {
@@ -44,7 +45,9 @@ def normalise(obj: dict[str, Any]) -> dict[str, Any]:
             break
     for key in LEVEL_KEYS:
         if key in obj:
-            set_level(out, obj.pop(key))
+            value = obj.pop(key)
+            # pino / bunyan number their levels 10..60 (trace..fatal)
+            set_level(out, PINO_LEVELS.get(value, value) if isinstance(value, int) else value)
             break
     for key in TIME_KEYS:
         if key in obj and isinstance(obj[key], str | int | float):

@@ -322,3 +322,63 @@ def test_activemq_pipe_layout_with_its_stack_trace() -> None:
     assert out["log.logger"] == "org.apache.activemq.broker.BrokerService" and out["error.type"] == "java.io.IOException"
     _, out = parse(events[1])
     assert out["log.level"] == "INFO" and out["message"].endswith("is shutting down")
+
+
+def test_console_formats_without_a_timestamp_and_pino_levels() -> None:
+    name, out = parse('INFO:     127.0.0.1:50312 - "GET /health HTTP/1.1" 200 OK')
+    assert name == "python-logging" and out["log.level"] == "INFO" and out["message"].startswith("127.0.0.1:50312")
+    events = join(["info: Microsoft.Hosting.Lifetime[0]", "      Now listening on: http://localhost:5000",
+                   "fail: Api.Controllers.Orders[42]", "      Order 7 not found"], "dotnet")
+    assert len(events) == 2
+    name, out = parse(events[1])
+    assert name == "dotnet-serilog" and out["log.level"] == "ERROR" and out["message"] == "Order 7 not found"
+    assert out["log.logger"] == "Api.Controllers.Orders" and out["event.code"] == "42"
+    name, out = parse('{"level":50,"time":1700000000000,"pid":7,"hostname":"web-1","msg":"payment failed"}')
+    assert name == "json" and out["log.level"] == "ERROR" and out["message"] == "payment failed"
+
+
+def test_jul_two_line_records_joined_by_the_jul_preset() -> None:
+    events = join(["Oct 18, 2015 6:01:47 PM org.apache.catalina.startup.Catalina start",
+                   "INFO: Server startup in 523 ms",
+                   "Oct 18, 2015 6:01:48 PM org.apache.coyote.AbstractProtocol start",
+                   "SEVERE: Failed to start end point associated with ProtocolHandler"], "jul")
+    assert len(events) == 2
+    name, out = parse(events[0])
+    assert name == "java-jul" and out["log.level"] == "INFO" and out["message"] == "Server startup in 523 ms"
+    assert out["@timestamp"].hour == 18 and out["log.logger"] == "org.apache.catalina.startup.Catalina"
+    _, out = parse(events[1])
+    assert out["log.level"] == "ERROR"
+
+
+def test_every_family_fails_fast_on_near_misses() -> None:
+    # Anchored patterns with possessive repeats: a 30,000-character near miss costs linear time.
+    import time
+
+    evil = [
+        "2015-10-18 18:01:47,978 INFO [" + "x" * 30000,
+        "2015-07-29 17:41:44,747 - INFO  [" + "a:b@" * 7500,
+        "Jun 14 15:16:01 host " + "p" * 30000,
+        "2019-05-06 19:00:04.511 UTC " + "[1] " * 7500,
+        "[10.30 16:49:06] " + "- " * 15000,
+        "03-17 16:13:38.811  1702  2395 D " + "t" * 30000,
+        "2019-11-27 15:09:34,712 | ERROR | " + "m | " * 7500,
+        '{"t":{"$date":"' + "1" * 30000,
+        "type=SYSCALL msg=audit(" + "1" * 30000,
+    ]
+    lib = load_library()
+    started = time.perf_counter()
+    for line in evil:
+        for fam in lib.families.values():
+            fam.parse(line)
+    assert time.perf_counter() - started < 5.0
+
+
+def test_level_word_after_an_iso_time_is_not_a_syslog_host() -> None:
+    # "<iso> INFO prog[pid]: msg" is an application line; syslog's ISO form must not take INFO as host.name.
+    from pipeline.parse.detect import detect
+
+    fmt, fields = detect("2026-03-04T11:59:59.008Z INFO auth[1033]: login succeeded for user=erin")
+    assert fields.get("host.name") != "INFO"
+    assert fields["log.level"] == "INFO" and fields["message"].endswith("login succeeded for user=erin")
+    fmt, fields = detect("2026-01-19T10:30:00.123456+01:00 web-1 systemd[1]: Started Session 42 of user root.")
+    assert fmt == "syslog" and fields["host.name"] == "web-1"
