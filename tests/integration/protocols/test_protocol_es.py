@@ -135,6 +135,11 @@ def test_wire_details_content_types_encodings_and_no_id(stack: Stack) -> None:
         assert r.headers["X-Elastic-Product"] == "Elasticsearch", path
         assert r.status_code == (400 if path == "/_cat/indices" else 200), (path, r.text)
     assert requests.get(base + "/", timeout=10).status_code == 401
+    # the same API at the root of its own port (protocols.es_port), and OTLP on protocols.otlp_port
+    root = requests.get(f"http://127.0.0.1:{stack.es_port}/", headers=auth, timeout=10)
+    assert root.status_code == 200 and root.json()["version"]["number"] and root.headers["X-Elastic-Product"]
+    otlp = requests.post(f"http://127.0.0.1:{stack.otlp_port}/v1/logs", json={"resourceLogs": []}, headers=auth)
+    assert otlp.status_code == 200
     body = b"".join(
         b'{"create":{"_type":"_doc"}}\n' + f'{{"@timestamp":"2026-01-21T00:00:0{i}Z","message":"edge {i}",'
         f'"log.level":"debug","labels":{{"zone":"z{i}"}}}}\n'.encode() for i in range(5))
