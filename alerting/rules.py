@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from opensearch.alerts_query import group_key  # noqa: F401  (re-exported: alerting code reads it here)
 from opensearch.query import QuerySyntaxError, parse
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
@@ -158,6 +159,8 @@ class Rule(BaseModel):
     active: Any = "always"
     throttle: str = "0s"
     grace: str = "0s"
+    # Re-notify a firing, unacknowledged group this often ("0s": never); acknowledging stops it.
+    repeat: str = "0s"
     severity: Literal["info", "warning", "critical"] = "warning"
     channels: list[Channel] = Field(default_factory=list, max_length=20)
     enabled: bool = True
@@ -170,7 +173,7 @@ class Rule(BaseModel):
     created_at: int | None = None
     updated_at: int | None = None
 
-    @field_validator("for_", "throttle", "grace")
+    @field_validator("for_", "throttle", "grace", "repeat")
     @classmethod
     def _durations(cls, v: str) -> str:
         parse_duration(v)
@@ -203,6 +206,10 @@ class Rule(BaseModel):
     @property
     def throttle_s(self) -> float:
         return parse_duration(self.throttle)
+
+    @property
+    def repeat_s(self) -> float:
+        return parse_duration(self.repeat)
 
     @property
     def grace_s(self) -> float:
@@ -246,13 +253,6 @@ def merge_secrets(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
             if isinstance(ch.get(key), str) and MASK in ch[key]:
                 ch[key] = old_channels[i].get(key)
     return new
-
-
-def group_key(group: dict[str, Any]) -> str:
-    """A stable text key for a group's labels (``service.name=api,host.name=h1``; ``*`` = no group)."""
-    if not group:
-        return "*"
-    return ",".join(f"{k}={group[k]}" for k in sorted(group))
 
 
 def window_delta(rule: Rule) -> timedelta:

@@ -150,15 +150,31 @@ class Sender:
         if await self.ctx.outbox.save(entry, version, refresh=True) is None:
             log.warning("outbox entry %s changed while being delivered", entry["key"])
 
+    async def prune(self) -> None:
+        """Forget history older than ``history_days`` (sent/failed/suppressed entries and attempts)."""
+        from opensearch.alerts_store import DELIVERIES, OUTBOX
+
+        cutoff = self.ctx.now() - self.ctx.settings.history_days * 86_400_000
+        done = {"bool": {"must_not": [{"terms": {"status": ["pending", "sending"]}}]}}
+        for index, query in ((OUTBOX, {"bool": {"filter": [{"range": {"created_at": {"lt": cutoff}}}, done]}}),
+                             (DELIVERIES, {"range": {"at": {"lt": cutoff}}})):
+            await self.ctx.client.delete_by_query(index=index, body={"query": query},
+                                                  params={"conflicts": "proceed", "ignore_unavailable": "true"})
+
     async def run(self, stop: asyncio.Event) -> None:
         from opensearch.alerts_store import ensure_indices
 
         await ensure_indices(self.ctx.client)
+        last_prune = 0.0
         while not stop.is_set():
             try:
                 await self.poll_once()
             except Exception:
                 log.exception("sender poll failed")
+            if time.monotonic() - last_prune > 3600:
+                last_prune = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await self.prune()
             self.wake.clear()
             waits = [asyncio.create_task(stop.wait()), asyncio.create_task(self.wake.wait())]
             await asyncio.wait(waits, timeout=self.ctx.settings.sender_poll_s,

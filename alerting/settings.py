@@ -45,6 +45,8 @@ class AlertingSettings(SectionSettings):
     backoff_initial_s: float = Field(default=1.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
     claim_s: float = Field(default=60.0, gt=0)
+    # Outbox entries and delivery attempts older than this are deleted (hourly, by any sender).
+    history_days: int = Field(default=30, ge=1)
     pagerduty_url: str | None = None  # default https://events.pagerduty.com/v2/enqueue
 
     # Email.

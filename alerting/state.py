@@ -55,7 +55,7 @@ class Transition:
     rule_id: str
     group: str
     labels: dict[str, Any]
-    kind: str  # firing | resolved
+    kind: str  # firing | resolved | repeat (still firing, not acknowledged)
     window_end: int
     value: float | None
     fired_at: int
@@ -137,6 +137,12 @@ def advance(rule: Rule, state: RuleState, observed: dict[str, tuple[dict[str, An
         elif g.state == "firing":
             if breached:
                 g.clear_since = None
+                repeat_ms = rule.repeat_s * 1000
+                if (repeat_ms > 0 and not g.acked and g.last_notified_fire is not None
+                        and window_end - g.last_notified_fire >= repeat_ms):
+                    g.last_notified_fire = window_end
+                    fired = g.fired_at or window_end
+                    out.append(Transition(rule.id, key, g.labels, "repeat", window_end, value, fired))
             else:
                 if g.clear_since is None:
                     g.clear_since = window_end

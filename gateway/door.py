@@ -32,7 +32,7 @@ from gateway.decompress import (
     TooLargeError,
     normalize_encoding,
 )
-from gateway.produce import KafkaUnavailable
+from gateway.produce import KafkaUnavailable, RecordError
 from gateway.protocol_metrics import ProtocolMetrics
 from gateway.ratelimit import retry_after_header
 from gateway.validate import KeyContext, ParsedEntry, validate_batch
@@ -353,10 +353,16 @@ async def submit(
     for reason_errors in out.rejected.values():
         pm.rejected(protocol, _reason(reason_errors))
     state.metrics.events_rejected.inc(len(out.rejected))
-    if result.envelopes:
+    while result.envelopes:
         started = time.perf_counter()
         try:
             await state.producer.send_all(result.envelopes, record.source.encode())
+        except RecordError as exc:  # that record cannot be produced (its content): reject it, send the rest
+            pos = good_positions.pop(exc.position)
+            result.envelopes.pop(exc.position)
+            out.rejected[pos] = [f"entry: {exc}"]
+            pm.rejected(protocol, "unproducible")
+            continue
         except KafkaUnavailable as exc:
             pm.refused(protocol, "kafka_unavailable", len(events))
             return Refusal(
@@ -366,6 +372,7 @@ async def submit(
                 "kafka_unavailable",
             )
         pm.produce_seconds.labels(protocol).observe(time.perf_counter() - started)
+        break
     for pos, env in zip(good_positions, result.envelopes, strict=True):
         out.accepted.append(pos)
         out.ids[pos] = env.id

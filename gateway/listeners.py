@@ -29,6 +29,7 @@ from gateway import gelf, syslog_parse
 from gateway.door import Refusal, authenticate, protocol_metrics, submit
 from gateway.protocol_settings import ListenerSettings
 from gateway.validate import format_timestamp
+from logharbor.ids import new_ulid
 
 if TYPE_CHECKING:
     from gateway.app import GatewayState
@@ -87,7 +88,10 @@ class Batcher:
 
     async def deliver(self, batch: list[dict[str, Any]]) -> None:
         """Until delivered: a refusal that retrying can cure (429/503) waits Retry-After and tries again;
-        a refused key drops the batch (counted) — nobody could be told."""
+        a refused key drops the batch (counted) — nobody could be told. Ids are minted once, here, so
+        a retry after Kafka took part of the batch is a duplicate the pipeline drops, not a second event."""
+        for event in batch:
+            event.setdefault("id", new_ulid())
         while True:
             record = await authenticate(self.state, self.conf.key, protocol=self.protocol, client_ip=None,
                                         path=f"listener:{self.conf.label}")

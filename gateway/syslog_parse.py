@@ -14,7 +14,8 @@ the gateway's. Plain string operations, no backtracking regexes.
   rsyslog's forward format sends) is taken as is;
 - level from the severity (0–2 FATAL, 3 ERROR, 4 WARN, 5–6 INFO, 7 DEBUG), ``host`` from the
   hostname, ECS ``log.syslog.*`` (priority, facility/severity code and name, appname, procid,
-  msgid, version) and ``process.name``/``process.pid``.
+  msgid, version) and ``process.name``/``process.pid``; leading spaces of MSG are dropped (rsyslog
+  forwards a 3164 MSG with the space that followed its tag).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _rfc5424(rest: str, event: dict[str, Any], syslog: dict[str, Any], fields: d
         msg = tail
     if msg.startswith("\ufeff"):
         msg = msg[1:]
-    event["message"] = msg
+    event["message"] = msg.lstrip(" ")  # rsyslog forwards a 3164 MSG with its leading space
 
 
 def _structured_data(text: str) -> tuple[dict[str, dict[str, str]], str]:

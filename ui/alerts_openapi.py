@@ -1,6 +1,8 @@
 """The OpenAPI description of ``/api/v1/alerts*`` and ``/api/v1/silences`` (ui/routes/alerts.py).
 
-Kept beside the base document (ui/openapi.py merges it in) so the alerting paths are one block.
+Kept beside the base document; ``ui/routes/alerts.py`` hands it to ``ui.openapi.document_paths``
+(its ``OPENAPI_PATHS``/``OPENAPI_SCHEMAS``), so the alerting paths are one block and ``ui.openapi``
+need not import this module back (no cycle).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ ALERT_SCHEMAS: dict[str, Any] = {
                 "agg": {"enum": ["avg", "p95", "p99", "max", "min", "sum", "unique"]}, "field": {"type": "string"}}}}},
         "for": {"type": "string"}, "schedule": {"type": "object", "properties": {
             "every": {"type": "string"}, "cron": {"type": "string"}, "timezone": {"type": "string"}}},
-        "active": {}, "throttle": {"type": "string"}, "grace": {"type": "string"},
+        "active": {}, "throttle": {"type": "string"}, "grace": {"type": "string"}, "repeat": {"type": "string"},
         "severity": {"enum": ["info", "warning", "critical"]},
         "channels": {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
             "type": {"enum": ["slack", "email", "pagerduty", "webhook"]}, "url": {"type": "string"},

@@ -81,12 +81,14 @@ def headline(n: dict[str, Any]) -> str:
     """One line saying what happened: ``[FIRING] api errors (service.name=api): count 130 > 100``."""
     kind = n["transition"]
     base = kind.removeprefix("summary-")
-    tag = {"firing": "FIRING", "resolved": "RESOLVED", "test": "TEST", "match": "MATCH"}.get(base, base.upper())
+    tag = {"firing": "FIRING", "resolved": "RESOLVED", "test": "TEST", "match": "MATCH",
+           "repeat": "STILL FIRING"}.get(base, base.upper())
     group = "" if n.get("group") in (None, "*") else f" ({n['group']})"
     if kind == "summary-match":
         return f"[MATCH] {n['rule_name']}: {n.get('total_groups', 0)} more matching events (over the per-minute cap)"
     if kind.startswith("summary"):
-        return f"[{tag}] {n['rule_name']}: {n.get('total_groups', 0)} groups {base}"
+        what = "still firing" if base == "repeat" else base
+        return f"[{tag}] {n['rule_name']}: {n.get('total_groups', 0)} groups {what}"
     if kind == "match":
         return f"[MATCH] {n['rule_name']}{group}: {str((n.get('event') or {}).get('message', ''))[:200]}"
     cond = (f"{n.get('condition_type', 'count')} {fmt_value(n.get('value'))} {n.get('op', '>')} "

@@ -26,9 +26,9 @@ def build_message(channel: Channel, n: dict[str, Any], settings: AlertingSetting
     # One subject per incident (no value in it), so the resolve threads under the firing mail.
     group = "" if n.get("group") in (None, "*") else f" ({n['group']})"
     subject = f"[{n.get('severity', 'warning').upper()}] {n['rule_name']}{group}"
-    if n["transition"] not in ("firing", "resolved"):
+    if n["transition"] not in ("firing", "resolved", "repeat"):
         subject = headline(n)
-    if n["transition"].endswith("resolved"):
+    if n["transition"].endswith("resolved") or n["transition"] == "repeat":
         msg["Subject"] = "Re: " + subject
         msg["Message-ID"] = f"<{n['idempotency_key']}@{settings.smtp_message_domain}>"
         msg["In-Reply-To"] = thread

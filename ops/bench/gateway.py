@@ -159,7 +159,14 @@ def main() -> None:
         type=float,
         help="events/s for the latency phase (default: 50 %% of the saturation rate just measured)",
     )
+    parser.add_argument("--protocols", action="store_true",
+                        help="instead: /ingest vs ES _bulk vs OTLP in one gateway (ops/bench/gateway_protocols.py)")
     args = parser.parse_args()
+    if args.protocols:
+        from ops.bench.gateway_protocols import run
+
+        run(args)
+        return
     os_settings = OpenSearchSettings()
     key, _ = keys(os_settings.url, "create", tenant="bench", source="bench", scopes=["ingest"], rate=1e9, burst=1e9)
     bodies = make_batches(200, args.batch)

@@ -98,7 +98,16 @@ def _tls_material(directory: Path) -> None:
 
 @pytest.fixture(scope="session", name="stack")
 def stack_fixture(os_client, os_url, kafka_bootstrap, tmp_path_factory) -> Iterator[Stack]:
-    bootstrap(os_client)
+    from opensearchpy.exceptions import ConflictError
+
+    for attempt in range(10):  # other sessions bootstrap the shared cluster concurrently
+        try:
+            bootstrap(os_client)
+            break
+        except ConflictError:
+            if attempt == 9:
+                raise
+            time.sleep(1 + attempt)
     suffix = uuid.uuid4().hex[:10]
     raw, processed, dlq = f"lh-proto-raw-{suffix}", f"lh-proto-processed-{suffix}", f"lh-proto-dlq-{suffix}"
     asyncio.run(create_topics(kafka_bootstrap, [raw], 2))

@@ -100,3 +100,14 @@ def test_catchup_of_a_group_firing_before_and_after_sends_nothing():
     ts = advance(r, s, {}, 2 * M) + advance(r, s, {"*": ({}, 50.0)}, 3 * M)
     reduce_catchup(before, ts, s)
     assert [t for t in ts if t.notify] == [] and s.groups["*"].fired_at == M
+
+
+def test_repeat_renotifies_until_acknowledged():
+    r, s = rule(repeat="3m"), RuleState("r1", "t")
+    assert kinds(advance(r, s, {"*": ({}, 50.0)}, 1 * M)) == [("*", "firing", True)]
+    assert advance(r, s, {"*": ({}, 50.0)}, 2 * M) == [] and advance(r, s, {"*": ({}, 50.0)}, 3 * M) == []
+    t = advance(r, s, {"*": ({}, 50.0)}, 4 * M)
+    assert kinds(t) == [("*", "repeat", True)] and t[0].fired_at == 1 * M  # the same incident
+    s.groups["*"].acked = True
+    assert advance(r, s, {"*": ({}, 50.0)}, 7 * M) == []
+    assert kinds(advance(r, s, {}, 8 * M)) == [("*", "resolved", True)] and not s.groups["*"].acked

@@ -348,3 +348,37 @@ def test_jul_two_line_records_joined_by_the_jul_preset() -> None:
     assert out["@timestamp"].hour == 18 and out["log.logger"] == "org.apache.catalina.startup.Catalina"
     _, out = parse(events[1])
     assert out["log.level"] == "ERROR"
+
+
+def test_every_family_fails_fast_on_near_misses() -> None:
+    # Anchored patterns with possessive repeats: a 30,000-character near miss costs linear time.
+    import time
+
+    evil = [
+        "2015-10-18 18:01:47,978 INFO [" + "x" * 30000,
+        "2015-07-29 17:41:44,747 - INFO  [" + "a:b@" * 7500,
+        "Jun 14 15:16:01 host " + "p" * 30000,
+        "2019-05-06 19:00:04.511 UTC " + "[1] " * 7500,
+        "[10.30 16:49:06] " + "- " * 15000,
+        "03-17 16:13:38.811  1702  2395 D " + "t" * 30000,
+        "2019-11-27 15:09:34,712 | ERROR | " + "m | " * 7500,
+        '{"t":{"$date":"' + "1" * 30000,
+        "type=SYSCALL msg=audit(" + "1" * 30000,
+    ]
+    lib = load_library()
+    started = time.perf_counter()
+    for line in evil:
+        for fam in lib.families.values():
+            fam.parse(line)
+    assert time.perf_counter() - started < 5.0
+
+
+def test_level_word_after_an_iso_time_is_not_a_syslog_host() -> None:
+    # "<iso> INFO prog[pid]: msg" is an application line; syslog's ISO form must not take INFO as host.name.
+    from pipeline.parse.detect import detect
+
+    fmt, fields = detect("2026-03-04T11:59:59.008Z INFO auth[1033]: login succeeded for user=erin")
+    assert fields.get("host.name") != "INFO"
+    assert fields["log.level"] == "INFO" and fields["message"].endswith("login succeeded for user=erin")
+    fmt, fields = detect("2026-01-19T10:30:00.123456+01:00 web-1 systemd[1]: Started Session 42 of user root.")
+    assert fmt == "syslog" and fields["host.name"] == "web-1"
