@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from opensearch.alerts_query import group_key  # noqa: F401  (re-exported: alerting code reads it here)
 from opensearch.query import QuerySyntaxError, parse
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
@@ -252,13 +253,6 @@ def merge_secrets(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
             if isinstance(ch.get(key), str) and MASK in ch[key]:
                 ch[key] = old_channels[i].get(key)
     return new
-
-
-def group_key(group: dict[str, Any]) -> str:
-    """A stable text key for a group's labels (``service.name=api,host.name=h1``; ``*`` = no group)."""
-    if not group:
-        return "*"
-    return ",".join(f"{k}={group[k]}" for k in sorted(group))
 
 
 def window_delta(rule: Rule) -> timedelta:

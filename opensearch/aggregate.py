@@ -291,3 +291,37 @@ async def rollup_tenant(client: Any, tenant: str, indices: Sequence[str], now_ms
     await client.index(index=index, id=STATE_ID, body={"complete_until": end_ms, "run": run},
                        refresh="true")
     return {"tenant": tenant, "from_ms": start_ms, "until_ms": end_ms, "documents": written}
+
+
+# ---------------------------------------------------------------- the requests
+
+
+_SEARCH_PARAMS = {"ignore_unavailable": "true", "allow_no_indices": "true", "pre_filter_shard_size": 1}
+
+
+async def search_aggregate(client: Any, indices: Sequence[str], query: dict[str, Any], aggs: dict[str, Any] | None
+                           ) -> tuple[int, dict[str, Any] | None]:
+    """(matching events, the aggregations) of ``aggs`` over raw events matching ``query``."""
+    body: dict[str, Any] = {"size": 0, "query": query, "track_total_hits": True}
+    if aggs:
+        body["aggs"] = aggs
+    resp = await client.search(index=",".join(indices), body=body, params=_SEARCH_PARAMS)
+    return int(resp["hits"]["total"]["value"]), resp.get("aggregations")
+
+
+def rollup_query(start: datetime, end: datetime, levels: Sequence[str], sources: Sequence[str]) -> dict[str, Any]:
+    """The rollup documents (hourly counts) of ``[start, end)`` with the level and source filters."""
+    flt: list[dict[str, Any]] = [
+        {"exists": {"field": "count"}},
+        {"range": {ecs.TIMESTAMP: {"gte": start.isoformat(), "lt": end.isoformat()}}}]
+    if levels:
+        flt.append({"terms": {ecs.LEVEL: list(levels)}})
+    if sources:
+        flt.append({"terms": {ecs.SERVICE: list(sources)}})
+    return {"bool": {"filter": flt}}
+
+
+async def search_rollup(client: Any, tenant: str, query: dict[str, Any], aggs: dict[str, Any]) -> dict[str, Any]:
+    """The aggregations of ``aggs`` over the tenant's rollup index."""
+    resp = await client.search(index=rollup_index(tenant), body={"size": 0, "query": query, "aggs": aggs})
+    return resp.get("aggregations", {})

@@ -78,10 +78,18 @@ def _value(kind: str, metric: dict[str, Any] | None, bucket: dict[str, Any], cou
     return float(v) if v is not None else None
 
 
+def group_key(group: dict[str, Any]) -> str:
+    """A stable text key for a group's labels (``service.name=api,host.name=h1``; ``*`` = no group).
+
+    Defined here, below ``alerting`` (which re-exports it from ``alerting.rules``): the query
+    layer shapes the groups and must not import the evaluator above it."""
+    if not group:
+        return "*"
+    return ",".join(f"{k}={group[k]}" for k in sorted(group))
+
+
 def parse_search(condition: dict[str, Any], resp: dict[str, Any]) -> dict[str, tuple[dict[str, Any], float | None]]:
     """Group key → (labels, value) for one window's response (key ``*`` without group_by)."""
-    from alerting.rules import group_key
-
     kind = condition.get("type", "count")
     metric = condition.get("metric")
     group_by = list(condition.get("group_by") or [])

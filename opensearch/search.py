@@ -149,10 +149,18 @@ def build_query(query: Any | None = None, levels: Sequence[str] = (), sources: S
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
 
 
+SCORE = "_score"
+
+
 def build_sort(sort: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
     """Sort clauses with ``event.id`` appended as tie-breaker, so ``search_after`` is exact."""
     out: list[dict[str, Any]] = []
     for fld, order in sort:
+        if fld == SCORE:  # relevance (§5.5.1 "most relevant first"); newest first breaks ties
+            out.append({SCORE: {"order": order}})
+            if len(sort) == 1:
+                out.append({ecs.TIMESTAMP: {"order": "desc", "unmapped_type": "date", "missing": "_last"}})
+            continue
         unmapped = "date" if fld == ecs.TIMESTAMP else "keyword"
         out.append({fld: {"order": order, "unmapped_type": unmapped, "missing": "_last"}})
     if not any(ecs.EVENT_ID in clause for clause in out):
@@ -171,21 +179,33 @@ def source_includes(fields: Sequence[str]) -> Any:
     return list(dict.fromkeys([*RESULT_COLUMNS, *fields]))
 
 
-def hit_to_result(hit: dict[str, Any], link_prefix: str = "/api/v1/logs/") -> dict[str, Any]:
-    """The API's view of one hit: the usual columns up front, the whole ECS document in ``fields``."""
-    src = hit.get("_source") or {}
-    event_id = hit["_id"]
+def event_result(doc: dict[str, Any], event_id: str, data_stream: str) -> dict[str, Any]:
+    """The one result shape of an event (search, event detail, live tail, alerts): the usual
+    columns up front, the whole ECS document in ``fields``. Links are the caller's to add
+    (the ui adds ``link``, see ``ui.results``): this layer knows no URLs."""
     return {
         "id": event_id,
-        "link": link_prefix + event_id,
-        "timestamp": get_path(src, ecs.TIMESTAMP),
-        "level": get_path(src, ecs.LEVEL),
-        "source": get_path(src, ecs.SERVICE),
-        "host": get_path(src, ecs.HOST),
-        "message": get_path(src, ecs.MESSAGE),
-        "data_stream": data_stream_of(hit.get("_index", "")),
-        "fields": src,
+        "timestamp": get_path(doc, ecs.TIMESTAMP),
+        "level": get_path(doc, ecs.LEVEL),
+        "source": get_path(doc, ecs.SERVICE),
+        "host": get_path(doc, ecs.HOST),
+        "message": get_path(doc, ecs.MESSAGE),
+        "data_stream": data_stream,
+        "fields": doc,
     }
+
+
+def hit_to_result(hit: dict[str, Any]) -> dict[str, Any]:
+    """A search hit as :func:`event_result`."""
+    return event_result(hit.get("_source") or {}, hit["_id"], data_stream_of(hit.get("_index", "")))
+
+
+def doc_to_result(doc: dict[str, Any]) -> dict[str, Any]:
+    """A stored document outside a search (the pipeline's ``logharbor.processed`` messages carry
+    ``data_stream.name``) as :func:`event_result`."""
+    stream = get_path(doc, "data_stream.name")
+    return event_result(doc, str(get_path(doc, ecs.EVENT_ID) or doc.get("id") or ""),
+                        stream if isinstance(stream, str) else "")
 
 
 @dataclass(slots=True)

@@ -1,6 +1,8 @@
 """The OpenAPI description of ``/api/v1/alerts*`` and ``/api/v1/silences`` (ui/routes/alerts.py).
 
-Kept beside the base document (ui/openapi.py merges it in) so the alerting paths are one block.
+Kept beside the base document; ``ui/routes/alerts.py`` hands it to ``ui.openapi.document_paths``
+(its ``OPENAPI_PATHS``/``OPENAPI_SCHEMAS``), so the alerting paths are one block and ``ui.openapi``
+need not import this module back (no cycle).
 """
 
 from __future__ import annotations

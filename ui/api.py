@@ -22,9 +22,10 @@ from opensearchpy import AsyncOpenSearch, NotFoundError
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
-from logharbor import ecs
 from logharbor.config import ConfigError, OpenSearchSettings, StorageSettings
 from opensearch import aggregate as agg
+from opensearch import field_stats
+from opensearch import tenant_overview as overview
 from opensearch.client import sync_client
 from opensearch.export import Formatter, formatter_for, iter_batches, source_filter
 from opensearch.search import (
@@ -34,10 +35,8 @@ from opensearch.search import (
     build_sort,
     close_pit,
     context_events,
-    data_stream_of,
     get_event,
     get_path,
-    hit_to_result,
     open_pit,
     pit_page,
     related_events,
@@ -61,13 +60,8 @@ from ui.params import (
     query_error,
     resolve_field,
 )
+from ui.results import hit_result
 from ui.settings import UISettings
-
-INGESTED = "event.ingested"
-AGGREGATABLE = frozenset({
-    "keyword", "ip", "long", "integer", "short", "byte", "double", "float", "half_float",
-    "scaled_float", "boolean", "date", "unsigned_long", "constant_keyword",
-})
 
 
 @contextlib.contextmanager
@@ -174,7 +168,7 @@ class QueryService:
     def _page_response(self, page: Page, t0: float, nxt: str | None) -> dict[str, Any]:
         return {
             "total": page.total,
-            "results": [hit_to_result(h) for h in page.hits],
+            "results": [hit_result(h) for h in page.hits],
             "took_ms": _ms_since(t0),
             "next": nxt,
         }
@@ -211,11 +205,11 @@ class QueryService:
             hit = await get_event(self.client, indices, event_id)
             if hit is None:
                 raise ApiError(404, f"no event with id {event_id!r}")
-            out = hit_to_result(hit)
+            out = hit_result(hit)
             if p.context:
                 before, after = await context_events(self.client, indices, hit, p.context)
-                out["context"] = {"before": [hit_to_result(h) for h in before],
-                                  "after": [hit_to_result(h) for h in after]}
+                out["context"] = {"before": [hit_result(h) for h in before],
+                                  "after": [hit_result(h) for h in after]}
             if p.related:
                 related: dict[str, Any] = {}
                 for name, fld in p.related:
@@ -223,7 +217,7 @@ class QueryService:
                     hits = [] if value is None else await related_events(
                         self.client, indices, fld, value, hit["_id"], self.settings.related_max)
                     related[name] = {"field": fld, "value": value,
-                                     "results": [hit_to_result(h) for h in hits]}
+                                     "results": [hit_result(h) for h in hits]}
                 out["related"] = related
         return out
 
@@ -258,15 +252,9 @@ class QueryService:
             return {**out, **await self._aggregate_rollup(principal, p, interval), "source": "rollup",
                     "took_ms": _ms_since(t0)}
         aggs = agg.build_aggs(p.metric, p.field, p.group_by, p.size, interval, f.start, f.end, p.percents)
-        body: dict[str, Any] = {"size": 0, "query": filters_query(f), "track_total_hits": True}
-        if aggs:
-            body["aggs"] = aggs
         with opensearch_errors():
-            resp = await self.client.search(
-                index=",".join(indices), body=body,
-                params={"ignore_unavailable": "true", "allow_no_indices": "true", "pre_filter_shard_size": 1})
-        total = int(resp["hits"]["total"]["value"])
-        rows = agg.flatten(p.metric, p.group_by, interval, resp.get("aggregations"), total)
+            total, aggregations = await agg.search_aggregate(self.client, indices, filters_query(f), aggs)
+        rows = agg.flatten(p.metric, p.group_by, interval, aggregations, total)
         return {**out, "total": total, "aggregations": rows, "source": "raw", "took_ms": _ms_since(t0)}
 
     async def _rollup_covers(self, principal: Principal, p: Any, interval: str | None) -> bool:
@@ -293,18 +281,11 @@ class QueryService:
     async def _aggregate_rollup(self, principal: Principal, p: Any, interval: str | None) -> dict[str, Any]:
         f = p.filters
         assert f.start is not None and f.end is not None
-        flt: list[dict[str, Any]] = [
-            {"exists": {"field": "count"}},
-            {"range": {ecs.TIMESTAMP: {"gte": f.start.isoformat(), "lt": f.end.isoformat()}}}]
-        if f.levels:
-            flt.append({"terms": {ecs.LEVEL: f.levels}})
-        if f.sources:
-            flt.append({"terms": {ecs.SERVICE: f.sources}})
-        body = {"size": 0, "query": {"bool": {"filter": flt}},
-                "aggs": agg.build_rollup_aggs(p.metric, p.group_by, p.size, interval, f.start, f.end)}
+        aggs = agg.build_rollup_aggs(p.metric, p.group_by, p.size, interval, f.start, f.end)
         with opensearch_errors():
-            resp = await self.client.search(index=agg.rollup_index(principal.tenant), body=body)
-        total, rows = agg.flatten_rollup(p.metric, p.group_by, interval, resp.get("aggregations", {}))
+            aggregations = await agg.search_rollup(self.client, principal.tenant,
+                                                   agg.rollup_query(f.start, f.end, f.levels, f.sources), aggs)
+        total, rows = agg.flatten_rollup(p.metric, p.group_by, interval, aggregations)
         return {"total": total, "aggregations": rows}
 
     # ------------------------------------------------------------ export
@@ -337,29 +318,18 @@ class QueryService:
         if not indices:
             return {"fields": [], "sampled": 0, "took_ms": _ms_since(t0)}
         with opensearch_errors():
-            mappings = await self.client.indices.get_mapping(index=",".join(indices))
-        types = merge_mapping_types(mappings)
+            types = await field_stats.mapping_types(self.client, indices)
         if wanted:
             types = {k: v for k, v in types.items() if k in wanted}
         top: dict[str, list[dict[str, Any]]] = {}
         sampled = 0
         k = self.settings.fields_top_values
-        candidates = [n for n, t in sorted(types.items()) if t & AGGREGATABLE][:100]
+        candidates = field_stats.top_value_candidates(types)
         if k and candidates:
-            aggs = {f"f{i}": {"terms": {"field": n, "size": k}} for i, n in enumerate(candidates)}
-            body = {"size": 0, "query": filters_query(f), "aggs": {
-                "sample": {"sampler": {"shard_size": self.settings.fields_sample_size}, "aggs": aggs}}}
             with opensearch_errors():
-                resp = await self.client.search(index=",".join(indices), body=body,
-                                                params={"ignore_unavailable": "true"})
-            sample = resp.get("aggregations", {}).get("sample", {})
-            sampled = int(sample.get("doc_count", 0))
-            for i, n in enumerate(candidates):
-                buckets = sample.get(f"f{i}", {}).get("buckets", [])
-                top[n] = [{"value": b.get("key_as_string", b["key"]), "count": b["doc_count"]}
-                          for b in buckets]
-        fields = [{"name": n, "type": sorted(t)[0] if len(t) == 1 else sorted(t),
-                   "top_values": top.get(n, [])} for n, t in sorted(types.items())]
+                sampled, top = await field_stats.top_values(self.client, indices, filters_query(f), candidates, k,
+                                                            self.settings.fields_sample_size)
+        fields = field_stats.shape_fields(types, top)
         return {"fields": fields, "sampled": sampled, "took_ms": _ms_since(t0)}
 
     # ------------------------------------------------------------ sources, metrics
@@ -370,20 +340,9 @@ class QueryService:
         indices = await self._indices(principal)
         if not indices:
             return {"sources": []}
-        hour, day = (now - timedelta(hours=1)).isoformat(), (now - timedelta(days=1)).isoformat()
-        errors = {"filter": {"terms": {ecs.LEVEL: list(agg.ERROR_LEVELS)}}}
-        body = {"size": 0, "aggs": {"s": {
-            "terms": {"field": ecs.SERVICE, "size": self.settings.max_sources},
-            "aggs": {
-                "first": {"min": {"field": ecs.TIMESTAMP}},
-                "last": {"max": {"field": ecs.TIMESTAMP}},
-                "hour": {"filter": {"range": {ecs.TIMESTAMP: {"gte": hour}}}},
-                "day": {"filter": {"range": {ecs.TIMESTAMP: {"gte": day}}}, "aggs": {"errors": errors}},
-            }}}}
         with opensearch_errors():
-            resp = await self.client.search(index=",".join(indices), body=body,
-                                            params={"ignore_unavailable": "true"})
-        return {"sources": shape_sources(principal.tenant, resp.get("aggregations", {}))}
+            rows = await overview.source_stats(self.client, indices, principal.tenant, now, self.settings.max_sources)
+        return {"sources": rows}
 
     async def metrics(self, principal: Principal, now: datetime | None = None, window_s: int = 300
                       ) -> dict[str, Any]:
@@ -394,20 +353,11 @@ class QueryService:
                                "errors": 0, "ingest_rate_per_s": 0.0, "error_rate": None, "storage": []}
         if not indices:
             return out
-        start = (now - timedelta(seconds=window_s)).isoformat()
-        body = {"size": 0, "track_total_hits": True,
-                "query": arrived_since(start),
-                "aggs": {"errors": {"filter": {"terms": {ecs.LEVEL: list(agg.ERROR_LEVELS)}}}}}
         with opensearch_errors():
-            resp = await self.client.search(index=",".join(indices), body=body,
-                                            params={"ignore_unavailable": "true"})
-            stats = await self.client.indices.stats(index=",".join(indices), metric="docs,store",
-                                                    params={"ignore_unavailable": "true"})
-        events = int(resp["hits"]["total"]["value"])
-        errors = int(resp["aggregations"]["errors"]["doc_count"])
+            events, errors, storage = await overview.ingest_stats(self.client, indices,
+                                                                  now - timedelta(seconds=window_s))
         out.update(events=events, errors=errors, ingest_rate_per_s=round(events / window_s, 3),
-                   error_rate=(errors / events) if events else None,
-                   storage=shape_storage(stats))
+                   error_rate=(errors / events) if events else None, storage=storage)
         return out
 
     # ------------------------------------------------------------ retention
@@ -448,16 +398,6 @@ class QueryService:
             self._sync = None
 
 
-def arrived_since(start: str) -> dict[str, Any]:
-    """Events that arrived since ``start``: by ``event.ingested`` (set by the pipeline), falling
-    back to ``@timestamp`` for documents without it — a rate by arrival, not by event time."""
-    return {"bool": {"minimum_should_match": 1, "should": [
-        {"range": {INGESTED: {"gte": start}}},
-        {"bool": {"must_not": {"exists": {"field": INGESTED}},
-                  "filter": {"range": {ecs.TIMESTAMP: {"gte": start}}}}},
-    ]}}
-
-
 def parse_retention_body(body: Any) -> dict[str, Any]:
     """``{"retention_days": {"debug": 3}}`` (or the bare mapping); values are checked by
     ``opensearch.retention.validate_retention`` against the known classes."""
@@ -466,53 +406,3 @@ def parse_retention_body(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict) or not body:
         raise bad_request('body must be {"retention_days": {"<class>": <days>, ...}}')
     return body
-
-
-def merge_mapping_types(mappings: dict[str, Any]) -> dict[str, set[str]]:
-    """``get_mapping`` of several indices → {dotted field: {types}} (multi-fields included)."""
-    out: dict[str, set[str]] = {}
-
-    def walk(props: dict[str, Any], prefix: str) -> None:
-        for name, spec in props.items():
-            path = prefix + name
-            if "properties" in spec:
-                walk(spec["properties"], path + ".")
-                continue
-            out.setdefault(path, set()).add(spec.get("type", "object"))
-            for sub, sub_spec in (spec.get("fields") or {}).items():
-                out.setdefault(f"{path}.{sub}", set()).add(sub_spec.get("type", "object"))
-
-    for index_mapping in mappings.values():
-        walk(index_mapping.get("mappings", {}).get("properties", {}), "")
-    return out
-
-
-def shape_sources(tenant: str, aggregations: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for b in aggregations.get("s", {}).get("buckets", []):
-        day = b["day"]["doc_count"]
-        rows.append({
-            "source": b["key"],
-            "tenant": tenant,
-            "first_seen": b["first"].get("value_as_string"),
-            "last_seen": b["last"].get("value_as_string"),
-            "events_total": b["doc_count"],
-            "events_last_hour": b["hour"]["doc_count"],
-            "events_last_day": day,
-            "error_ratio": (b["day"]["errors"]["doc_count"] / day) if day else None,
-        })
-    return rows
-
-
-def shape_storage(stats: dict[str, Any]) -> list[dict[str, Any]]:
-    """Index stats of backing indices → one row per data stream."""
-    by_stream: dict[str, dict[str, Any]] = {}
-    for index, s in (stats.get("indices") or {}).items():
-        row = by_stream.setdefault(data_stream_of(index), {
-            "data_stream": data_stream_of(index), "docs": 0, "store_bytes": 0,
-            "primary_store_bytes": 0, "backing_indices": 0})
-        row["docs"] += int(s["primaries"].get("docs", {}).get("count", 0))
-        row["store_bytes"] += int(s["total"].get("store", {}).get("size_in_bytes", 0))
-        row["primary_store_bytes"] += int(s["primaries"].get("store", {}).get("size_in_bytes", 0))
-        row["backing_indices"] += 1
-    return sorted(by_stream.values(), key=lambda r: r["data_stream"])

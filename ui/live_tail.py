@@ -25,6 +25,7 @@ import orjson
 from logharbor import ecs
 from logharbor.config import KafkaSettings
 from opensearch.search import get_path
+from ui.results import doc_result
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +45,9 @@ def tenant_of(doc: dict[str, Any]) -> str | None:
 
 
 def tail_result(doc: dict[str, Any]) -> dict[str, Any]:
-    """The same shape as a search result, so a client renders both with one code path."""
-    event_id = str(get_path(doc, ecs.EVENT_ID) or doc.get("id") or "")
-    return {
-        "id": event_id,
-        "link": "/api/v1/logs/" + event_id,
-        "timestamp": get_path(doc, ecs.TIMESTAMP),
-        "level": get_path(doc, ecs.LEVEL),
-        "source": get_path(doc, ecs.SERVICE),
-        "host": get_path(doc, ecs.HOST),
-        "message": get_path(doc, ecs.MESSAGE),
-        "fields": doc,
-    }
+    """The same shape as a search result (one shaper, ``ui.results``), so a client renders both
+    with one code path."""
+    return doc_result(doc)
 
 
 Matcher = Callable[[dict[str, Any]], bool]

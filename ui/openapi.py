@@ -258,9 +258,6 @@ def openapi_document() -> dict[str, Any]:
                 "text/event-stream": {"schema": _ref("TailMessage")}}},
             extra={"101": {"description": "WebSocket upgrade"}})},
     }
-    from ui.alerts_openapi import ALERT_SCHEMAS, alert_paths  # alerting's paths (ui/routes/alerts.py)
-
-    paths.update(alert_paths())
     return {
         "openapi": "3.1.0",
         "info": {"title": "LogHarbor query API", "version": __version__,
@@ -268,7 +265,7 @@ def openapi_document() -> dict[str, Any]:
                                 "to the tenant of its API key."},
         "servers": [{"url": "/"}],
         "paths": paths,
-        "components": {"schemas": {**SCHEMAS, **ALERT_SCHEMAS}, "securitySchemes": {
+        "components": {"schemas": {**SCHEMAS}, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "description": "API key (read or admin scope)"}}},
     }
 

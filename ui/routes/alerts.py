@@ -15,6 +15,7 @@ from aiohttp import web
 from alerting import manage
 from alerting.evaluator import Context
 from alerting.settings import AlertingSettings
+from ui.alerts_openapi import ALERT_SCHEMAS, alert_paths
 from ui.errors import ApiError
 from ui.http import SERVICE, audit_ok, authenticate, json_body, json_object, json_response
 
@@ -136,3 +137,6 @@ ROUTES = [
     web.post("/api/v1/silences", create_silence),
     web.delete("/api/v1/silences/{id}", delete_silence),
 ]
+
+OPENAPI_PATHS: dict[str, Any] = alert_paths()
+OPENAPI_SCHEMAS: dict[str, Any] = ALERT_SCHEMAS

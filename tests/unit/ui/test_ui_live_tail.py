@@ -87,3 +87,4 @@ def test_tail_result_matches_search_result_shape():
     r = tail_result(doc("t", "WARN", "web", 7, **{"host.name": "h", "@timestamp": "ts"}))
     assert {k: r[k] for k in ("id", "link", "level", "source", "host", "timestamp")} == {
         "id": "t-7", "link": "/api/v1/logs/t-7", "level": "WARN", "source": "web", "host": "h", "timestamp": "ts"}
+    assert set(r) == {"id", "link", "timestamp", "level", "source", "host", "message", "data_stream", "fields"}

@@ -16,6 +16,7 @@ from opensearch.search import (
 )
 from ui.cursor import decode_cursor, encode_cursor
 from ui.errors import ApiError
+from ui.results import hit_result
 
 NAMES = ["logs-acme-errors", "logs-acme-standard", "logs-acme-dlq", "logs-acme-eu-errors",
          "logs-acmex-errors", "logs-other-errors", "logs-acme-"]
@@ -81,10 +82,13 @@ def test_hit_to_result_shape():
     hit = {"_id": "e1", "_index": ".ds-logs-acme-errors-000001",
            "_source": {"@timestamp": "2026-01-01T00:00:00Z", "message": "boom", "log.level": "ERROR",
                        "service": {"name": "api"}, "host": {"name": "h1"}}}
-    r = hit_to_result(hit)
+    r = hit_result(hit)
     assert r == {"id": "e1", "link": "/api/v1/logs/e1", "timestamp": "2026-01-01T00:00:00Z", "level": "ERROR",
                  "source": "api", "host": "h1", "message": "boom", "data_stream": "logs-acme-errors",
                  "fields": hit["_source"]}
+    assert list(r)[:2] == ["id", "link"]
+    # the OpenSearch layer shapes the result and knows no URLs; the ui adds the link
+    assert hit_to_result(hit) == {k: v for k, v in r.items() if k != "link"}
 
 
 def test_cursor_roundtrip_tamper_and_tenant():
