@@ -174,3 +174,17 @@ def wait_until(predicate: Any, within_s: float, what: str, interval: float = 0.3
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {within_s} s waiting for {what}")
+
+
+def field(doc: dict, dotted: str) -> Any:
+    """A stored field by its dotted name: at its ECS place, or — for names outside LogHarbor's field
+    vocabulary — under ``fields.`` where the pipeline keeps them (docs/QUERY.md)."""
+    for root in (doc, doc.get("fields") or {}):
+        node: Any = root
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return node
+        if dotted in root:
+            return root[dotted]
+    raise KeyError(f"{dotted} is not stored (neither at its place nor under fields.): {sorted(doc)}")
