@@ -59,8 +59,11 @@ def _apply_template(client: OpenSearch, defn: Definition) -> str:
 
 
 def _apply_ism_policy(client: OpenSearch, defn: Definition) -> str:
+    from .lifecycle_ism import for_ism
+
     path = f"/_plugins/_ism/policies/{defn.name}"
-    body = copy.deepcopy(defn.body)
+    # ISM rolls over and moves tiers; deletion stays with LogHarbor's safe deletion (lifecycle_ism)
+    body = for_ism(defn.body)
     body["policy"]["description"] = f"{body['policy']['description']} [lh:{defn.digest}]"
     try:
         got = client.transport.perform_request("GET", path)

@@ -83,9 +83,9 @@ def run_lifecycle_forever(stop: threading.Event, schedule: str, log=print) -> No
     client = sync_client()
     storage = StorageSettings()
     _start_companions(stop, log)
-    if lifecycle.use_ism(client, storage):
-        log("lifecycle: ISM runs the policies in the cluster; LogHarbor runs disk protection and snapshots")
-        return
+    ism = lifecycle.use_ism(client, storage)
+    if ism:
+        log("lifecycle: ISM rolls over and moves tiers; LogHarbor deletes (safe deletion), snapshots, disk")
     lease = Lease(client, "lifecycle-runner", ttl_s=600)
     it = croniter(schedule, datetime.now())
     while not stop.is_set():
@@ -94,7 +94,12 @@ def run_lifecycle_forever(stop: threading.Event, schedule: str, log=print) -> No
             break
         try:
             if lease.acquire():
-                _print_report(lifecycle.run_once(client))
+                if ism:
+                    from .lifecycle_ism import sweep
+
+                    _print_report(sweep(client))
+                else:
+                    _print_report(lifecycle.run_once(client))
         except Exception as exc:  # keep the schedule alive through a cluster outage
             log(f"lifecycle: run failed ({type(exc).__name__}: {exc}); retrying on the next schedule")
     lease.release()
@@ -116,7 +121,13 @@ def cmd_lifecycle(args: argparse.Namespace) -> int:
             print(lifecycle_plan.render(rows, now))
         return 0
     if args.once:
-        report = lifecycle.run_once(sync_client())
+        client = sync_client()
+        if lifecycle.use_ism(client, StorageSettings()):
+            from .lifecycle_ism import sweep
+
+            report = sweep(client)
+        else:
+            report = lifecycle.run_once(client)
         _print_report(report)
         return 1 if report.errors else 0
     schedule = args.schedule or StorageSettings().lifecycle_schedule

@@ -248,6 +248,11 @@ def _do_action(client: OpenSearch, action: dict, index: str, ds: str | None, is_
     elif name == "replica_count":
         client.indices.put_settings(index=index, body={"index.number_of_replicas": spec["number_of_replicas"]})
     elif name == "force_merge":
+        # after an allocation change the shards are still moving; a merge started on the source
+        # copy is lost with it, so merge once they have settled (a later run)
+        health = client.cluster.health(index=index)
+        if health.get("relocating_shards") or health.get("initializing_shards"):
+            return False
         client.transport.perform_request(
             "POST", f"/{index}/_forcemerge",
             params={"max_num_segments": spec.get("max_num_segments", 1), "wait_for_completion": "false"},

@@ -180,3 +180,21 @@ def test_dry_run_prints_next_action_and_when_and_changes_nothing(client, unique_
         assert [_status(client, i) for i in backing] == ["open", "open"]
     finally:
         _cleanup(client, unique_tenant)
+
+
+def test_ism_side_sweep_deletes_expired_indices_through_safe_deletion(client, unique_tenant):
+    """What runs on ISM clusters (ISM stops at cold): the same safe deletion, driven by retention."""
+    from opensearch import lifecycle_ism
+
+    name = f"logs-{unique_tenant}-standard"
+    try:
+        backing = _stream(client, name, 2)
+        t0 = time.time() + 31 * DAY  # standard keeps 30 days
+        report = lifecycle_ism.sweep(client, now=t0, pattern=f"logs-{unique_tenant}-*", settings=SETTINGS)
+        assert [(o.index, o.action) for o in report.outcomes] == [(backing[0], "closed")]
+        report = lifecycle_ism.sweep(client, now=t0 + 3700, pattern=f"logs-{unique_tenant}-*", settings=SETTINGS)
+        assert report.deleted == [backing[0]] and _status(client, backing[1]) == "open"
+        d = lifecycle_audit.search(client, kind="deletion", index=backing[0])[0]
+        assert d["policy"] == "retention standard=30d" and d["docs"] == 50
+    finally:
+        _cleanup(client, unique_tenant)

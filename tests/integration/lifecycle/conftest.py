@@ -8,41 +8,18 @@ repository — on free ports and a temporary data dir, once per session, and sto
 
 from __future__ import annotations
 
-import socket
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from lifecycle_nodes import free_http_port, free_port
 
 from logharbor.config import OpenSearchSettings
 from ops.devstack import stack
-from ops.devstack.opensearch_node import RUNNER_MAX_HTTP_PORT, snapshot_dir
-from ops.devstack.process import port_in_use
+from ops.devstack.opensearch_node import snapshot_dir
 from ops.devstack.settings import DevstackSettings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_http_port(nodes: int = 1) -> int:
-    """A run of ``nodes`` free ports the runner accepts (it binds HTTP only up to 9299)."""
-    for base in range(9201, RUNNER_MAX_HTTP_PORT - nodes + 2, 7):
-        if all(not port_in_use(base + i) for i in range(nodes)):
-            ok = True
-            for i in range(nodes):
-                with socket.socket() as s:
-                    try:
-                        s.bind(("127.0.0.1", base + i))
-                    except OSError:
-                        ok = False
-            if ok:
-                return base
-    raise RuntimeError("no free HTTP port in 9201..9299 for a private OpenSearch")
 
 
 @dataclass

@@ -115,12 +115,12 @@ def test_scheduled_snapshot_taken_by_exactly_one_of_two_schedulers(private_node,
     env = {"LOGHARBOR_LIFECYCLE_SNAPSHOT_REPOSITORY": repo, "LOGHARBOR_LIFECYCLE_VERIFY_AFTER_SNAPSHOT": "false",
            "LOGHARBOR_LIFECYCLE_LEASE_TTL_S": "6", "LOGHARBOR_LIFECYCLE_SNAPSHOT_TIMEZONE": "Europe/Berlin",
            "LOGHARBOR_OPENSEARCH_URL": private_node.url}
-    cmd = [sys.executable, "-m", "ops.cli", "snapshots", "schedule", "--run", "--schedule", "* * * * * */5"]
+    cmd = [sys.executable, "-m", "ops.cli", "snapshots", "schedule", "--run", "--schedule", "* * * * * */4"]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, **env}) for _ in range(2)]
     started = time.time()
     try:
-        time.sleep(24)
+        time.sleep(16)
     finally:
         outs = []
         for p in procs:
