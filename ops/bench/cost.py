@@ -166,9 +166,11 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=30_000, help="ingest-mix events per variant (default 30000)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--chunk", type=int, default=2000, help="docs per bulk request")
-    parser.add_argument("--gateway-seconds", type=float, default=10.0, help="gateway saturation seconds")
+    parser.add_argument("--gateway-seconds", type=float, default=10.0, help="gateway saturation seconds (0: skip)")
     parser.add_argument("--clients", type=int, default=16, help="gateway load clients")
     parser.add_argument("--only", help="comma-separated variant names (template and default always run)")
+    parser.add_argument("--field-costs", action="store_true",
+                        help="instead of the design variants: the template minus one thing each (docs/STORAGE.md)")
     parser.add_argument("--quick", action="store_true", help="3000 docs, 1 round, 3 s gateway: a smoke run")
     args = parser.parse_args()
     if args.quick:
@@ -192,8 +194,10 @@ def main() -> None:
         f"{1e6 / c_proc:.1f} µs/event")
     say(f"raw line bytes: ingest mix {mix_raw:.1f}, corpus {corpus_raw:.1f}")
 
-    gw_us, gw_rate = gateway_cpu_us(args.gateway_seconds, args.clients)
-    say(f"gateway CPU (1 worker, 100-event gzip batches): {gw_us:.1f} µs/event at {gw_rate:,.0f} events/s")
+    gw_us = float("nan")
+    if args.gateway_seconds > 0:
+        gw_us, gw_rate = gateway_cpu_us(args.gateway_seconds, args.clients)
+        say(f"gateway CPU (1 worker, 100-event gzip batches): {gw_us:.1f} µs/event at {gw_rate:,.0f} events/s")
 
     client = sync_client()
     tmpl = client.transport.perform_request("POST", f"/_index_template/_simulate_index/logs-{tenant}-standard")
@@ -201,6 +205,10 @@ def main() -> None:
     if args.only:
         keep = {"template", "default", *args.only.split(",")}
         variants = [v for v in variants if v.name in keep]
+    elif args.field_costs:
+        variants = [v for v in variants if v.name in ("template", "default") or v.name.startswith("minus-")]
+    else:
+        variants = [v for v in variants if not v.name.startswith("minus-")]
     rates: dict[str, list[float]] = {v.name: [] for v in variants}
     sizes: dict[str, list[float]] = {v.name: [] for v in variants}
     errors: dict[str, list[str]] = {v.name: [] for v in variants}

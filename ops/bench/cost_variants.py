@@ -110,6 +110,67 @@ def lean_document(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _without_keyword_wildcards(mappings: dict[str, Any]) -> dict[str, Any]:
+    """The ``.prefix``/``.reversed`` subfields of keyword fields (``source:web*``) removed."""
+    mappings = copy.deepcopy(mappings)
+    stack = [mappings]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            subs = node.get("fields")
+            if node.get("type") == "keyword" and isinstance(subs, dict):
+                for sub in ("prefix", "reversed"):
+                    subs.pop(sub, None)
+                if not subs:
+                    node.pop("fields")
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(node)
+    return mappings
+
+
+def _text_edit(mappings: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    mappings = copy.deepcopy(mappings)
+    _map_text(mappings, lambda old: (edit(old), old)[1])
+    return mappings
+
+
+def _no_prefixes(m: dict[str, Any]) -> None:
+    m.pop("index_prefixes", None)
+    m.get("fields", {}).get("reversed", {}).pop("index_prefixes", None)
+
+
+def field_cost_variants(template: dict[str, Any]) -> list[Variant]:
+    """The template minus ONE thing each: what that thing costs (docs/STORAGE.md). Run them
+    with ``--only``; their queries are the current ones, so a removed subfield shows as
+    missing answers."""
+    base, settings = template["mappings"], template["settings"]
+
+    def with_mappings(m: dict[str, Any]) -> dict[str, Any]:
+        return {"settings": copy.deepcopy(settings), "mappings": m}
+
+    def no_original(doc: dict[str, Any]) -> dict[str, Any]:
+        doc = copy.deepcopy(doc)
+        doc.get("event", {}).pop("original", None)
+        return doc
+
+    cur = {"prefix": True, "suffix": True, "infix": True}
+    return [
+        Variant("minus-event-original", "the document without event.original", with_mappings(copy.deepcopy(base)),
+                _current_clause, cur, doc=no_original),
+        Variant("minus-text-keyword", "message/event.original without .keyword",
+                with_mappings(_text_edit(base, lambda m: m.get("fields", {}).pop("keyword", None))),
+                _current_clause, cur),
+        Variant("minus-text-reversed", "message/event.original without the .reversed twin",
+                with_mappings(_text_edit(base, lambda m: m.get("fields", {}).pop("reversed", None))),
+                _current_clause, cur),
+        Variant("minus-index-prefixes", "message/event.original (+ twins) without index_prefixes",
+                with_mappings(_text_edit(base, _no_prefixes)), _current_clause, cur),
+        Variant("minus-keyword-wildcards", "keyword fields without their .prefix/.reversed subfields",
+                with_mappings(_without_keyword_wildcards(base)), _current_clause, cur),
+    ]
+
+
 def build_variants(template: dict[str, Any]) -> list[Variant]:
     """All variants, the current template first (the reference for answers) then the default."""
     base_settings = template["settings"]
@@ -188,7 +249,7 @@ def build_variants(template: dict[str, Any]) -> list[Variant]:
     lean_mot = next(v for v in out if v.name == "mot-prefixes")
     out.append(Variant("lean-doc+mot-prefixes", "lean document + mot-prefixes mapping", copy.deepcopy(lean_mot.body),
                        _mot_prefix_clause, current_allowed, doc=lean_document, compiler_dsl=False))
-    return out
+    return out + field_cost_variants(template)
 
 
 def query_body(variant: Variant, kind: str, word: str) -> dict[str, Any]:

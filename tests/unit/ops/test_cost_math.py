@@ -71,3 +71,21 @@ def test_variants_keep_the_template_first_and_patch_only_the_text_fields() -> No
     q = query_body(variants["mot-prefixes"], "suffix", "base")
     assert q["bool"]["should"][0] == {"prefix": {"message.reversed": {"value": "esab"}}}
     assert len(query_body(variants["template"], "infix", "timeout")["bool"]["should"]) == 1
+
+
+def test_field_cost_variants_remove_one_thing_each() -> None:
+    template = {"settings": {"index": {}},
+                "mappings": {"properties": {
+                    "message": {"type": "text", "index_prefixes": {"min_chars": 1},
+                                "fields": {"keyword": {"type": "keyword"},
+                                           "reversed": {"type": "text", "index_prefixes": {"min_chars": 1}}}},
+                    "host": {"properties": {"name": {"type": "keyword", "fields": {
+                        "prefix": {"type": "text"}, "reversed": {"type": "text"}}}}}}}}
+    v = {x.name: x for x in build_variants(template)}
+    props = v["minus-keyword-wildcards"].body["mappings"]["properties"]
+    assert props["host"]["properties"]["name"] == {"type": "keyword"}
+    assert "keyword" in props["message"]["fields"]  # only keyword fields lose their subfields
+    msg = v["minus-index-prefixes"].body["mappings"]["properties"]["message"]
+    assert "index_prefixes" not in str(msg) and "reversed" in msg["fields"]
+    assert "reversed" not in v["minus-text-reversed"].body["mappings"]["properties"]["message"]["fields"]
+    assert v["minus-event-original"].doc({"event": {"original": "x", "id": "i"}}) == {"event": {"id": "i"}}
