@@ -117,6 +117,7 @@ QUERY_NAMES: dict[str, str] = {
     "id": "event.id", "tenant": "labels.tenant",
     "environment": "labels.environment", "env": "labels.environment",
     "duration": "event.duration",
+    "pattern": f"{OWN}.pattern.id",  # the patterns step's template id (pipeline/logpatterns)
 }
 
 ALIASES: dict[str, Term] = {alias: term for term in TERMS for alias in term.aliases}

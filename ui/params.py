@@ -29,7 +29,7 @@ RELATED_FIELDS: dict[str, str] = {
     "user_id": ecs.SHORT_FIELDS["user_id"],
 }
 METRICS: tuple[str, ...] = (
-    "count", "avg", "sum", "min", "max", "stats", "percentiles", "cardinality", "error_rate",
+    "count", "avg", "sum", "min", "max", "stats", "stddev", "percentiles", "cardinality", "error_rate",
 )
 EXPORT_FORMATS: dict[str, tuple[str, str]] = {
     "json": ("application/json", "json"),
