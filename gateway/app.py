@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from gateway import quiet_client_errors
 from gateway.auth import KeyCache, client_address, parse_networks
 from gateway.decompress import (
     CappedDecompressor,
@@ -514,6 +515,7 @@ def create_app(
         concurrency=ConcurrencyLimiter(settings.max_concurrent_requests),
     )
     state.trusted_proxies = parse_networks(settings.trusted_proxies)
+    quiet_client_errors.install()  # malformed HTTP from a client: one log line, no traceback (issue 16)
     app = web.Application(middlewares=[metrics_middleware])
     app[STATE] = state
     app.router.add_post("/ingest", ingest, expect_handler=expect_continue)

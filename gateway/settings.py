@@ -1,6 +1,6 @@
 """Gateway settings: section ``gateway`` in the YAML file, env prefix ``LOGHARBOR_GATEWAY_``.
 
-Every limit the ingest contract names (DESIGN §2) is here with its single-node default, so an
+Every limit the ingest contract names (docs/ARCHITECTURE.md §2) is here with its single-node default, so an
 operator tunes one place and the error messages quote the same numbers.
 """
 

@@ -6,6 +6,8 @@ to the ECS fields in OpenSearch (docs/QUERY.md lists it for users).
 
 from __future__ import annotations
 
+from logharbor import vocabulary
+
 TIMESTAMP = "@timestamp"
 MESSAGE = "message"
 LEVEL = "log.level"
@@ -17,38 +19,18 @@ RAW = "event.original"
 CLIENT_IP = "client.ip"
 GEO_LOCATION = "client.geo.location"
 STATUS_CODE = "http.response.status_code"
-DURATION = "event.duration"
+DURATION = "event.duration"  # ECS: nanoseconds
+DURATION_MS = "logharbor.duration_ms"  # the millisecond view queries use
+INGESTED = "event.ingested"
 TRACE_ID = "trace.id"
 STACK_TRACE = "error.stack_trace"
 TAGS = "tags"
 
+# The search syntax's short names: the reserved concepts plus every vocabulary alias
+# (logharbor.vocabulary is the definition; this is its flat view for the query parser and ui).
 SHORT_FIELDS: dict[str, str] = {
-    "timestamp": TIMESTAMP,
-    "time": TIMESTAMP,
-    "level": LEVEL,
-    "severity": LEVEL,
-    "source": SERVICE,
-    "service": SERVICE,
-    "host": HOST,
-    "hostname": HOST,
-    "id": EVENT_ID,
-    "ip": CLIENT_IP,
-    "client_ip": CLIENT_IP,
-    "status": STATUS_CODE,
-    "status_code": STATUS_CODE,
-    "method": "http.request.method",
-    "path": "url.path",
-    "url": "url.original",
-    "user_agent": "user_agent.original",
-    "trace_id": TRACE_ID,
-    "request_id": "http.request.id",
-    "user_id": "user.id",
-    "user_email": "user.email",
-    "duration": DURATION,
-    "response_time": "event.duration_ms",
-    "environment": "labels.environment",
-    "env": "labels.environment",
-    "tenant": TENANT,
+    **{alias: term.field for alias, term in vocabulary.ALIASES.items()},
+    **vocabulary.QUERY_NAMES,
 }
 
 

@@ -20,7 +20,8 @@ from typing import Any
 from logharbor import ecs
 
 ERROR_LEVELS: tuple[str, ...] = ("ERROR", "FATAL")
-FIELD_METRICS: frozenset[str] = frozenset({"avg", "sum", "min", "max", "stats", "percentiles", "cardinality"})
+FIELD_METRICS: frozenset[str] = frozenset(
+    {"avg", "sum", "min", "max", "stats", "stddev", "percentiles", "cardinality"})
 TIME_KEY = ecs.TIMESTAMP
 
 
@@ -38,6 +39,8 @@ def metric_aggs(metric: str, field: str | None, percents: Sequence[float]) -> di
         raise ValueError(f"metric {metric!r} needs a field")
     if metric == "percentiles":
         return {"metric": {"percentiles": {"field": field, "percents": list(percents)}}}
+    if metric in ("stats", "stddev"):  # extended_stats: the stats plus the (population) standard deviation
+        return {"metric": {"extended_stats": {"field": field}}}
     return {"metric": {metric: {"field": field}}}
 
 
@@ -70,7 +73,11 @@ def _value(metric: str, bucket: dict[str, Any], count: int) -> Any:
         return (errors / count) if count else None
     agg = bucket.get("metric", {})
     if metric == "stats":
-        return {k: agg.get(k) for k in ("count", "min", "max", "avg", "sum")}
+        out = {k: agg.get(k) for k in ("count", "min", "max", "avg", "sum")}
+        out["stddev"] = agg.get("std_deviation")
+        return out
+    if metric == "stddev":
+        return agg.get("std_deviation")
     if metric == "percentiles":
         return agg.get("values", {})
     return agg.get("value")

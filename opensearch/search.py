@@ -149,10 +149,18 @@ def build_query(query: Any | None = None, levels: Sequence[str] = (), sources: S
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
 
 
+SCORE = "_score"
+
+
 def build_sort(sort: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
     """Sort clauses with ``event.id`` appended as tie-breaker, so ``search_after`` is exact."""
     out: list[dict[str, Any]] = []
     for fld, order in sort:
+        if fld == SCORE:  # relevance (§5.5.1 "most relevant first"); newest first breaks ties
+            out.append({SCORE: {"order": order}})
+            if len(sort) == 1:
+                out.append({ecs.TIMESTAMP: {"order": "desc", "unmapped_type": "date", "missing": "_last"}})
+            continue
         unmapped = "date" if fld == ecs.TIMESTAMP else "keyword"
         out.append({fld: {"order": order, "unmapped_type": unmapped, "missing": "_last"}})
     if not any(ecs.EVENT_ID in clause for clause in out):

@@ -41,7 +41,7 @@ FIELD_FORMATS: dict[str, dict[str, Any]] = {
     "http.response.bytes": {"id": "bytes"},
     "http.request.bytes": {"id": "bytes"},
     "event.duration": {"id": "duration", "params": {"inputFormat": "nanoseconds", "outputFormat": "asMilliseconds"}},
-    "event.duration_ms": {"id": "number", "params": {"pattern": "0,0.[0] ms"}},
+    "logharbor.duration_ms": {"id": "number", "params": {"pattern": "0,0.[0] ms"}},
     "url.original": {"id": "url"},
 }
 SEARCH_COLUMNS = ["log.level", "service.name", "host.name", "message"]

@@ -18,7 +18,12 @@ def register(subparsers: Any) -> None:
         help="consume logharbor.raw, parse/filter/enrich, index into OpenSearch",
         description="Run the LogHarbor pipeline: Kafka → parse, filter, redact, enrich → OpenSearch.",
     )
-    p.add_argument("--workers", type=int, default=None, help="consumer processes in one group (default 1)")
+    p.add_argument(
+        "--workers", type=_workers_arg, default=None,
+        help="consumer processes in one group (default 1), or 'auto': follow consumer lag (docs/PIPELINE.md)",
+    )
+    p.add_argument("--min-workers", type=int, default=None, help="--workers auto: fewest workers (default 1)")
+    p.add_argument("--max-workers", type=int, default=None, help="--workers auto: most workers (default 4)")
     p.add_argument("--rules", type=Path, default=None, help="rules YAML (hot-reloaded; default built-in)")
     p.add_argument("--port", type=int, default=None, help="port of /health, /ready, /metrics (default 8089)")
     p.add_argument("--check-rules", action="store_true", help="validate the rules file and exit")
@@ -32,6 +37,18 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=handle)
 
 
+def _workers_arg(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers must be a number ≥ 1 or 'auto', not {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--workers must be ≥ 1, not {n}")
+    return n
+
+
 def _settings(args: argparse.Namespace) -> Any:
     from pipeline.settings import PipelineSettings
 
@@ -40,8 +57,14 @@ def _settings(args: argparse.Namespace) -> Any:
         overrides["rules_path"] = args.rules
     if args.port is not None:
         overrides["http_port"] = args.port
-    if args.workers is not None:
+    if args.workers == "auto":
+        overrides["autoscale"] = True
+    elif args.workers is not None:
         overrides["workers"] = args.workers
+    if args.min_workers is not None:
+        overrides["min_workers"] = args.min_workers
+    if args.max_workers is not None:
+        overrides["max_workers"] = args.max_workers
     return PipelineSettings(**overrides)
 
 
@@ -63,6 +86,13 @@ def handle(args: argparse.Namespace) -> int:
         chain = load_chain(settings)
         print(f"rules OK: {len(chain.steps)} steps: {' → '.join(s.name for s in chain.steps)}")
         return 0
+    if settings.autoscale:
+        from pipeline.supervisor import run_workers
+
+        if settings.max_workers < settings.min_workers:
+            print(f"--max-workers ({settings.max_workers}) must be ≥ --min-workers ({settings.min_workers})")
+            return 2
+        return run_workers(settings, settings.min_workers)
     if settings.workers > 1:
         from pipeline.supervisor import run_workers
 

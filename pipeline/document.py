@@ -1,5 +1,13 @@
 """Flat event → the nested ECS document stored in OpenSearch and published to Kafka.
 
+Names are decided by the field vocabulary (``logharbor.vocabulary.storage_path``, the same
+function the query engine resolves with): aliases become their canonical ECS field with the
+value typed per the vocabulary (a value that will not convert goes to ``_malformed`` as
+``name=value`` and is counted in ``logharbor_pipeline_type_conflicts``), LogHarbor's derived
+fields go to ``logharbor.*``, client names outside ECS to ``fields.*``. The values the API key
+states (``labels.tenant``, ``service.name``, ``event.id``) are applied last, whatever the steps
+or the event said, so nothing can move or hide an event.
+
 Nesting happens once here. Two shapes need a decision:
 * a scalar and an object under one name (``user: bob`` and ``user.id: 7``): the scalar moves
   to ``user.value`` so neither is lost and the mapping stays an object;
@@ -11,7 +19,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from logharbor import ecs
+from prometheus_client import Counter
+
+from logharbor import ecs, vocabulary
 from pipeline.event import Event
 from pipeline.timeparse import format_timestamp, parse_timestamp
 
@@ -34,7 +44,40 @@ RESERVED = frozenset(
         "_meta",
     }
 )
-MALFORMED = "_malformed"
+MALFORMED = vocabulary.MALFORMED
+TYPE_CONFLICTS = Counter(
+    "logharbor_pipeline_type_conflicts",
+    "Values whose type did not fit their vocabulary field (kept in _malformed)",
+    ["field"],
+)
+_storage_path = vocabulary.storage_path
+_ALIASES = vocabulary.ALIASES
+
+
+def _canonical(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with every name at its stored path (a new dict only when something moves)."""
+    moves = [key for key in doc if _storage_path(key) != key]
+    if not moves:
+        return doc
+    out = {key: value for key, value in doc.items() if _storage_path(key) == key}
+    for key in moves:
+        value = doc[key]
+        path = _storage_path(key)
+        term = _ALIASES.get(key)
+        if term is not None and value is not None:
+            ok, typed = vocabulary.coerce(term, value, key)
+            if not ok:
+                note = f"{key}={value!r}"[:1024]
+                prev = out.get(MALFORMED)
+                out[MALFORMED] = f"{prev}\n{note}" if prev else note
+                TYPE_CONFLICTS.labels(term.field).inc()
+                continue
+            value = typed
+        if path in out and out[path] != value:
+            out[f"{vocabulary.CUSTOM}.{key}"] = value  # both said, differently: keep the one as sent too
+            continue
+        out[path] = value
+    return out
 
 
 _SEGMENTS: dict[str, tuple[tuple[str, ...], str]] = {}
@@ -70,6 +113,7 @@ def to_document(event: Event) -> dict[str, Any]:
             or datetime.now(UTC)
         )
         doc[ecs.TIMESTAMP] = format_timestamp(ts)
+    doc = _canonical(doc)
     out: dict[str, Any] = {}
     for key, value in doc.items():
         if "." not in key:
@@ -97,7 +141,18 @@ def to_document(event: Event) -> dict[str, Any]:
             node[leaf] = value
     if event.tags:
         out[ecs.TAGS] = list(event.tags)
+    env = event.envelope  # what the key states, last: no event or step can restate or hide it
+    _force(out, "labels", "tenant", env.tenant)
+    _force(out, "service", "name", env.source)
+    _force(out, "event", "id", env.id)
     return out
+
+
+def _force(out: dict[str, Any], parent: str, leaf: str, value: Any) -> None:
+    node = out.get(parent)
+    if node.__class__ is not dict:
+        node = out[parent] = {} if node is None else {"value": node}
+    node[leaf] = value  # type: ignore[index]
 
 
 def get_path(document: dict[str, Any], path: str) -> Any:

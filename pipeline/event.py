@@ -36,7 +36,7 @@ class Event:
             ecs.EVENT_ID: env.id,
             ecs.TENANT: env.tenant,
             ecs.SERVICE: env.source,
-            "event.received": env.received_at,
+            "event.ingested": env.received_at,
         }
         if env.fields:
             flatten_into(doc, env.fields, "", overwrite=False)

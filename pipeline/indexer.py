@@ -1,6 +1,6 @@
 """Bulk indexing into data streams: ``op_type=create``, ``_id`` = event id, bounded bulks.
 
-Outcomes per document (DESIGN §2–3):
+Outcomes per document (docs/ARCHITECTURE.md §2–3):
 * 201 → created; 409 → duplicate avoided (the id is already stored: a replay);
 * 429 / 5xx / connection errors (whole request or per item) → retried with tenacity exponential
   backoff, for as long as it takes; the caller pauses consumption meanwhile (``on_backpressure``);

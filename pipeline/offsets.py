@@ -1,6 +1,6 @@
 """Per-partition contiguous watermarks: which Kafka offsets are safe to commit.
 
-DESIGN §3: an offset is committed only after every record up to it is indexed, dead-lettered,
+docs/ARCHITECTURE.md §3: an offset is committed only after every record up to it is indexed, dead-lettered,
 a known duplicate or dropped on purpose. Records may finish out of order (a bulk retry, a DLQ
 write), so each partition keeps its outstanding offsets in arrival order and the committable
 position is just past the longest finished prefix.

@@ -50,7 +50,7 @@ SECRET_WORDS = (
 )
 CARD_WORDS = ("card", "ccnum", "cc_num", "cc_number", "creditcard", "credit_card")
 # Fields never rewritten: ids and timestamps cannot hold secrets and must stay exact.
-SKIP_FIELDS = frozenset({ecs.EVENT_ID, ecs.TIMESTAMP, ecs.TENANT, "event.received", "event.dataset", ecs.LEVEL})
+SKIP_FIELDS = frozenset({ecs.EVENT_ID, ecs.TIMESTAMP, ecs.TENANT, "event.ingested", "event.dataset", ecs.LEVEL})
 
 
 def _key_alternation(words: tuple[str, ...]) -> str:

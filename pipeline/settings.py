@@ -67,3 +67,14 @@ class PipelineSettings(SectionSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8089, ge=0, le=65535)
     restart_crashed_workers: bool = True
+    # ``--workers auto`` (pipeline/autoscale.py): worker count follows the group's lag between
+    # min_workers and max_workers (and never above the raw topic's partitions).
+    autoscale: bool = False
+    min_workers: int = Field(default=1, ge=1)
+    max_workers: int = Field(default=4, ge=1)
+    autoscale_up_lag: int = Field(default=5_000, ge=0)  # total lag (records) that calls for one more worker
+    autoscale_up_after_s: float = Field(default=30.0, ge=0)  # ... when it lasts this long
+    autoscale_down_lag: int = Field(default=100, ge=0)  # "near zero": one worker fewer ...
+    autoscale_down_after_s: float = Field(default=60.0, ge=0)  # ... after this long
+    autoscale_cooldown_s: float = Field(default=30.0, ge=0)  # no two changes closer than this
+    autoscale_check_s: float = Field(default=5.0, gt=0)  # how often the lag is read

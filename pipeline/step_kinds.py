@@ -25,6 +25,7 @@ from pipeline.filter.drop_content import DropContentConfig, DropContentStep
 from pipeline.filter.level_floor import LevelFloorConfig, LevelFloorStep
 from pipeline.filter.sample import SampleConfig, SampleStep
 from pipeline.filter.source_filter import SourceFilterConfig, SourceFilterStep
+from pipeline.logpatterns.step import PatternsConfig, PatternsStep
 from pipeline.parse.extract import ExtractConfig, ExtractStep
 from pipeline.parse.step import ParseConfig, ParseStep
 from pipeline.redact import RedactConfig, RedactStep
@@ -58,6 +59,8 @@ STEP_KINDS: dict[str, StepKind] = {
     "user_agent": StepKind(UserAgentConfig, UserAgentStep),
     "lookup": StepKind(LookupConfig, LookupStep),
     "correlation": StepKind(CorrelationConfig, CorrelationStep),
+    # log patterns (template mining)
+    "patterns": StepKind(PatternsConfig, PatternsStep),
     # route
     "route": StepKind(RouteConfig, RouteStep),
 }

@@ -1,6 +1,6 @@
 """The shipper process: wires sources → batcher → sender, keeps checkpoints and the status file.
 
-Reads like the data-flow line in DESIGN §1: every source task puts events into one bounded
+Reads like the data-flow line in docs/ARCHITECTURE.md §1: every source task puts events into one bounded
 batcher; one sender task turns batches into POSTs (or spool files); commits flow back to the
 sources in batch order; a checkpoint task saves positions; a status task writes
 ``data_dir/status.json`` for ``logharbor shipper --status``. SIGTERM/SIGINT stop the sources,

@@ -1,7 +1,7 @@
 """One event on its way from a source to the gateway.
 
 An event is encoded to its NDJSON line once, when it is made, so batching counts real bytes
-and a re-sent batch carries byte-identical events (same ``id``, DESIGN §2). ``source`` and
+and a re-sent batch carries byte-identical events (same ``id``, docs/ARCHITECTURE.md §2). ``source`` and
 ``token`` say what to commit once the batch holding it is durable (202 or spooled): for a file
 the byte offset just past the event, for the journal its cursor.
 """

@@ -45,7 +45,7 @@ from ui.keys_api import key_limits
 from ui.live_tail import TailHub
 from ui.openapi import document_paths
 from ui.rollups import run_rollups
-from ui.routes import admin, alerts, lifecycle, logs, stream, system
+from ui.routes import admin, alerts, lifecycle, logs, patterns, stream, system
 from ui.settings import UISettings
 from ui.web import routes as web_routes
 
@@ -61,6 +61,7 @@ API_ROUTE_MODULES: tuple[ModuleType, ...] = (
     stream,
     lifecycle,
     alerts,
+    patterns,
 )
 
 

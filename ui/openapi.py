@@ -181,8 +181,8 @@ def openapi_document() -> dict[str, Any]:
         _param("limit", "Maximum rows (default ui.export_max_rows).", {"type": "integer"}),
         _param("sort", "As for search.")]
     agg_params = [
-        _param("metric", "count|avg|sum|min|max|stats|percentiles|cardinality|error_rate",
-               {"enum": ["count", "avg", "sum", "min", "max", "stats", "percentiles", "cardinality",
+        _param("metric", "count|avg|sum|min|max|stats|stddev|percentiles|cardinality|error_rate",
+               {"enum": ["count", "avg", "sum", "min", "max", "stats", "stddev", "percentiles", "cardinality",
                          "error_rate"]}),
         _param("field", "Field the metric is computed on (not for count/error_rate)."),
         _param("group_by", "Up to 3 comma-separated fields; top 'size' terms each."),

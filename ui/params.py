@@ -15,6 +15,7 @@ from typing import Any
 
 from logharbor import ecs
 from logharbor.levels import LEVELS, normalize_level
+from opensearch.query import fields as query_fields
 from ui.errors import ApiError, bad_request
 from ui.settings import UISettings
 
@@ -28,7 +29,7 @@ RELATED_FIELDS: dict[str, str] = {
     "user_id": ecs.SHORT_FIELDS["user_id"],
 }
 METRICS: tuple[str, ...] = (
-    "count", "avg", "sum", "min", "max", "stats", "percentiles", "cardinality", "error_rate",
+    "count", "avg", "sum", "min", "max", "stats", "stddev", "percentiles", "cardinality", "error_rate",
 )
 EXPORT_FORMATS: dict[str, tuple[str, str]] = {
     "json": ("application/json", "json"),
@@ -51,13 +52,11 @@ MAX_INTERVAL_DAYS = int(UISettings.model_fields["max_interval_days"].default)
 
 
 def resolve_field(name: str, param: str = "field") -> str:
-    """The ECS field for a short name (``source`` → ``service.name``) or a dotted field name."""
-    name = name.strip()
-    if name in ecs.SHORT_FIELDS:
-        return ecs.SHORT_FIELDS[name]
-    if not FIELD_RE.match(name):
-        raise bad_request(f"invalid field name {name!r} in '{param}'", param=param)
-    return name
+    """The stored field for a parameter's field name: the query engine's one resolver."""
+    try:
+        return query_fields.resolve_field(name.strip())
+    except query_fields.FieldNameError as exc:
+        raise bad_request(f"{exc} in '{param}'", param=param) from None
 
 
 def parse_list(value: str | None) -> list[str]:
@@ -176,12 +175,13 @@ def parse_levels(value: str | None) -> list[str]:
 
 
 def parse_sort(value: str | None) -> list[tuple[str, str]]:
-    """``sort=@timestamp:desc,level:asc`` (default newest first); ``-field`` means descending."""
+    """``sort=@timestamp:desc,level:asc`` (default newest first); ``-field`` means descending;
+    ``sort=_score`` ranks by relevance (most relevant first, then newest)."""
     if not value:
         return [(ecs.TIMESTAMP, "desc")]
     out: list[tuple[str, str]] = []
     for part in parse_list(value):
-        order = "asc"
+        order = "desc" if part == "_score" else "asc"  # relevance: most relevant first
         if part.startswith("-"):
             part, order = part[1:], "desc"
         elif ":" in part:
@@ -191,7 +191,7 @@ def parse_sort(value: str | None) -> list[tuple[str, str]]:
                 raise bad_request(f"sort order must be asc or desc, got {order!r}", param="sort")
         elif part in ("asc", "desc"):
             part, order = ecs.TIMESTAMP, part
-        out.append((resolve_field(part, "sort"), order))
+        out.append(("_score", order) if part == "_score" else (resolve_field(part, "sort"), order))
     return out
 
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from logharbor import ecs
+from logharbor import ecs, vocabulary
 
 
 class FieldKind(StrEnum):
@@ -78,10 +78,14 @@ DEFAULT_FIELD_SPECS: dict[str, FieldSpec] = {
     "source.ip": FieldSpec(FieldKind.IP),
     ecs.STATUS_CODE: _NUM,
     ecs.DURATION: _NUM,
-    "event.duration_ms": _NUM,
+    "logharbor.duration_ms": _NUM,
+    "logharbor.hour_of_day": _NUM,
+    "logharbor.day_of_week": _NUM,
+    "logharbor.sampled_count": _NUM,
     "http.response.bytes": _NUM,
     "http.request.bytes": _NUM,
     "process.pid": _NUM,
+    "_malformed": FieldSpec(FieldKind.TEXT),
     ecs.EVENT_ID: _KW,
     ecs.TENANT: _KW,
     ecs.TRACE_ID: _KW,
@@ -104,14 +108,20 @@ class FieldNameError(ValueError):
 
 
 def resolve_field(name: str, aliases: Mapping[str, str] = ecs.SHORT_FIELDS) -> str:
-    """The indexed field a query name refers to: a short alias (case-insensitive) or the dotted name.
+    """The indexed field a query name refers to — the one resolver of LogHarbor (ui parameters too).
 
+    A deployment alias (``query.field_aliases``) or short name (case-insensitive) first, then the
+    field vocabulary's :func:`logharbor.vocabulary.query_path` — the same function the pipeline
+    stores with, so an alias, the ECS name and the name as sent all find the stored field.
     Meta fields (``_index``, ``_id``, ``_routing`` ...) and field patterns are refused: the
     caller chooses the tenant's indices, and a query must never widen or redirect that choice.
+    ``_malformed`` (where type conflicts are kept) is the one underscore field allowed.
     """
-    if name.startswith("_") or "*" in name or "?" in name:
+    if (name.startswith("_") and name != vocabulary.MALFORMED) or "*" in name or "?" in name:
         raise FieldNameError(f"field '{name}' cannot be queried")
-    target = aliases.get(name) or aliases.get(name.lower()) or name
+    target = aliases.get(name) or aliases.get(name.lower()) or vocabulary.query_path(name)
+    if target == vocabulary.MALFORMED:
+        return target
     if not _FIELD_NAME.match(target):
         raise FieldNameError(f"'{name}' is not a valid field name")
     return target

@@ -82,6 +82,7 @@ def _local_midnight(day: date, zone: tzinfo) -> datetime:
 class _Absolute:
     value: datetime
     date_only: bool
+    span: timedelta | None = None  # the unit a time without a range means (hour or minute)
 
 
 def _parse_absolute(text: str, zone: tzinfo) -> _Absolute | None:
@@ -103,7 +104,10 @@ def _parse_absolute(text: str, zone: tzinfo) -> _Absolute | None:
             dt = dt.replace(tzinfo=UTC) - sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
     else:
         dt = dt.replace(tzinfo=zone)
-    return _Absolute(dt, date_only=hh is None)
+    span = None
+    if hh is not None and not frac:  # §5.5.3: "10:00" → that hour, "10:30:00" → that minute
+        span = timedelta(minutes=1) if ss is not None else timedelta(hours=1)
+    return _Absolute(dt, date_only=hh is None, span=span)
 
 
 def _calendar_range(word: str, now: datetime, zone: tzinfo) -> tuple[datetime, datetime] | None:
@@ -172,7 +176,8 @@ def parse_time_range(
     """A half-open range ``[start, end)`` (``end`` None = open-ended).
 
     ``last N <unit>`` → (now − N, None); ``today``/``yesterday``/``this week``/``this month``
-    → that calendar period in ``tz``; ``2026-01-19`` → that whole day; a date with a time →
+    → that calendar period in ``tz``; ``2026-01-19`` → that whole day; ``2026-01-19 10:00`` →
+    that hour; ``2026-01-19 10:30:00`` → that minute (§5.5.3); with a fraction of a second →
     from that instant on; ``A to B`` → from A to B (a date-only B includes day B);
     ``since A`` → (A, None).
     """
@@ -207,6 +212,8 @@ def parse_time_range(
         if absolute.date_only:
             day = absolute.value.date()
             return absolute.value, _local_midnight(day + timedelta(days=1), zone)
+        if absolute.span is not None:
+            return absolute.value, absolute.value + absolute.span
         return absolute.value, None
     if low == "now" or _MATH.match(s) or _AGO.match(s) or _EPOCH_MS.match(s):
         return parse_time_point(s, ref, zone), None

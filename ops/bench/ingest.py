@@ -10,7 +10,7 @@ Three figures, same N events (a mix of nginx, app, syslog, JSON and logfmt lines
    opensearch-py's async bulk helper (op_type=create, _id) → what OpenSearch can take on this box;
 3. pipeline: the envelopes produced to a fresh Kafka topic first, then ``--workers`` pipeline
    processes consume, process, index, publish and commit → events/s until the last is stored.
-The ratio pipeline/direct is the figure DESIGN §5 asks for; phases alternate for ``--rounds``
+The ratio pipeline/direct is the figure docs/ARCHITECTURE.md §8 asks for; phases alternate for ``--rounds``
 rounds and medians are reported, because a shared machine's speed drifts within minutes.
 Everything runs on one machine, so OpenSearch, Kafka and the pipeline share the CPUs; the output
 says how many there were.

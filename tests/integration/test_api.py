@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import statistics
 from collections import Counter
 from datetime import timedelta
 
@@ -242,6 +243,9 @@ async def test_aggregate_field_metrics(env):
     env.check(body, "AggregateResponse")
     stats = body["aggregations"][0]["value"]
     assert stats["count"] == N_A and stats["max"] == max(durations) and stats["min"] == min(durations)
+    assert stats["stddev"] == pytest.approx(statistics.pstdev(durations), rel=1e-6)
+    status, body = await env.get("/api/v1/logs/aggregate", metric="stddev", field="event.duration")
+    assert status == 200 and body["aggregations"][0]["value"] == pytest.approx(stats["stddev"])
     status, body = await env.get("/api/v1/logs/aggregate", metric="percentiles", field="duration",
                                  percents="50,99")
     assert status == 200, body

@@ -72,7 +72,7 @@ def _event(rng: random.Random) -> dict:
     if rng.random() < 0.7:
         doc["http"] = {"response": {"status_code": rng.choice(STATUSES)}}
     if rng.random() < 0.7:
-        doc["event"] = {"duration_ms": round(rng.uniform(0, 3000), 1)}
+        doc["logharbor"] = {"duration_ms": round(rng.uniform(0, 3000), 1)}  # where the pipeline stores it
     if rng.random() < 0.15:
         doc.setdefault("event", {})["original"] = " ".join(rng.choice(WORDS) for _ in range(4))
     if rng.random() < 0.5:
@@ -80,11 +80,12 @@ def _event(rng: random.Random) -> dict:
         if rng.random() < 0.5:
             doc["user"]["id"] = str(rng.randint(1, 50))
     if rng.random() < 0.3:
-        doc["error_message"] = rng.choice(["boom", "disk full", "timeout"])
+        doc["error"] = {"message": rng.choice(["boom", "disk full", "timeout"])}  # error_message, as stored
     if rng.random() < 0.3:
-        doc["request"] = {"headers": {"authorization": "Bearer " + uuid.UUID(int=rng.getrandbits(128)).hex[:8]}}
+        auth = "Bearer " + uuid.UUID(int=rng.getrandbits(128)).hex[:8]
+        doc.setdefault("fields", {})["request"] = {"headers": {"authorization": auth}}  # names outside ECS
     if rng.random() < 0.3:
-        doc["response"] = {"body": {"error": {"code": rng.choice([1001, 1002, 2001])}}}
+        doc.setdefault("fields", {})["response"] = {"body": {"error": {"code": rng.choice([1001, 1002, 2001])}}}
     if rng.random() < 0.4:
         doc["tags"] = rng.sample(TAGS, rng.randint(1, 2))
     if rng.random() < 0.3:

@@ -15,7 +15,8 @@ from datetime import timedelta
 import orjson
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from test_api_support import delete_tenant, ensure_templates, index_docs, iso, new_tenant, utcnow
+from security_test_support import ensure_templates_retrying
+from test_api_support import delete_tenant, index_docs, iso, new_tenant, utcnow
 
 from logharbor.config import KafkaSettings, OpenSearchSettings
 from opensearch.client import async_client
@@ -54,7 +55,7 @@ class Env:
 
 @pytest.fixture(scope="module")
 async def sec(os_client, os_url, kafka_bootstrap):
-    ensure_templates(os_client)
+    ensure_templates_retrying(os_client)
     e = Env()
     e.tenant = new_tenant()
     index_docs(os_client, e.tenant, [_doc(e.tenant, i, m) for i, m in enumerate(HOSTILE)])

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from security_fuzz_support import EXAMPLES, ODD_TEXT, LogTail, free_port, request
-from test_api_support import corpus, delete_tenant, ensure_templates, index_docs, new_tenant, utcnow
+from security_test_support import EXAMPLES, ODD_TEXT, LogTail, ensure_templates_retrying, free_port, request
+from test_api_support import corpus, delete_tenant, index_docs, new_tenant, utcnow
 
 from gateway.testing import keys
 
@@ -64,10 +64,10 @@ PATHS = st.sampled_from(["/api/v1/logs/search", "/api/v1/logs/aggregate", "/api/
 
 @pytest.fixture(scope="module")
 def ui(os_client, os_url, kafka_bootstrap):
-    ensure_templates(os_client)
+    ensure_templates_retrying(os_client)
     tenant = new_tenant()
     index_docs(os_client, tenant, corpus(tenant, 300, utcnow()))
-    token, _ = keys(os_url, "create", tenant=tenant, source="fuzz", scopes=["read"], rate=1e7, burst=1e7)
+    token, rec = keys(os_url, "create", tenant=tenant, source="fuzz", scopes=["read"], rate=1e7, burst=1e7)
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="lh-ui-fuzz-", suffix=".log", delete=False)
     env = {**os.environ, "LOGHARBOR_OPENSEARCH_URL": os_url, "LOGHARBOR_KAFKA_BOOTSTRAP": kafka_bootstrap,
@@ -89,6 +89,7 @@ def ui(os_client, os_url, kafka_bootstrap):
         proc.terminate()
         proc.wait(10)
         delete_tenant(os_client, tenant)
+        os_client.delete(index=".logharbor-keys", id=rec.key_id, refresh=True, ignore=[404])
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))

@@ -17,7 +17,8 @@ import time
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from test_api_support import corpus, delete_tenant, ensure_templates, index_docs, new_tenant, utcnow
+from security_test_support import ensure_templates_retrying
+from test_api_support import corpus, delete_tenant, index_docs, new_tenant, utcnow
 
 from logharbor.config import KafkaSettings, OpenSearchSettings
 from opensearch.client import async_client
@@ -26,7 +27,7 @@ from ui.app import create_app
 from ui.settings import UISettings
 
 pytestmark = pytest.mark.integration
-N = 30_000  # ~10 MB of NDJSON: far more than the socket buffers hold, so a non-reader stalls the export
+N = 15_000  # ~8 MB of NDJSON: more than the socket buffers hold (4 MB max), so a non-reader stalls the export
 IDLE_S = 2.0
 
 
@@ -42,7 +43,7 @@ class Env:
 
 @pytest.fixture(scope="module")
 async def pools(os_client, os_url, kafka_bootstrap):
-    ensure_templates(os_client)
+    ensure_templates_retrying(os_client)
     e = Env()
     e.tenant, e.other = new_tenant(), new_tenant()
     index_docs(os_client, e.tenant, corpus(e.tenant, N, utcnow()))

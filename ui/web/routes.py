@@ -23,7 +23,7 @@ from aiohttp import web
 
 from ui.http import AUTH, SERVICE
 from ui.openapi import document_paths
-from ui.web import admin, alerts_pages, lifecycle_page, pages, saved_routes, search, signin
+from ui.web import admin, alerts_pages, lifecycle_page, pages, patterns_page, saved_routes, search, signin
 from ui.web import session as sess
 from ui.web.middleware import security_headers, web_middleware
 from ui.web.render import make_env
@@ -42,6 +42,7 @@ PAGE_MODULES: tuple[ModuleType, ...] = (
     admin,
     alerts_pages,
     lifecycle_page,
+    patterns_page,
 )
 
 

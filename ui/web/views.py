@@ -224,8 +224,8 @@ def analytics_panels(range_: str = "24h") -> dict[str, list[Panel]]:
     serrors = {**srange, "level": "ERROR,FATAL"}
     return {
         "errors": [
-            Panel("top-errors", "Top error messages", "bars",
-                  _link("/api/v1/logs/aggregate", {**errors, "group_by": "message.keyword", "size": "10"}),
+            Panel("top-errors", "Top errors by pattern", "bars",
+                  _link("/api/v1/logs/aggregate", {**errors, "group_by": "logharbor.pattern.template", "size": "10"}),
                   _link("/search", serrors), wide=True),
             Panel("error-trend", "Errors over time by service", "line",
                   _link("/api/v1/logs/aggregate", {**errors, "interval": "auto", "group_by": "service.name",

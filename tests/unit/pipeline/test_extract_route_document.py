@@ -97,5 +97,23 @@ def test_document_nesting_and_conflicts(default_chain) -> None:
     ev.tag("parse_failure")
     nested = to_document(ev)
     assert nested["user"] == {"value": "bob", "id": "7"}
-    assert nested["field_id"] == "x" and "_id" not in nested
+    assert nested["fields"] == {"_id": "x"} and "_id" not in nested  # a name outside ECS: under fields.*
     assert nested["tags"] == ["parse_failure"]
+
+
+def test_document_uses_the_vocabulary_and_key_values_last() -> None:
+    ev = make_event(None, message="m", fields={
+        "status": "503", "response_time": 5000, "user_email": "a@gmail.com", "query_type": "database",
+        "request": {"headers": {"authorization": "Bearer x"}}, "statusCode": "OK",
+    })
+    ev.doc["event.business_hours"] = True
+    ev.doc["service.name.hidden"] = 1  # a step (or old data) trying to shadow the key's service
+    doc = to_document(ev)
+    assert doc["http"]["response"]["status_code"] == 503
+    assert doc["logharbor"]["duration_ms"] == 5000 and doc["logharbor"]["business_hours"] is True
+    assert doc["user"]["email"] == "a@gmail.com"
+    assert doc["fields"]["query_type"] == "database"
+    assert doc["fields"]["request"]["headers"]["authorization"] == "Bearer x"
+    assert doc["_malformed"] == "statusCode='OK'"  # the odd value kept, searchable; the event stored
+    assert doc["service"]["name"] == ev.envelope.source and doc["labels"]["tenant"] == ev.envelope.tenant
+    assert doc["event"]["ingested"] == ev.envelope.received_at

@@ -50,12 +50,12 @@ def test_field_terms(q):
         {"match_phrase": {"message": {"query": "timeout"}}},
     ]}}
     assert compile_query(q("response.body.error.code = 1001")) == {
-        "term": {"response.body.error.code": {"value": 1001}}}
+        "term": {"fields.response.body.error.code": {"value": 1001}}}
 
 
 @pytest.mark.parametrize(("op", "key"), [(">", "gt"), (">=", "gte"), ("<", "lt"), ("<=", "lte")])
 def test_numeric_ranges(q, op, key):
-    assert compile_query(q(f"response_time {op} 1000")) == {"range": {"event.duration_ms": {key: 1000}}}
+    assert compile_query(q(f"response_time {op} 1000")) == {"range": {"logharbor.duration_ms": {key: 1000}}}
 
 
 def test_not_equal(q):
@@ -78,11 +78,11 @@ def test_like(q):
 
 
 def test_exists_and_null(q):
-    assert compile_query(q("error_message IS NOT NULL")) == {"exists": {"field": "error_message"}}
-    assert compile_query(q("error_message IS NULL")) == {"bool": {"must_not": [{"exists": {"field": "error_message"}}]}}
+    assert compile_query(q("error_message IS NOT NULL")) == {"exists": {"field": "error.message"}}
+    assert compile_query(q("error_message IS NULL")) == {"bool": {"must_not": [{"exists": {"field": "error.message"}}]}}
     assert compile_query(q("user_id EXISTS")) == {"exists": {"field": "user.id"}}
     assert compile_query(q("request.headers.authorization EXISTS")) == {
-        "exists": {"field": "request.headers.authorization"}}
+        "exists": {"field": "fields.request.headers.authorization"}}
 
 
 def test_time_range_on_timestamp(q):

@@ -146,7 +146,7 @@ def test_field_aliases_are_configurable(q):
 
 def test_unknown_fields_are_used_as_dotted_names(q):
     node = q("response.body.error.code = 1001").ast
-    assert node == Term("response.body.error.code", FieldKind.DYNAMIC, (1001,), ("1001",), 1)
+    assert node == Term("fields.response.body.error.code", FieldKind.DYNAMIC, (1001,), ("1001",), 1)
     quoted = q('response.body.error.code = "1001"').ast
     assert quoted.values == ("1001",)
 
@@ -154,7 +154,7 @@ def test_unknown_fields_are_used_as_dotted_names(q):
 def test_numeric_comparisons(q):
     for op, name in ((">", "gt"), (">=", "gte"), ("<", "lt"), ("<=", "lte")):
         node = q(f"response_time {op} 1000").ast
-        assert node == Range("event.duration_ms", FieldKind.NUMBER, name, 1000, "1000", 1)
+        assert node == Range("logharbor.duration_ms", FieldKind.NUMBER, name, 1000, "1000", 1)
     assert q("response_time > -1.5").ast.value == -1.5
 
 
@@ -203,10 +203,10 @@ def test_keyword_wildcards_with_colon(q):
 
 
 def test_null_checks(q):
-    assert q("error_message IS NOT NULL").ast == Exists("error_message", 1)
-    assert q("error_message is null").ast == Not(Exists("error_message", 1), 1)
+    assert q("error_message IS NOT NULL").ast == Exists("error.message", 1)
+    assert q("error_message is null").ast == Not(Exists("error.message", 1), 1)
     assert q("user_id EXISTS").ast == Exists("user.id", 1)
-    assert q("request.headers.authorization EXISTS").ast == Exists("request.headers.authorization", 1)
+    assert q("request.headers.authorization EXISTS").ast == Exists("fields.request.headers.authorization", 1)
 
 
 def test_ip_fields(q):

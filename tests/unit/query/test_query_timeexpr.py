@@ -57,8 +57,13 @@ def test_closed_ranges(text, start, end):
     assert parse_time_range(text, NOW) == (start, end)
 
 
-def test_datetime_alone_is_from_that_instant():
-    assert parse_time_range("2026-01-19 10:00", NOW) == (utc(2026, 1, 19, 10), None)
+def test_datetime_alone_means_its_unit():
+    """§5.5.3: "2026-01-19 10:00" is that hour, "2026-01-19 10:30:00" that minute (issue 11 item 7)."""
+    assert parse_time_range("2026-01-19 10:00", NOW) == (utc(2026, 1, 19, 10), utc(2026, 1, 19, 11))
+    assert parse_time_range("2026-01-19 10:30:00", NOW) == (utc(2026, 1, 19, 10, 30), utc(2026, 1, 19, 10, 31))
+    assert parse_time_range("2026-01-19T10:30:00.5Z", NOW)[1] is None  # a fraction: from that instant on
+    assert parse_time_range("2026-01-19 10:30:00 to 2026-01-19 11:30:00", NOW) == (
+        utc(2026, 1, 19, 10, 30), utc(2026, 1, 19, 11, 30))
 
 
 def test_calendar_words_use_the_zone():

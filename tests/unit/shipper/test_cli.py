@@ -30,7 +30,7 @@ def test_status_without_a_status_file(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_shipper_imports_only_the_shared_core_and_light_libraries() -> None:
-    """DESIGN §4: the shipper runs on every host; it must not pull in other roles or aiohttp."""
+    """docs/ARCHITECTURE.md §4: the shipper runs on every host; it must not pull in other roles or aiohttp."""
     import subprocess
     import sys
 

@@ -48,8 +48,10 @@ def test_flatten_groups_and_time_series_with_error_rate():
 
 def test_flatten_single_row_metrics():
     assert flatten("count", [], None, {}, 42) == [{"key": {}, "count": 42, "value": 42}]
-    stats = {"metric": {"count": 2, "min": 1, "max": 3, "avg": 2, "sum": 4}}
-    assert flatten("stats", [], None, stats, 2)[0]["value"] == {"count": 2, "min": 1, "max": 3, "avg": 2, "sum": 4}
+    stats = {"metric": {"count": 2, "min": 1, "max": 3, "avg": 2, "sum": 4, "std_deviation": 1.0}}
+    assert flatten("stats", [], None, stats, 2)[0]["value"] == {"count": 2, "min": 1, "max": 3, "avg": 2, "sum": 4,
+                                                               "stddev": 1.0}
+    assert flatten("stddev", [], None, stats, 2)[0]["value"] == 1.0
     pct = {"metric": {"values": {"50.0": 7.0}}}
     assert flatten("percentiles", [], None, pct, 2)[0]["value"] == {"50.0": 7.0}
     assert flatten("cardinality", [], None, {"metric": {"value": 9}}, 2)[0]["value"] == 9

@@ -37,8 +37,11 @@ def test_resolve_field_maps_short_names_and_rejects_junk():
     assert resolve_field("source") == "service.name"
     assert resolve_field("level") == "log.level"
     assert resolve_field("labels.team") == "labels.team"
-    assert "invalid field" in bad(resolve_field, "a b").message
-    assert bad(resolve_field, "x*").message.startswith("invalid field")
+    assert resolve_field("status_code") == "http.response.status_code"  # the query engine's resolver
+    assert resolve_field("query_type") == "fields.query_type"
+    assert "not a valid field name" in bad(resolve_field, "a b").message
+    assert "cannot be queried" in bad(resolve_field, "x*").message
+    assert "cannot be queried" in bad(resolve_field, "_index", "group_by").message  # one rule everywhere
 
 
 @pytest.mark.parametrize("text,expected", [
@@ -134,3 +137,14 @@ def test_series_gives_calendar_queries_a_range():
     p = parse_aggregate({"q": "level:error AND weekdays", "interval": "1h"}, S, NOW)
     assert p.filters.query.time_range == (NOW - timedelta(hours=24), NOW)
     build_query(p.filters.query)  # compiles: the calendar filter has a range to expand in
+
+
+def test_sort_by_relevance_is_accepted_and_most_relevant_first():
+    from opensearch.search import build_sort
+
+    assert parse_sort("_score") == [("_score", "desc")]
+    assert build_sort(parse_sort("_score"))[:2] == [
+        {"_score": {"order": "desc"}},
+        {"@timestamp": {"order": "desc", "unmapped_type": "date", "missing": "_last"}},
+    ]
+    assert parse_sort(None) == [("@timestamp", "desc")]  # newest first stays the default

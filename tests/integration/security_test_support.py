@@ -1,4 +1,4 @@
-"""Shared by the fuzz suites (issue 16): hostile value strategies, a process-log tail, raw HTTP.
+"""Shared by the security tests (issue 16): hostile value strategies, a process-log tail, raw HTTP.
 
 Not a test module. ``test_security_fuzz_ingest.py`` drives a real gateway with these,
 ``test_security_fuzz_query.py`` a real ui.
@@ -103,3 +103,21 @@ ingest_body = st.one_of(
 )
 
 
+
+
+def ensure_templates_retrying(os_client, attempts: int = 5) -> None:
+    """``ensure_templates`` that survives other tests bootstrapping the shared cluster at the same
+    time (per-tenant lifecycle policies answer 409 version conflicts when two write one)."""
+    import time
+
+    from opensearchpy.exceptions import ConflictError
+    from test_api_support import ensure_templates
+
+    for i in range(attempts):
+        try:
+            ensure_templates(os_client)
+            return
+        except ConflictError:
+            if i == attempts - 1:
+                raise
+            time.sleep(0.5 * (i + 1))

@@ -1,0 +1,242 @@
+"""Rollup partials: one document per (topic, partition, first offset) of a settled batch.
+
+Why this scheme makes a worker crash neither lose nor double a window: the pipeline commits a
+Kafka offset only after the batch up to it is settled (DESIGN §3), and its sink settles and
+commits batches one after the other. If the batch's partial is written before its offsets are
+committed, then after a crash the records are redelivered from the committed offset + 1 —
+exactly the ``start_offset`` of the last partial that may have been written without a commit.
+The replay's first partial therefore has the *same document id* and replaces it whole (all
+tenants, windows and dimensions of the range live in that one document, so nothing of the old
+attempt survives beside it), whatever the new batch boundaries are; later partials start after
+it. Several workers own disjoint partitions, so their partials never share an id; at query
+time :func:`merge_rows` adds them up (counts exactly, sketches by their merge rules).
+
+Rules (YAML, :class:`AggregationRules`): the windows (default 10 s and 1 min), count dimensions
+(default service, level, pattern), the duration field and its dimensions (service, endpoint),
+unique-count fields, and how long each window's partials are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.streamagg.sketches import HyperLogLog, Moments, QuantileSketch
+
+ROLLUP_INDEX = ".logharbor-stream-rollups"
+MAPPINGS: dict[str, Any] = {
+    "dynamic": False,
+    "properties": {
+        "topic": {"type": "keyword"}, "partition": {"type": "integer"},
+        "start_offset": {"type": "long"}, "end_offset": {"type": "long"},
+        "tenants": {"type": "keyword"}, "windows": {"type": "integer"},
+        "min_start": {"type": "date", "format": "epoch_millis"},
+        "max_start": {"type": "date", "format": "epoch_millis"},
+        "written_at": {"type": "date", "format": "epoch_millis"},
+        "rows": {"type": "object", "enabled": False},
+    },
+}
+
+
+class AggregationRules(BaseModel):
+    """What to aggregate (the ``aggregation:`` YAML document)."""
+
+    model_config = ConfigDict(extra="forbid")
+    windows_s: list[int] = Field(default_factory=lambda: [10, 60])
+    count_dimensions: list[str] = Field(default_factory=lambda: ["service.name", "log.level", "logharbor.pattern.id"])
+    duration_field: str = "logharbor.duration_ms"
+    duration_dimensions: list[str] = Field(default_factory=lambda: ["service.name", "url.path"])
+    unique_fields: list[str] = Field(default_factory=lambda: ["user.id"])
+    unique_dimensions: list[str] = Field(default_factory=lambda: ["service.name"])
+    retention_days: dict[int, int] = Field(default_factory=lambda: {10: 2, 60: 30})
+
+    @classmethod
+    def from_yaml(cls, path: Path) -> AggregationRules:
+        return cls.model_validate(yaml.safe_load(path.read_text()).get("aggregation") or {})
+
+
+@dataclass(slots=True)
+class Observation:
+    """One settled event as the aggregator needs it: where it came from, whose, when, its fields."""
+
+    partition: int
+    offset: int
+    tenant: str
+    ts_ms: int
+    fields: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Cell:
+    count: int = 0
+    moments: Moments | None = None
+    quantiles: QuantileSketch | None = None
+    unique: dict[str, HyperLogLog] = field(default_factory=dict)
+
+
+def flat_get(doc: dict[str, Any], dotted: str) -> Any:
+    """``doc["a"]["b"]`` for ``a.b`` in a nested document (or the flat key)."""
+    if dotted in doc:
+        return doc[dotted]
+    node: Any = doc
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def fold(observations: Iterable[Observation], rules: AggregationRules) -> dict[tuple, Cell]:
+    """Cells keyed by (tenant, kind, window_s, window_start_ms, dims) for one batch."""
+    cells: dict[tuple, Cell] = {}
+    dur_field = rules.duration_field
+    for obs in observations:
+        f = obs.fields
+        count_dims = tuple(_str(flat_get(f, d)) for d in rules.count_dimensions)
+        duration = flat_get(f, dur_field)
+        has_duration = isinstance(duration, int | float) and not isinstance(duration, bool)
+        uniques = [(name, flat_get(f, name)) for name in rules.unique_fields]
+        for w in rules.windows_s:
+            start = obs.ts_ms - obs.ts_ms % (w * 1000)
+            key = (obs.tenant, "count", w, start, count_dims)
+            cell = cells.get(key) or cells.setdefault(key, Cell())
+            cell.count += 1
+            if has_duration:
+                ddims = tuple(_str(flat_get(f, d)) for d in rules.duration_dimensions)
+                dkey = (obs.tenant, "duration", w, start, ddims)
+                dcell = cells.get(dkey) or cells.setdefault(dkey, Cell(moments=Moments(), quantiles=QuantileSketch()))
+                dcell.count += 1
+                dcell.moments.add(float(duration))  # type: ignore[union-attr]
+                dcell.quantiles.add(float(duration))  # type: ignore[union-attr]
+            present = [(n, v) for n, v in uniques if v is not None]
+            if present:
+                ukey = (obs.tenant, "unique", w, start, tuple(_str(flat_get(f, d)) for d in rules.unique_dimensions))
+                ucell = cells.get(ukey) or cells.setdefault(ukey, Cell())
+                ucell.count += 1
+                for name, value in present:
+                    hll = ucell.unique.get(name) or ucell.unique.setdefault(name, HyperLogLog())
+                    hll.add(value)
+    return cells
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def partial_documents(topic: str, observations: Sequence[Observation], rules: AggregationRules,
+                      now_ms: int) -> list[tuple[str, dict[str, Any]]]:
+    """(id, document) per partition of a settled batch: ``<topic>:<partition>:<first offset>``."""
+    by_partition: dict[int, list[Observation]] = {}
+    for obs in observations:
+        by_partition.setdefault(obs.partition, []).append(obs)
+    out = []
+    for partition, obs_list in sorted(by_partition.items()):
+        cells = fold(obs_list, rules)
+        rows = []
+        for (tenant, kind, w, start, dims), cell in cells.items():
+            names = {"count": rules.count_dimensions, "duration": rules.duration_dimensions,
+                     "unique": rules.unique_dimensions}[kind]
+            row: dict[str, Any] = {"tenant": tenant, "kind": kind, "w": w, "start": start,
+                                   "dims": dict(zip(names, dims, strict=True)), "count": cell.count}
+            if cell.moments is not None and cell.quantiles is not None:
+                row["moments"] = cell.moments.to_json()
+                row["quantiles"] = cell.quantiles.to_json()
+            if cell.unique:
+                row["unique"] = {name: h.to_json() for name, h in cell.unique.items()}
+            rows.append(row)
+        starts = [r["start"] for r in rows] or [0]
+        doc = {
+            "topic": topic, "partition": partition,
+            "start_offset": min(o.offset for o in obs_list), "end_offset": max(o.offset for o in obs_list),
+            "tenants": sorted({o.tenant for o in obs_list}), "windows": sorted(set(rules.windows_s)),
+            "min_start": min(starts), "max_start": max(starts), "written_at": now_ms, "rows": rows,
+        }
+        out.append((f"{topic}:{partition}:{doc['start_offset']}", doc))
+    return out
+
+
+def ensure_index(client: Any, index: str = ROLLUP_INDEX) -> None:
+    if client.indices.exists(index=index):
+        return
+    try:
+        client.indices.create(index=index, body={
+            "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1", "hidden": True}},
+            "mappings": MAPPINGS})
+    except Exception as exc:
+        if "resource_already_exists" not in str(exc):
+            raise
+
+
+def write_partials(client: Any, docs: Sequence[tuple[str, dict[str, Any]]], index: str = ROLLUP_INDEX,
+                   refresh: bool = False) -> None:
+    """Index (overwrite) the partials; must return before the batch's offsets are committed."""
+    if not docs:
+        return
+    ensure_index(client, index)
+    body: list[dict[str, Any]] = []
+    for doc_id, doc in docs:
+        body.append({"index": {"_index": index, "_id": doc_id}})
+        body.append(doc)
+    resp = client.bulk(body=body, refresh="true" if refresh else "false")
+    if resp.get("errors"):
+        raise RuntimeError(f"rollup partial write failed: {resp['items'][0]}")
+
+
+def read_rows(client: Any, tenant: str, kind: str, window_s: int, start_ms: int, end_ms: int,
+              index: str = ROLLUP_INDEX) -> list[dict[str, Any]]:
+    """Every partial row of ``tenant`` of one kind and window with ``start_ms ≤ start < end_ms``."""
+    body = {"size": 10_000, "query": {"bool": {"filter": [
+        {"term": {"tenants": tenant}}, {"term": {"windows": window_s}},
+        {"range": {"max_start": {"gte": start_ms}}}, {"range": {"min_start": {"lt": end_ms}}}]}}}
+    resp = client.search(index=index, body=body)
+    rows = []
+    for hit in resp["hits"]["hits"]:
+        for row in hit["_source"]["rows"]:
+            if (row["tenant"] == tenant and row["kind"] == kind and row["w"] == window_s
+                    and start_ms <= row["start"] < end_ms):
+                rows.append(row)
+    return rows
+
+
+def merge_rows(rows: Iterable[dict[str, Any]], group_by: Sequence[str], per_window: bool = False
+               ) -> list[dict[str, Any]]:
+    """Partials → one row per group (and window start if ``per_window``): count, stats, quantiles, uniques."""
+    groups: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row["dims"].get(g) for g in group_by) + ((row["start"],) if per_window else ())
+        acc = groups.get(key)
+        if acc is None:
+            acc = groups[key] = {"key": dict(zip(group_by, key, strict=False)), "count": 0,
+                                 "_m": None, "_q": None, "_u": {}}
+            if per_window:
+                acc["key"]["start"] = row["start"]
+        acc["count"] += row["count"]
+        if "moments" in row:
+            m, q = Moments.from_json(row["moments"]), QuantileSketch.from_json(row["quantiles"])
+            if acc["_m"] is None:
+                acc["_m"], acc["_q"] = m, q
+            else:
+                acc["_m"].merge(m)
+                acc["_q"].merge(q)
+        for name, data in (row.get("unique") or {}).items():
+            h = HyperLogLog.from_json(data)
+            if name in acc["_u"]:
+                acc["_u"][name].merge(h)
+            else:
+                acc["_u"][name] = h
+    out = []
+    for acc in groups.values():
+        m, q, u = acc.pop("_m"), acc.pop("_q"), acc.pop("_u")
+        if m is not None:
+            acc["stats"] = m.summary()
+            acc["percentiles"] = q.quantiles()
+        if u:
+            acc["unique"] = {name: h.estimate() for name, h in u.items()}
+        out.append(acc)
+    out.sort(key=lambda r: -r["count"])
+    return out
