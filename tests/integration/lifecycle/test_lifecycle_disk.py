@@ -162,4 +162,8 @@ async def test_flood_stage_pauses_the_pipeline_and_it_resumes_when_the_block_cle
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=90)
-        client.cluster.put_settings(body={"persistent": {"cluster.info.update.interval": None}})
+        client.cluster.put_settings(body={"persistent": RESET})
+        # OpenSearch also set its cluster-wide create-index block while "full"; it lifts it on a
+        # later disk check — wait for that, and restore it ourselves if it lingers
+        if not await _until(lambda: not disk_monitor.create_index_blocked(client), 45):
+            client.cluster.put_settings(body={"persistent": {"cluster.blocks.create_index": None}})
