@@ -14,12 +14,18 @@ The mapping (documented in docs/INTEGRATIONS.md, "Field mapping"):
 - level: ``log.level`` (dotted or nested), ``level``, ``severity``, ``loglevel``, ``levelname``;
 - host: ``host.name`` (nested ECS host object; its other members stay under ``host``),
   ``host`` (a string), ``hostname``;
-- ``id`` is never taken from the document (ids come from the protocol: ``_id``, content hash).
+- ``id`` is never taken from the document (ids come from the protocol: ``_id``, content hash);
+- names the API key owns (``service.name``, ``event.id``, ``tenant``, ``labels.tenant``,
+  ``labels.key_id``: logharbor/event_shape.py ``KEY_PATHS``) would get the event rejected by
+  validation, yet ECS loggers send ``service.name`` routinely — they are kept, renamed to
+  ``labels.sent_<name with _>`` (``labels.sent_service_name``), and the key's values apply.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from logharbor.event_shape import KEY_PATHS
 
 TIME_KEYS = ("@timestamp", "timestamp", "time", "ts")
 MESSAGE_KEYS = ("message", "msg", "@message", "short_message", "log")
@@ -40,6 +46,7 @@ def flat_to_event(doc: dict[str, Any], *, default_time: str) -> dict[str, Any]:
     host = _pop_host(rest)
     if host is not None:
         event["host"] = host
+    move_key_paths(rest)
     if rest:
         event["fields"] = rest
     return event
@@ -86,3 +93,31 @@ def _pop_host(rest: dict[str, Any]) -> str | None:
     if isinstance(rest.get("hostname"), str):
         return str(rest.pop("hostname"))
     return None
+
+
+def move_key_paths(rest: dict[str, Any]) -> None:
+    """Rename what the key owns (see the module docstring) to ``labels.sent_*``."""
+    moved: dict[str, Any] = {}
+    for path in KEY_PATHS:
+        if path in rest:
+            moved[path] = rest.pop(path)
+            continue
+        parts = path.split(".")
+        node: Any = rest
+        for p in parts[:-1]:
+            node = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, dict) and parts[-1] in node:
+            if len(parts) > 1:
+                node = dict(node)  # do not mutate the caller's nested objects
+                parent = rest
+                for p in parts[:-2]:
+                    parent = parent[p]
+                parent[parts[-2]] = node
+            moved[path] = node.pop(parts[-1])
+            if len(parts) > 1 and not node:
+                parent.pop(parts[-2])
+    if moved:
+        labels = rest.get("labels")
+        if not isinstance(labels, dict):
+            labels = {} if labels is None else {"value": labels}
+        rest["labels"] = {**labels, **{"sent_" + k.replace(".", "_"): v for k, v in moved.items()}}

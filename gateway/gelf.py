@@ -28,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from gateway.event_shape import move_key_paths
 from logharbor.levels import SYSLOG_SEVERITY_LEVEL
 
 CHUNK_MAGIC = b"\x1e\x0f"
@@ -110,6 +111,7 @@ def to_event(msg: dict[str, Any], *, received_at: str) -> dict[str, Any]:
     for key, value in msg.items():
         if key.startswith("_") and key != "_id" and len(key) > 1:
             _put(fields, key[1:], value)
+    move_key_paths(fields)  # `_tenant`, `_service.name` ...: kept as labels.sent_*, the key's values apply
     if fields:
         event["fields"] = fields
     return event

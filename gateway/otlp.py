@@ -38,6 +38,7 @@ from typing import Any
 
 import orjson
 
+from gateway.event_shape import move_key_paths
 from logharbor.ids import stable_id
 from logharbor.levels import normalize_level
 
@@ -354,6 +355,7 @@ def to_event(rec: Record, *, received_at: str, tenant: str, source: str, ordinal
     if r["dropped_attributes_count"]:
         _put(fields, "otel.dropped_attributes_count", r["dropped_attributes_count"])
     _put(fields, "otel.mapping_version", OTLP_MAPPING_VERSION)
+    move_key_paths(fields)  # an attribute named service.name / event.id: kept as labels.sent_*
     event["fields"] = fields
     event["id"] = stable_id("otlp", tenant, source, rec.identity, ordinal)
     return event

@@ -24,8 +24,7 @@ for lib in $SNG_LIBS; do dpkg -s "$lib" >/dev/null 2>&1 || need_apt+=("$lib"); d
 if [ ! -x "$CACHE/syslog-ng/usr/sbin/syslog-ng" ] || [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "[protocol-clients] need root and apt-get to install: ${need_apt[*]} syslog-ng (extracted)" >&2
-    exit 0
-  fi
+  else
   echo "[protocol-clients] installing ${need_apt[*]:-} and an extracted syslog-ng ..." >&2
   apt-get update -qq >/dev/null
   if [ ${#need_apt[@]} -gt 0 ]; then
@@ -41,6 +40,7 @@ if [ ! -x "$CACHE/syslog-ng/usr/sbin/syslog-ng" ] || [ ${#need_apt[@]} -gt 0 ]; 
     mkdir -p "$CACHE/syslog-ng"
     for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$CACHE/syslog-ng"; done
     rm -rf "$tmp"
+  fi
   fi
 fi
 

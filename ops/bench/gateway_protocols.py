@@ -35,7 +35,7 @@ def es_bodies(n_batches: int, per_batch: int) -> list[bytes]:
         lines = []
         for i in range(per_batch):
             n = b * per_batch + i
-            lines.append(b'{"create":{"_index":"bench"}}')
+            lines.append(b'{"index":{"_index":"bench"}}')  # index: a repeated body is produced again (create → 409)
             lines.append(orjson.dumps({"@timestamp": ts, "log.level": "info", "host": {"name": "bench-host"},
                                        "message": f"GET /api/items/{n} 200 {i % 97} ms user={i % 13}",
                                        "http": {"response": {"status_code": 200}}, "duration_ms": i % 97,

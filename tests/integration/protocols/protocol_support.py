@@ -44,6 +44,8 @@ class Stack:
     listener_ports: dict[str, int]
     listener_keys: dict[str, str]
     tls_dir: Path
+    es_port: int = 0
+    otlp_port: int = 0
     created_tenants: list[str] = field(default_factory=list)
 
     def key(self, tenant: str, source: str, **kw: Any) -> str:
@@ -131,12 +133,16 @@ def stack_fixture(os_client, os_url, kafka_bootstrap, tmp_path_factory) -> Itera
     env = {"LOGHARBOR_KAFKA_RAW_TOPIC": raw, "LOGHARBOR_KAFKA_PROCESSED_TOPIC": processed,
            "LOGHARBOR_KAFKA_DLQ_TOPIC": dlq, "LOGHARBOR_KAFKA_CONSUMER_GROUP": f"lh-proto-{suffix}",
            "LOGHARBOR_PIPELINE_HTTP_PORT": str(free_port()), "LOGHARBOR_GATEWAY_KEY_REFRESH_S": "1"}
-    gw_env = {**env, "LOGHARBOR_GATEWAY_PROTOCOLS__LISTENERS": json.dumps(listeners)}
+    es_port, otlp_port = free_port(), free_port()
+    gw_env = {**env, "LOGHARBOR_GATEWAY_PROTOCOLS__LISTENERS": json.dumps(listeners),
+              "LOGHARBOR_GATEWAY_PROTOCOLS__ES_PORT": str(es_port),
+              "LOGHARBOR_GATEWAY_PROTOCOLS__OTLP_PORT": str(otlp_port)}
     pipeline = subprocess.Popen([sys.executable, "-m", "ops.cli", "pipeline"], cwd=REPO,
                                 env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     gw = GatewayProcess(env=gw_env)
     s = Stack(gw=gw, os_client=os_client, os_url=os_url, tenant=tenant, listener_ports=ports,
-              listener_keys=listener_keys, tls_dir=tls_dir, created_tenants=[tenant])
+              listener_keys=listener_keys, tls_dir=tls_dir, es_port=es_port, otlp_port=otlp_port,
+              created_tenants=[tenant])
     try:
         gw.start()
         gw.wait_ready()
@@ -168,3 +174,17 @@ def wait_until(predicate: Any, within_s: float, what: str, interval: float = 0.3
             return
         time.sleep(interval)
     raise AssertionError(f"timed out after {within_s} s waiting for {what}")
+
+
+def field(doc: dict, dotted: str) -> Any:
+    """A stored field by its dotted name: at its ECS place, or — for names outside LogHarbor's field
+    vocabulary — under ``fields.`` where the pipeline keeps them (docs/QUERY.md)."""
+    for root in (doc, doc.get("fields") or {}):
+        node: Any = root
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            return node
+        if dotted in root:
+            return root[dotted]
+    raise KeyError(f"{dotted} is not stored (neither at its place nor under fields.): {sorted(doc)}")

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 import requests
-from protocol_support import CACHE, INSTALL_HINT, Stack, wait_until
+from protocol_support import CACHE, INSTALL_HINT, Stack, field, wait_until
 
 pytestmark = [pytest.mark.integration]
 
@@ -75,7 +75,7 @@ def test_elasticsearch_client_bulk_retry_rejection_and_refusals(stack: Stack) ->
     by_msg = stack.by_message(stored)
     d = by_msg["es9 checkout 7"]
     assert d["@timestamp"] == "2026-01-19T10:00:07.123Z" and d["log"]["level"] == "WARN"
-    assert d["http"]["response"]["status_code"] == 501 and d["fields"]["order_id"] == "o-7"
+    assert d["http"]["response"]["status_code"] == 501 and field(d, "order_id") == "o-7"
     assert d["event"]["id"] == "es9-00007" and d["service"]["name"] == "shop"
     assert by_msg["es9 checkout 8"]["log"]["level"] == "ERROR"
     assert "sneaky" not in by_msg and "again" not in by_msg
@@ -118,7 +118,7 @@ def test_opensearch_py_bulk_and_streaming_bulk_with_retry(stack: Stack) -> None:
     by_msg = stack.by_message(stored)
     d = by_msg["invoice 3 sent"]
     assert d["@timestamp"] == "2026-01-20T08:00:03.000Z" and d["log"]["level"] == "INFO"
-    assert d["host"]["name"] == "billing-1" and d["fields"]["amount"] == 30 and d["event"]["id"] == "osp-00003"
+    assert d["host"]["name"] == "billing-1" and field(d, "amount") == 30 and d["event"]["id"] == "osp-00003"
 
 
 def test_wire_details_content_types_encodings_and_no_id(stack: Stack) -> None:
@@ -135,6 +135,11 @@ def test_wire_details_content_types_encodings_and_no_id(stack: Stack) -> None:
         assert r.headers["X-Elastic-Product"] == "Elasticsearch", path
         assert r.status_code == (400 if path == "/_cat/indices" else 200), (path, r.text)
     assert requests.get(base + "/", timeout=10).status_code == 401
+    # the same API at the root of its own port (protocols.es_port), and OTLP on protocols.otlp_port
+    root = requests.get(f"http://127.0.0.1:{stack.es_port}/", headers=auth, timeout=10)
+    assert root.status_code == 200 and root.json()["version"]["number"] and root.headers["X-Elastic-Product"]
+    otlp = requests.post(f"http://127.0.0.1:{stack.otlp_port}/v1/logs", json={"resourceLogs": []}, headers=auth)
+    assert otlp.status_code == 200
     body = b"".join(
         b'{"create":{"_type":"_doc"}}\n' + f'{{"@timestamp":"2026-01-21T00:00:0{i}Z","message":"edge {i}",'
         f'"log.level":"debug","labels":{{"zone":"z{i}"}}}}\n'.encode() for i in range(5))
@@ -155,8 +160,8 @@ def test_wire_details_content_types_encodings_and_no_id(stack: Stack) -> None:
     assert [next(iter(i.values()))["status"] for i in r.json()["items"]] == [400, 400]
     stored = stack.wait_stored(tenant, 5)
     d = stack.by_message(stored)["edge 3"]
-    assert d["log"]["level"] == "DEBUG" and d["labels"]["zone"] == "z3"
-    assert d["labels"]["es_index"] == "edge-2026.01.21" and d["@timestamp"] == "2026-01-21T00:00:03.000Z"
+    assert d["log"]["level"] == "DEBUG" and field(d, "labels.zone") == "z3"
+    assert field(d, "labels.es_index") == "edge-2026.01.21" and d["@timestamp"] == "2026-01-21T00:00:03.000Z"
 
 
 _ES8_SCRIPT = r"""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from protocol_support import CACHE, INSTALL_HINT, Stack, wait_until
+from protocol_support import CACHE, INSTALL_HINT, Stack, field, wait_until
 
 pytestmark = [pytest.mark.integration]
 CLIENTS = Path(__file__).resolve().parent / "clients"
@@ -43,13 +43,13 @@ def test_python_sdk_exporter(stack: Stack, kind: str) -> None:
     by_msg = stack.by_message(stored)
     d = by_msg[f"{kind} order 4 placed"]
     assert d["@timestamp"].startswith("2026-01-19T10:00:04.123")
-    assert d["otel"]["time_unix_nano"] == 1768816804_123456789
+    assert field(d, "otel.time_unix_nano") == 1768816804_123456789
     assert d["log"]["level"] == "INFO" and by_msg[f"{kind} order 3 placed"]["log"]["level"] == "ERROR"
-    assert d["order"]["id"] == "o-4" and d["http"]["response"]["status_code"] == 201
-    assert by_msg[f"{kind} order 3 placed"]["error"]["message"] == "card declined"
-    assert d["service"]["name"] == "checkout" and d["service"]["version"] == "1.2.3"
-    assert d["service"]["environment"] == "test" and d["resource"]["attributes"]["team"] == "payments"
-    assert d["log"]["logger"] == "checkout.orders" and d["otel"]["scope"]["version"] == "2.0.1"
+    assert field(d, "order.id") == "o-4" and field(d, "http.response.status_code") == 201
+    assert field(by_msg[f"{kind} order 3 placed"], "error.message") == "card declined"
+    assert d["service"]["name"] == "checkout" and field(d, "service.version") == "1.2.3"
+    assert field(d, "service.environment") == "test" and field(d, "resource.attributes.team") == "payments"
+    assert field(d, "log.logger") == "checkout.orders" and field(d, "otel.scope.version") == "2.0.1"
     assert by_msg[f"{kind} bridged warning"]["log"]["level"] == "WARN"
 
 
@@ -66,7 +66,7 @@ def test_node_sdk_exporter(stack: Stack) -> None:
     stored = stack.wait_stored(tenant, 8)
     d = stack.by_message(stored)["js node event 3"]
     assert d["@timestamp"] == "2026-01-19T11:00:03.000Z" and d["log"]["level"] == "WARN"
-    assert d["user"]["id"] == "u3" and d["url"]["path"] == "/api/3" and d["host"]["name"] == "node-host-1"
+    assert field(d, "user.id") == "u3" and field(d, "url.path") == "/api/3" and d["host"]["name"] == "node-host-1"
 
 
 def test_partial_success_status_bodies_and_keys(stack: Stack) -> None:
@@ -117,5 +117,5 @@ def test_partial_success_status_bodies_and_keys(stack: Stack) -> None:
     stored = stack.wait_stored(tenant, 1)
     d = stored[0]
     assert d["message"] == "raw good" and d["log"]["level"] == "WARN"
-    assert d["trace"]["id"] == "5b8efff798038103d269b633813fc60c" and d["span"]["id"] == "eee19b7ec3c1b174"
+    assert field(d, "trace.id") == "5b8efff798038103d269b633813fc60c" and field(d, "span.id") == "eee19b7ec3c1b174"
     assert d["@timestamp"] == "2026-01-19T10:00:00.000Z"

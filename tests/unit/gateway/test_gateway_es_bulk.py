@@ -87,3 +87,10 @@ def test_credentials_in_every_wrapping() -> None:
     assert token_from_authorization(f"Basic {b64(f'elastic:{key}'.encode()).decode()}") == key
     assert token_from_authorization(f"Basic {b64(f'{key}:'.encode()).decode()}") == key
     assert token_from_authorization(None) is None and token_from_authorization("Digest x") is None
+
+
+def test_names_the_key_owns_are_kept_as_labels_not_rejected() -> None:
+    item = _parse(b'{"index":{"_index":"a"}}\n{"message":"m","service":{"name":"x","version":"2"},"event.id":"e"}\n')[0]
+    assert item.event["fields"]["service"] == {"version": "2"}
+    assert item.event["fields"]["labels"]["sent_service_name"] == "x"
+    assert item.event["fields"]["labels"]["sent_event_id"] == "e"
