@@ -22,13 +22,15 @@ from typing import Any
 
 from opensearchpy import AsyncOpenSearch, NotFoundError
 
+from logharbor import tenancy
+
 KEYS_INDEX = ".logharbor-keys"
 KEY_PREFIX = "lh_live_"
 # ``operator`` is the cluster-wide scope (docs/SECURITY.md): cluster figures in status/metrics,
 # cluster-wide retention defaults. Only the CLI (or another operator key) can grant it.
 OPERATOR_SCOPE = "operator"
 SCOPES: frozenset[str] = frozenset({"ingest", "read", "admin", OPERATOR_SCOPE})
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,62}$")
+NAME_RE = tenancy.TENANT_RE  # tenants and sources: the one rule in logharbor/tenancy.py
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: ids get read aloud
 _ID_RE = re.compile(r"^[a-z0-9]{12}$")
 

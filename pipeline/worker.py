@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, KafkaError
 
 from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings, default_data_dir
+from logharbor.topics import ensure_topics, logharbor_topics
 from opensearch.client import async_client
 from pipeline import metrics
 from pipeline.crashguard import CrashGuard, Marker
@@ -107,28 +107,9 @@ class PipelineWorker:
         Brokers often run with auto-creation off; creating here (idempotently, racing workers
         tolerated) means a fresh cluster works without a separate setup step.
         """
-        wanted = {
-            self.topic: self.kafka.raw_partitions,
-            self.kafka.processed_topic: self.kafka.processed_partitions,
-            self.kafka.dlq_topic: self.kafka.dlq_partitions,
-        }
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap)
-        await admin.start()
-        try:
-            existing = set(await admin.list_topics())
-            missing = [
-                NewTopic(name, num_partitions=n, replication_factor=1)
-                for name, n in wanted.items()
-                if name not in existing
-            ]
-            if missing:
-                try:
-                    await admin.create_topics(missing)
-                    log.info("created topics %s", [t.name for t in missing])
-                except TopicAlreadyExistsError:
-                    pass
-        finally:
-            await admin.close()
+        wanted = logharbor_topics(self.kafka)
+        wanted[self.topic] = wanted.pop(self.kafka.raw_topic)  # the topic this worker reads (tests set their own)
+        await ensure_topics(self.kafka.bootstrap, wanted, client_id="logharbor-pipeline")
 
     async def check_templates(self) -> None:
         """Warn when the index templates are missing: writes would then create plain indices

@@ -104,14 +104,9 @@ def test_audit_key_cannot_escape_and_environment_is_the_keys(gw, os_url, kafka_b
 
 
 async def _small_topic(bootstrap: str, name: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from logharbor.topics import ensure_topics
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 1, 1, topic_configs={"max.message.bytes": "1500"})])
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, {name: 1}, configs={"max.message.bytes": "1500"})
 
 
 def test_partial_write_503_and_the_resend_carries_the_same_ids(servers, os_url, kafka_bootstrap, unique_tenant):

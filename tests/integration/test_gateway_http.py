@@ -395,4 +395,5 @@ def test_large_batch_validated_in_slices_keeps_indices_and_leaves_debt(gw, os_ur
     assert r.json()["accepted"] == 19_998
     assert [x["index"] for x in r.json()["rejected"]] == [5000, 15001]
     again = post(gw, events(1), key)  # the bucket is now in debt: refused before the body is read
-    assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 10
+    # ~15 s of debt, minus however long this (busy, shared) box took to validate the batch
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 5
