@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "ops.run_cli",
     "alerting.cli",
     "ops.dashboards_export",
+    "ops.chaos.cli",
 )
 
 
@@ -40,6 +41,7 @@ COMMAND_OWNERS: dict[str, str] = {
     "alerts": "alerting.cli", "alerter": "alerting.cli",
 }
 COMMAND_OWNERS["dashboards"] = "ops.dashboards_export"
+COMMAND_OWNERS["chaos"] = "ops.chaos.cli"
 
 
 def _command_of(argv: Sequence[str]) -> str | None:

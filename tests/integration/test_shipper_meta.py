@@ -13,8 +13,8 @@ import time
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from logharbor.topics import ensure_topics
 from opensearch.client import async_client
 from opensearch.keys import KeyStore
 from shipper.meta import detect_host_ips
@@ -29,12 +29,7 @@ def _free_port() -> int:
 
 
 async def _setup(bootstrap: str, topics: list[str], tenant: str) -> str:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, 1, 1) for n in topics])
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, dict.fromkeys(topics, 1))
     client = async_client()
     try:
         key, _ = await KeyStore(client).create(tenant=tenant, source="meta-test", scopes=["ingest"])

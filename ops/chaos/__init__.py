@@ -1,0 +1,1 @@
+"""``logharbor chaos``: fault scenarios under load with a conservation oracle (docs/RELIABILITY.md)."""

@@ -1,0 +1,93 @@
+"""The fault scenarios: what each does to the stack, on a timeline relative to the run.
+
+A scenario is a function ``(stack, clock) -> None`` run in a thread beside the load; it uses
+``clock.at(fraction)`` to wait until that fraction of the load period and ``clock.mark(name)``
+to record what it did (``fault`` and ``heal`` marks feed ``recovery_s``). ``max_loss`` is the
+scenario's contract: 0 means every line must be stored exactly once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from ops.chaos.stack import ChaosStack
+
+
+class Clock(Protocol):
+    def at(self, fraction: float) -> None: ...
+    def mark(self, name: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    apply: Callable[[ChaosStack, Clock], None]
+    max_loss: int = 0
+    own_kafka: bool = False  # the stack runs a broker of its own (the fault hits it)
+
+
+def gateway_kill(stack: ChaosStack, clock: Clock) -> None:
+    """kill -9 the gateway shipper-0 prefers; both shippers carry on through the other one."""
+    clock.at(0.25)
+    stack.gateways[0].kill()
+    clock.mark("fault")
+    clock.at(0.6)
+    stack.gateways[0].start()
+    clock.mark("heal")
+
+
+def pipeline_kill(stack: ChaosStack, clock: Clock) -> None:
+    """kill -9 a pipeline process four times (alternating), restarting each a second later."""
+    for i, at in enumerate((0.15, 0.35, 0.55, 0.75)):
+        clock.at(at)
+        stack.pipelines[i % 2].kill()
+        clock.mark("fault" if i == 0 else f"kill-{i}")
+        time.sleep(1.0)
+        stack.pipelines[i % 2].start()
+    clock.mark("heal")
+
+
+def kafka_leader_kill(stack: ChaosStack, clock: Clock) -> None:
+    """kill -9 the run's own broker (leader of every partition), restart it from its data dir."""
+    clock.at(0.25)
+    stack.kill_kafka()
+    clock.mark("fault")
+    time.sleep(3.0)  # down long enough that gateways answer 503 and shippers retry/spool
+    stack.start_kafka()
+    clock.mark("heal")
+
+
+def rolling_restart(stack: ChaosStack, clock: Clock) -> None:
+    """SIGTERM and restart every process in turn: gateways, pipelines, shippers."""
+    order = stack.gateways + stack.pipelines + stack.shippers
+    clock.mark("fault")
+    for i, proc in enumerate(order):
+        clock.at(0.1 + 0.75 * i / len(order))
+        proc.stop()
+        proc.start()
+        clock.mark(f"restarted-{proc.name}")
+    clock.mark("heal")
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("gateway-kill", "kill -9 one of two gateways mid-load; shippers fail over; restart it", gateway_kill),
+        Scenario("pipeline-kill", "kill -9 a pipeline process 4 times (alternating), restart each", pipeline_kill),
+        Scenario("rolling-restart", "SIGTERM + restart every gateway, pipeline and shipper in turn", rolling_restart),
+        Scenario("kafka-leader-kill", "kill -9 the partition leader (a single broker of the run's own), restart it",
+                 kafka_leader_kill, own_kafka=True),
+    )
+}
+
+# Named by issue 20 but not implemented yet (they need servers of the run's own): listed so
+# `logharbor chaos list` says so instead of pretending.
+PLANNED: dict[str, str] = {
+    "opensearch-node-kill": "kill -9 a data node of a 3-node OpenSearch of the run's own; restart",
+    "opensearch-pause": "SIGSTOP an OpenSearch of the run's own for 60 s, then SIGCONT",
+    "network-partition": "cut shipper ↔ gateway with a network namespace + veth pair, then heal",
+}

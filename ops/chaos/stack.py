@@ -1,0 +1,254 @@
+"""The system under test of one chaos run: real LogHarbor processes of the run's own.
+
+Two shippers tail files the load writes (each prefers a different gateway and fails over to
+the other), two ``logharbor gateway`` processes produce to a raw topic of the run's own, two
+single-process ``logharbor pipeline`` processes share it as one consumer group and index into
+the run's own tenant. The runner acts as their supervisor: scenarios kill, stop and restart
+them through :class:`Proc`. Servers (OpenSearch, Kafka) are the ones configured
+(``LOGHARBOR_OPENSEARCH_URL``, ``LOGHARBOR_KAFKA_BOOTSTRAP``); nothing here touches them beyond
+the run's own topics, key and data streams, which :meth:`ChaosStack.close` deletes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from gateway.testing import create_topic, free_port, keys
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class Proc:
+    """One LogHarbor process the runner owns; ``start()`` again after a kill restarts it."""
+
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path, port: int | None = None) -> None:
+        self.name, self.cmd, self.env, self.log, self.port = name, cmd, env, log, port
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self, timeout_s: float = 60.0, wait: bool = True) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.cmd, cwd=REPO, env=self.env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        self.starts += 1
+        if wait and self.port is not None:
+            self.wait_http("/health", timeout_s)
+
+    def wait_http(self, path: str, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"{self.name} exited with {self.proc and self.proc.returncode}: {self.tail()}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name}: {path} not 200 within {timeout_s} s: {self.tail()}")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no drain, no flush, no commit."""
+        if self.alive():
+            assert self.proc is not None
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self, timeout_s: float = 40.0, wait: bool = True) -> None:
+        """SIGTERM and wait (the graceful path), SIGKILL after ``timeout_s``."""
+        if self.alive():
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGTERM)
+            if not wait:
+                return
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def tail(self, n: int = 2000) -> str:
+        with contextlib.suppress(OSError):
+            return self.log.read_text(errors="replace")[-n:]
+        return ""
+
+
+class ChaosStack:
+    """Shippers → 2 gateways → Kafka → 2 pipelines → OpenSearch, all of this run's own."""
+
+    def __init__(
+        self, workdir: Path, os_url: str, bootstrap: str, partitions: int = 4, own_kafka: bool = False
+    ) -> None:
+        self.workdir, self.os_url, self.bootstrap = workdir, os_url, bootstrap
+        self.own_kafka = own_kafka
+        self.kafka_settings: Any = None
+        run = uuid.uuid4().hex[:10]
+        self.run_id = run
+        self.tenant = "chaos" + run
+        self.raw, self.processed, self.dlq = (f"lh-chaos-{k}-{run}" for k in ("raw", "processed", "dlq"))
+        self.group = f"lh-chaos-pipeline-{run}"
+        self.partitions = partitions
+        self.gateways: list[Proc] = []
+        self.pipelines: list[Proc] = []
+        self.shippers: list[Proc] = []
+        self.files: list[Path] = []
+        self.key_id: str | None = None
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "LOGHARBOR_OPENSEARCH_URL": self.os_url,
+            "LOGHARBOR_KAFKA_BOOTSTRAP": self.bootstrap,
+            "LOGHARBOR_KAFKA_RAW_TOPIC": self.raw,
+            "LOGHARBOR_KAFKA_PROCESSED_TOPIC": self.processed,
+            "LOGHARBOR_KAFKA_DLQ_TOPIC": self.dlq,
+            "LOGHARBOR_KAFKA_CONSUMER_GROUP": self.group,
+            **extra,
+        }
+
+    @property
+    def procs(self) -> list[Proc]:
+        return self.gateways + self.pipelines + self.shippers
+
+    def start(self) -> None:
+        from logharbor.config import OpenSearchSettings
+        from opensearch.bootstrap import bootstrap
+        from opensearch.client import sync_client
+
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        if self.own_kafka:
+            self.start_kafka()
+        client = sync_client(OpenSearchSettings(url=self.os_url))
+        try:
+            bootstrap(client)  # idempotent: templates so the tenant's data streams get LogHarbor's mapping
+        finally:
+            client.close()
+        create_topic(self.bootstrap, self.raw, self.partitions)
+        create_topic(self.bootstrap, self.processed, 1)
+        create_topic(self.bootstrap, self.dlq, 1)
+        key, record = keys(self.os_url, "create", tenant=self.tenant, source="chaos", scopes=["ingest"],
+                      description="logharbor chaos run " + self.run_id)
+        self.key_id = getattr(record, "key_id", None) or getattr(record, "id", None)
+        py = [sys.executable, "-m", "ops.cli"]
+        for i in range(2):
+            port = free_port()
+            # aiohttp's graceful stop waits out idle keep-alive connections (the shippers') up to
+            # shutdown_timeout_s (30 s by default): 5 s keeps a rolling restart bounded.
+            env = self.env(LOGHARBOR_GATEWAY_SHUTDOWN_TIMEOUT_S="5")
+            self.gateways.append(Proc(f"gateway-{i}", [*py, "gateway", "--port", str(port)], env,
+                                      self.workdir / f"gateway-{i}.log", port))
+        for i in range(2):
+            port = free_port()
+            env = self.env(LOGHARBOR_PIPELINE_STATE_DIR=str(self.workdir / f"pipeline-{i}-state"),
+                           LOGHARBOR_PIPELINE_MAX_POLL_RECORDS="500", LOGHARBOR_PIPELINE_BULK_MAX_DOCS="500")
+            self.pipelines.append(Proc(f"pipeline-{i}", [*py, "pipeline", "--port", str(port)], env,
+                                       self.workdir / f"pipeline-{i}.log", port))
+        urls = [f"http://127.0.0.1:{g.port}" for g in self.gateways]
+        for i in range(2):
+            path = self.workdir / f"app-{i}.log"
+            path.touch()
+            self.files.append(path)
+            cfg = {
+                "gateway": {"urls": urls[i:] + urls[:i], "api_key": key, "timeout_s": 5, "probe_interval_s": 1},
+                "data_dir": str(self.workdir / f"shipper-{i}"),
+                "sources": [{"type": "file", "name": f"app-{i}", "paths": [str(path)], "format": "auto",
+                             "start_at": "beginning"}],
+                "batch": {"max_events": 200, "max_wait_s": 0.2},
+                "retry": {"delays_s": [0.2, 0.5, 1.0], "jitter": 0.1},
+                "spool": {"resend_interval_s": 1.0},
+                "checkpoint_interval_s": 0.5,
+                "log_level": "WARNING",
+                "shutdown_timeout_s": 5,
+                "detect_host_ip": False,
+            }
+            cfg_path = self.workdir / f"shipper-{i}.json"  # JSON is YAML
+            cfg_path.write_text(json.dumps(cfg))
+            os.chmod(cfg_path, 0o600)
+            self.shippers.append(Proc(f"shipper-{i}", [*py, "shipper", "--config", str(cfg_path)], self.env(),
+                                      self.workdir / f"shipper-{i}.log"))
+        for p in self.procs:  # boot concurrently (interpreter start-up dominates), then wait for each
+            p.start(wait=False)
+        for p in self.procs:
+            if p.port is not None:
+                p.wait_http("/health", 90)
+
+    def start_kafka(self) -> None:
+        """A broker of the run's own (devstack machinery, scratch data dir, free ports); idempotent."""
+        from ops.devstack import stack as devstack
+        from ops.devstack.settings import DevstackSettings
+
+        if self.kafka_settings is None:
+            self.kafka_settings = DevstackSettings(
+                data_dir=self.workdir / "kafka", kafka_port=free_port(), kafka_controller_port=free_port()
+            )
+            self.bootstrap = f"127.0.0.1:{self.kafka_settings.kafka_port}"
+        devstack.up(self.kafka_settings, ["kafka"], log=lambda _msg: None)
+
+    def kill_kafka(self) -> None:
+        """kill -9 the run's own broker (never the shared one: the pid comes from the run's data dir)."""
+        from ops.devstack.process import load_record
+
+        assert self.own_kafka and self.kafka_settings is not None, "only a broker of the run's own is killed"
+        rec = load_record(self.kafka_settings.data_dir, "kafka")
+        if rec is not None and rec.alive():
+            os.kill(rec.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while rec.alive() and time.monotonic() < deadline:
+                time.sleep(0.1)
+
+    def close(self) -> None:
+        """Stop every process, delete the run's topics, key-scoped data streams and key."""
+        for group in (self.shippers, self.gateways + self.pipelines):
+            for p in group:
+                with contextlib.suppress(Exception):
+                    p.stop(wait=False)
+            for p in group:
+                with contextlib.suppress(Exception):
+                    p.stop(20)
+        from gateway.testing import run_async
+
+        async def _delete_topics() -> None:
+            from aiokafka.admin import AIOKafkaAdminClient
+
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            await admin.start()
+            try:
+                await admin.delete_topics([self.raw, self.processed, self.dlq])
+            finally:
+                await admin.close()
+
+        if self.own_kafka and self.kafka_settings is not None:
+            from ops.devstack import stack as devstack
+
+            with contextlib.suppress(Exception):
+                devstack.down(self.kafka_settings, ["kafka"], log=lambda _msg: None)
+        else:
+            with contextlib.suppress(Exception):
+                run_async(_delete_topics())
+        if self.key_id:
+            with contextlib.suppress(Exception):
+                keys(self.os_url, "revoke", self.key_id)
+        from logharbor.config import OpenSearchSettings
+        from opensearch.client import sync_client
+
+        client = sync_client(OpenSearchSettings(url=self.os_url))
+        try:
+            with contextlib.suppress(Exception):
+                client.indices.delete_data_stream(name=f"logs-{self.tenant}-*")
+        finally:
+            client.close()

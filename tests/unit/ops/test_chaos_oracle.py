@@ -1,0 +1,28 @@
+"""The chaos oracle's tally: it must notice every lost and every doubled line, ignore other runs'."""
+
+from __future__ import annotations
+
+from ops.chaos.oracle import SEQ, tally
+from ops.chaos.scenarios import PLANNED, SCENARIOS
+
+
+def test_tally_counts_loss_and_duplicates() -> None:
+    texts = [f"2026-01-01T00:00:00Z INFO chaos-r1 file=0 seq={s} x" for s in (0, 1, 1, 3)]
+    texts += ["chaos-r1 file=1 seq=0 y", "chaos-other file=0 seq=2 x", "unrelated"]
+    v = tally(texts, "r1", [4, 1])
+    assert (v.sent, v.stored, v.docs, v.lost, v.duplicates) == (5, 4, 5, 1, 1)
+    assert v.missing_sample == ["file=0 seq=2"]
+
+
+def test_exact_once_is_clean() -> None:
+    v = tally((f"chaos-r file={k} seq={s}" for k in range(2) for s in range(3)), "r", [3, 3])
+    assert (v.sent, v.stored, v.lost, v.duplicates) == (6, 6, 0, 0)
+
+
+def test_line_format_round_trips() -> None:
+    assert SEQ.search("… chaos-ab12 file=1 seq=42 GET").groups() == ("ab12", "1", "42")
+
+
+def test_scenario_table() -> None:
+    assert {"gateway-kill", "pipeline-kill", "rolling-restart"} <= set(SCENARIOS)
+    assert not set(SCENARIOS) & set(PLANNED)
