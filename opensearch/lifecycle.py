@@ -8,6 +8,9 @@ force_merge, allocation, delete) and ``min_index_age``/``min_doc_count`` transit
 attached through ``ism_template`` patterns. Policies and per-index state live in
 ``.logharbor-lifecycle``; a croniter schedule (``storage.lifecycle_schedule``) calls
 :func:`run_once`. Every action is idempotent, so a run that dies half-way is simply redone.
+
+Why one module of ~450 lines: the phase transitions of one policy are one state machine over the
+same per-index state; deletion, size budgets and snapshots are already modules of their own.
 """
 
 from __future__ import annotations
