@@ -8,6 +8,9 @@ entropy, and a fast one keeps verification off the gateway's hot path. Compariso
 
 The gateway verifies ``ingest`` keys from a cache it refreshes every few seconds
 (gateway/auth.py); the UI reuses :class:`KeyStore` for ``read`` and ``admin`` keys.
+
+Why one module of ~420 lines: the key record, its hashing and every store operation (create,
+verify, revoke, rotate with grace) must agree on one document shape; kept together on purpose.
 """
 
 from __future__ import annotations

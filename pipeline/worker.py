@@ -97,6 +97,7 @@ class PipelineWorker:
         )
         self.dlq: DeadLetterSink | None = None
         self.watermark = WatermarkReporter(self.client, self.group)  # for the alert evaluator
+        self.aggregates = stream_aggregates(settings, self.client)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -325,10 +326,23 @@ class PipelineWorker:
         if self.settings.publish_processed and settled.publish:
             published = await self.publisher.publish(self.kafka.processed_topic, processed_messages(settled.publish))
             metrics.PUBLISHED.inc(published)
+        if self.aggregates is not None:  # before the records are done: see pipeline/streamagg/rollup.py
+            await self.aggregates.write(prepared)
         done = self.tracker.done
         for rec in prepared.records:
             done(TopicPartition(rec.topic, rec.partition), rec.offset)
         self.watermark.settled(prepared.records)
+
+
+def stream_aggregates(settings: PipelineSettings, client: Any) -> Any:
+    """The rollup-partial writer when ``pipeline.stream_aggregates`` is on, else None."""
+    if not settings.stream_aggregates:
+        return None
+    from pipeline.streamagg.rollup import AggregationRules
+    from pipeline.streamagg.sink import StreamAggregates
+
+    path = settings.aggregation_rules_path
+    return StreamAggregates(client, AggregationRules.from_yaml(path) if path else AggregationRules())
 
 
 def _safe_name(name: str) -> str:

@@ -16,7 +16,7 @@ import orjson
 import pytest
 import requests
 
-from gateway.testing import GatewayProcess, create_topic, keys, read_topic
+from gateway.testing import GatewayProcess, keys, read_topic
 from logharbor.envelope import Envelope
 
 pytestmark = pytest.mark.integration
@@ -29,11 +29,6 @@ def now_iso() -> str:
 def post(gw: GatewayProcess, body: bytes, key: str) -> requests.Response:
     h = {"Content-Type": "application/x-ndjson", "Authorization": f"Bearer {key}"}
     return requests.post(gw.url + "/ingest", data=body, headers=h, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def topic(kafka_bootstrap: str) -> str:
-    return create_topic(kafka_bootstrap)
 
 
 @pytest.fixture(scope="module")

@@ -42,11 +42,6 @@ def post(
 
 
 @pytest.fixture(scope="module")
-def topic(kafka_bootstrap: str) -> str:
-    return create_topic(kafka_bootstrap)
-
-
-@pytest.fixture(scope="module")
 def gw(servers, topic: str):
     with GatewayProcess(env={"LOGHARBOR_KAFKA_RAW_TOPIC": topic, "LOGHARBOR_GATEWAY_KEY_REFRESH_S": "1"}) as g:
         g.wait_ready()
