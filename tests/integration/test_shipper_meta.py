@@ -82,10 +82,10 @@ def test_meta_and_host_ip_land_in_ecs_fields(kafka_bootstrap, os_client, tmp_pat
             docs = {h["_source"]["log"]["file"]["path"]: h["_source"] for h in hits}
         assert set(docs) == {str(api), str(worker)}, docs
         a, w = docs[str(api)], docs[str(worker)]
-        assert a["host"]["datacenter"] == "fra1" and a["cloud"]["region"] == "eu-central-1"
+        assert a["logharbor"]["datacenter"] == "fra1" and a["cloud"]["region"] == "eu-central-1"
         assert a["labels"]["environment"] == "staging" and a["service"]["environment"] == "staging"
         assert a["service"]["version"] == "2.4.1" and w["service"]["version"] == "3.0.0"  # the source's wins
-        assert w["labels"]["queue"] == "emails" and w["host"]["datacenter"] == "fra1"
+        assert w["labels"]["queue"] == "emails" and w["logharbor"]["datacenter"] == "fra1"
         ips = detect_host_ips()
         if ips:  # sandboxes without an interface address have nothing to detect
             got = a["host"]["ip"]
