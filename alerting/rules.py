@@ -16,28 +16,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from alerting.durations import parse_duration
+from alerting.schedule import check_active
 from opensearch.alerts_query import group_key  # noqa: F401  (re-exported: alerting code reads it here)
 from opensearch.query import QuerySyntaxError, parse
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 SECRET_FIELDS = ("url", "routing_key", "secret", "password")
 MASK = "********"
 OPS = (">", ">=", "<", "<=")
 AGGS = ("avg", "p95", "p99", "max", "min", "sum", "unique")
 MAX_GROUPS = 10_000
-
-
-def parse_duration(text: str | float | int, what: str = "duration") -> float:
-    """``"90s"``, ``"2m"``, ``"1h"`` → seconds. Numbers are seconds already."""
-    if isinstance(text, int | float):
-        if text < 0:
-            raise ValueError(f"{what} must not be negative")
-        return float(text)
-    m = _DURATION.match(text or "")
-    if not m:
-        raise ValueError(f"{what} {text!r}: use a number and a unit (ms, s, m, h, d, w), e.g. '5m'")
-    return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 def compare(op: str, value: float, threshold: float) -> bool:
@@ -194,8 +182,6 @@ class Rule(BaseModel):
     @field_validator("active")
     @classmethod
     def _active(cls, v: Any) -> Any:
-        from alerting.schedule import check_active
-
         check_active(v)
         return v
 

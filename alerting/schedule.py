@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from alerting.rules import Rule, parse_duration
+from alerting.durations import parse_duration
+
+if TYPE_CHECKING:  # annotations only: rules imports this module to validate `active`
+    from alerting.rules import Rule
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 BUSINESS_HOURS: list[dict[str, Any]] = [{"days": "mon-fri", "from": "09:00", "to": "17:00"}]

@@ -6,6 +6,9 @@ Content-Type/Encoding (415) → declared length (413) → Kafka and backpressure
 rate bucket (429) — all of these also answer ``Expect: 100-continue`` — then the streamed,
 capped body read (400/413/408) → parse (400/413) → rate limit in events (429) → validation
 (400/413 strict, 202 partial) → produce and wait for every ack (202, or 503).
+
+Why one module of ~530 lines: the order of those checks is the contract, and reads best in one
+place; the decisions are in plain modules (auth, ratelimit, decompress, validate, door).
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ import time
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import (
     InvalidProducerEpoch,
     InvalidProducerIdMapping,
@@ -25,7 +24,6 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
     OutOfOrderSequenceNumber,
     ProducerFenced,
-    TopicAlreadyExistsError,
     UnknownProducerId,
 )
 from aiokafka.partitioner import DefaultPartitioner
@@ -34,6 +32,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from logharbor.config import KafkaSettings
 from logharbor.envelope import Envelope
+from logharbor.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
@@ -113,22 +112,8 @@ class EventProducer:
     async def _ensure_topic(self) -> None:
         """Create the raw topic if missing: brokers often run with auto-creation off, and a fresh
         single node should work whether the gateway or the pipeline starts first."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap, client_id="logharbor-gateway")
-        await admin.start()
-        try:
-            if self.topic in set(await admin.list_topics()):
-                return
-            brokers = (await admin.describe_cluster()).get("brokers") or [None]
-            topic = NewTopic(
-                self.topic, num_partitions=self.kafka.raw_partitions, replication_factor=min(3, len(brokers))
-            )
-            try:
-                await admin.create_topics([topic])
-                log.info("kafka: created topic %s (%d partitions)", self.topic, self.kafka.raw_partitions)
-            except TopicAlreadyExistsError:
-                pass
-        finally:
-            await admin.close()
+        wanted = {self.topic: self.kafka.raw_partitions}
+        await ensure_topics(self.kafka.bootstrap, wanted, client_id="logharbor-gateway")
 
     async def _connect_once(self) -> bool:
         try:

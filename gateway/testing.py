@@ -47,20 +47,11 @@ def unique_topic(prefix: str = "lh-test-gw") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-async def _create_topic(bootstrap: str, name: str, partitions: int) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
-    finally:
-        await admin.close()
-
-
 def create_topic(bootstrap: str, name: str | None = None, partitions: int = 3) -> str:
     name = name or unique_topic()
-    run_async(_create_topic(bootstrap, name, partitions))
+    from logharbor.topics import ensure_topics
+
+    run_async(ensure_topics(bootstrap, {name: partitions}))
     return name
 
 

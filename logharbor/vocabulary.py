@@ -14,8 +14,9 @@ Where a name goes (in this order):
 2. a name LogHarbor used to write inside ECS namespaces that ECS does not define
    (``RENAMED``: ``event.business_hours`` …) → LogHarbor's own namespace ``logharbor.*``
    (queries by the old name still resolve);
-3. a name whose first segment is an **ECS field set** (``ECS_ROOTS``: ``http``, ``user`` …) or
-   one of LogHarbor's roots → kept as it is;
+3. a name whose first segment is an **ECS field set** (``ECS_ROOTS``: ``http``, ``user`` …), a
+   Filebeat module namespace the parsers write (``MODULE_ROOTS``: ``postgresql`` …) or one of
+   LogHarbor's roots → kept as it is;
 4. anything else — a name **as sent** that is neither ECS nor vocabulary → under ``fields.``
    (``query_type`` → ``fields.query_type``, ``request.headers.authorization`` →
    ``fields.request.headers.authorization``): a root ECS never defines (Filebeat's custom-fields
@@ -43,7 +44,12 @@ ECS_ROOTS: frozenset[str] = frozenset(
 OWN = "logharbor"  # LogHarbor's derived fields where ECS has no name
 CUSTOM = "fields"  # client names outside ECS and the vocabulary, as sent
 MALFORMED = "_malformed"  # values whose type conflicts with the mapping ("name=value" lines, text)
-ROOTS: frozenset[str] = ECS_ROOTS | {OWN, CUSTOM, MALFORMED}
+# Filebeat-module namespaces the pipeline's parsers write (postgresql.log.*, mysql.slowlog.* ...):
+# kept as they are, like ECS, so Dashboards/Kibana users find them where Filebeat puts them.
+MODULE_ROOTS: frozenset[str] = frozenset(
+    {"postgresql", "mysql", "redis", "mongodb", "nginx", "apache", "haproxy", "kafka", "kubernetes", "system"}
+)
+ROOTS: frozenset[str] = ECS_ROOTS | MODULE_ROOTS | {OWN, CUSTOM, MALFORMED}
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from logharbor import ecs
+from logharbor import ecs, levels
 
-ERROR_LEVELS: tuple[str, ...] = ("ERROR", "FATAL")
+ERROR_LEVELS: tuple[str, ...] = tuple(lv for lv in levels.LEVELS if lv in levels.ERROR_LEVELS)
 FIELD_METRICS: frozenset[str] = frozenset(
     {"avg", "sum", "min", "max", "stats", "stddev", "percentiles", "cardinality"})
 TIME_KEY = ecs.TIMESTAMP

@@ -86,7 +86,14 @@ def disk_health(client: OpenSearch) -> dict[str, Any]:
     last = lifecycle_audit.search(client, kind="emergency", size=1)
     worst = max((n["state"] for n in nodes), key=("ok", "low", "high", "flood").index, default="ok")
     return {"watermarks": wm, "nodes": nodes, "state": worst, "blocked_indices": blocked_indices(client),
-            "last_emergency": last[0] if last else None}
+            "create_index_blocked": create_index_blocked(client), "last_emergency": last[0] if last else None}
+
+
+def create_index_blocked(client: OpenSearch) -> bool:
+    """OpenSearch's cluster-wide ``cluster.blocks.create_index`` (set while every node is past the
+    high watermark): no new backing index or data stream can be created, so rollover waits."""
+    s = client.cluster.get_settings(flat_settings=True)
+    return any(str(s.get(k, {}).get("cluster.blocks.create_index")) == "true" for k in ("persistent", "transient"))
 
 
 def candidates(client: OpenSearch, settings: LifecycleSettings) -> list[dict[str, Any]]:
@@ -184,6 +191,8 @@ def render(health: dict[str, Any]) -> str:
                      f"flood {req['flood_stage'] / 2**30:.2f})")
     if health["blocked_indices"]:
         lines.append(f"  FLOOD-STAGE BLOCK on {len(health['blocked_indices'])} indices: ingest is paused")
+    if health.get("create_index_blocked"):
+        lines.append("  CREATE-INDEX BLOCK (cluster.blocks.create_index): no rollover or new stream for now")
     return "\n".join(lines)
 
 

@@ -8,6 +8,9 @@ entropy, and a fast one keeps verification off the gateway's hot path. Compariso
 
 The gateway verifies ``ingest`` keys from a cache it refreshes every few seconds
 (gateway/auth.py); the UI reuses :class:`KeyStore` for ``read`` and ``admin`` keys.
+
+Why one module of ~420 lines: the key record, its hashing and every store operation (create,
+verify, revoke, rotate with grace) must agree on one document shape; kept together on purpose.
 """
 
 from __future__ import annotations
@@ -22,13 +25,15 @@ from typing import Any
 
 from opensearchpy import AsyncOpenSearch, NotFoundError
 
+from logharbor import tenancy
+
 KEYS_INDEX = ".logharbor-keys"
 KEY_PREFIX = "lh_live_"
 # ``operator`` is the cluster-wide scope (docs/SECURITY.md): cluster figures in status/metrics,
 # cluster-wide retention defaults. Only the CLI (or another operator key) can grant it.
 OPERATOR_SCOPE = "operator"
 SCOPES: frozenset[str] = frozenset({"ingest", "read", "admin", OPERATOR_SCOPE})
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{0,62}$")
+NAME_RE = tenancy.TENANT_RE  # tenants and sources: the one rule in logharbor/tenancy.py
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o/1/l: ids get read aloud
 _ID_RE = re.compile(r"^[a-z0-9]{12}$")
 

@@ -8,12 +8,14 @@ force_merge, allocation, delete) and ``min_index_age``/``min_doc_count`` transit
 attached through ``ism_template`` patterns. Policies and per-index state live in
 ``.logharbor-lifecycle``; a croniter schedule (``storage.lifecycle_schedule``) calls
 :func:`run_once`. Every action is idempotent, so a run that dies half-way is simply redone.
+
+Why one module of ~450 lines: the phase transitions of one policy are one state machine over the
+same per-index state; deletion, size budgets and snapshots are already modules of their own.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,26 +25,10 @@ from opensearchpy import NotFoundError, OpenSearch, TransportError
 
 from logharbor.config import StorageSettings
 
-LIFECYCLE_INDEX = ".logharbor-lifecycle"
-_AGE = re.compile(r"^(\d+)(ms|s|m|h|d)$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^(\d+(?:\.\d+)?)(b|kb|mb|gb|tb)$", re.I)
-_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
-
-
-def age_seconds(text: str) -> float:
-    """``"7d"`` → seconds (the ISM time-value units LogHarbor policies use)."""
-    m = _AGE.match(text.strip())
-    if not m:
-        raise ValueError(f"bad age '{text}': use a number and one of ms, s, m, h, d (e.g. 7d)")
-    return int(m.group(1)) * _UNITS[m.group(2)]
-
-
-def size_bytes(text: str) -> int:
-    m = _SIZE.match(str(text).strip())
-    if not m:
-        raise ValueError(f"bad size '{text}': use a number and one of b, kb, mb, gb, tb")
-    return int(float(m.group(1)) * _SIZE_UNITS[m.group(2).lower()])
+# The state index and the age/size units live in a leaf (safe_delete, size_budget and snapshots
+# use them too, and this module calls those: keeping them here made a cycle).
+from .lifecycle_index import LIFECYCLE_INDEX, age_seconds, size_bytes
+from .lifecycle_index import ensure_lifecycle_index as _ensure_index
 
 
 def ism_available(client: OpenSearch) -> bool:
@@ -66,21 +52,6 @@ def node_tiers(client: OpenSearch) -> set[str]:
     """The ``temp`` attribute values present in the cluster (hot, warm, cold)."""
     rows = client.cat.nodeattrs(format="json")
     return {r["value"] for r in rows if r.get("attr") == "temp"}
-
-
-def _ensure_index(client: OpenSearch) -> None:
-    if not client.indices.exists(index=LIFECYCLE_INDEX):
-        try:
-            client.indices.create(index=LIFECYCLE_INDEX, body={
-                "settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0, "hidden": True}},
-                "mappings": {"dynamic": False, "properties": {
-                    "type": {"type": "keyword"}, "name": {"type": "keyword"}, "index": {"type": "keyword"},
-                    "policy": {"type": "keyword"}, "state": {"type": "keyword"}, "hash": {"type": "keyword"},
-                }},
-            })
-        except TransportError as exc:
-            if "resource_already_exists" not in str(exc):
-                raise
 
 
 RETENTION_DOC = "retention"

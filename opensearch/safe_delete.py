@@ -24,7 +24,8 @@ from typing import Any
 from opensearchpy import NotFoundError, OpenSearch
 
 from . import lifecycle_audit, snapshots
-from .lifecycle import LIFECYCLE_INDEX, _ensure_index, age_seconds
+from .lifecycle_index import LIFECYCLE_INDEX, age_seconds
+from .lifecycle_index import ensure_lifecycle_index as _ensure_index
 from .lifecycle_settings import LifecycleSettings
 
 # ------------------------------------------------------------------------------------ legal hold

@@ -16,7 +16,7 @@ from typing import Any
 
 from opensearchpy import NotFoundError, OpenSearch
 
-from .lifecycle import size_bytes
+from .lifecycle_index import size_bytes
 
 
 @dataclass

@@ -23,7 +23,7 @@ from typing import Any
 from opensearchpy import NotFoundError, OpenSearch
 
 from . import lifecycle_audit
-from .lifecycle import age_seconds
+from .lifecycle_index import age_seconds
 
 TAG = "logharbor"
 DONE_STATES = ("SUCCESS", "PARTIAL", "FAILED", "INCOMPATIBLE")

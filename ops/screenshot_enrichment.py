@@ -38,14 +38,9 @@ def _get(url: str, key: str) -> dict:
 
 
 async def _topics(bootstrap: str, names: list[str]) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from logharbor.topics import ensure_topics
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, 1, 1) for n in names])
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, dict.fromkeys(names, 1))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -100,10 +100,15 @@ def is_flood_stage_block(error: Any) -> bool:
     items are retried like any 429 — consumption stays paused, Kafka keeps the records, nothing
     is failed — but polled at most every ``FLOOD_POLL_S`` so ingest resumes soon after it clears.
     """
-    if not isinstance(error, dict) or error.get("type") != "cluster_block_exception":
+    if not isinstance(error, dict):
         return False
     reason = str(error.get("reason") or "")
-    return "read-only-allow-delete" in reason or "flood-stage" in reason
+    if error.get("type") == "index_create_block_exception" or "create-index blocked" in reason:
+        # the cluster-wide create-index block OpenSearch sets while every node is past the high
+        # watermark (a 403): a new backing index or data stream must wait for space too
+        return True
+    return error.get("type") == "cluster_block_exception" and (
+        "read-only-allow-delete" in reason or "flood-stage" in reason)
 
 
 FLOOD_POLL_S = 5.0
@@ -233,7 +238,7 @@ class BulkIndexer:
                             item.outcome = Outcome.CREATED
                         elif status == 409:
                             item.outcome = Outcome.DUPLICATE
-                        elif _retryable_status(status):
+                        elif _retryable_status(status) or is_flood_stage_block(info.get("error")):
                             retry.append(item)
                             backoff = True
                             flood = flood or is_flood_stage_block(info.get("error"))

@@ -14,6 +14,9 @@ Runs over ``message``, ``event.original`` and every other string field, plus who
 * ``patterns`` — operator patterns (e.g. emails), each counted under its own name
 
 All patterns use possessive quantifiers or bounded repeats, so each runs in linear time.
+
+Why one module of ~410 lines: most of it is the table of built-in patterns, each with its test
+string, kept together so a reviewer sees every secret shape at once.
 """
 
 from __future__ import annotations

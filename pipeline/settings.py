@@ -24,6 +24,10 @@ class PipelineSettings(SectionSettings):
     section: ClassVar[str] = "pipeline"
     model_config = SettingsConfigDict(env_prefix="LOGHARBOR_PIPELINE_", env_nested_delimiter="__", extra="forbid")
 
+    # Streaming aggregates (docs/PIPELINE.md "Streaming aggregates"): rollup partials per batch.
+    stream_aggregates: bool = False
+    aggregation_rules_path: Path | None = None  # YAML `aggregation:` document; None = the defaults
+
     # Rules file (YAML, see docs/PIPELINE.md). None = the built-in default step list.
     rules_path: Path | None = None
     rules_reload_interval_s: float = Field(default=2.0, gt=0)

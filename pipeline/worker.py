@@ -18,10 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import CommitFailedError, KafkaError
 
 from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings, default_data_dir
+from logharbor.topics import ensure_topics, logharbor_topics
 from opensearch.client import async_client
 from pipeline import metrics
 from pipeline.crashguard import CrashGuard, Marker
@@ -97,6 +97,7 @@ class PipelineWorker:
         )
         self.dlq: DeadLetterSink | None = None
         self.watermark = WatermarkReporter(self.client, self.group)  # for the alert evaluator
+        self.aggregates = stream_aggregates(settings, self.client)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -106,28 +107,9 @@ class PipelineWorker:
         Brokers often run with auto-creation off; creating here (idempotently, racing workers
         tolerated) means a fresh cluster works without a separate setup step.
         """
-        wanted = {
-            self.topic: self.kafka.raw_partitions,
-            self.kafka.processed_topic: self.kafka.processed_partitions,
-            self.kafka.dlq_topic: self.kafka.dlq_partitions,
-        }
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.kafka.bootstrap)
-        await admin.start()
-        try:
-            existing = set(await admin.list_topics())
-            missing = [
-                NewTopic(name, num_partitions=n, replication_factor=1)
-                for name, n in wanted.items()
-                if name not in existing
-            ]
-            if missing:
-                try:
-                    await admin.create_topics(missing)
-                    log.info("created topics %s", [t.name for t in missing])
-                except TopicAlreadyExistsError:
-                    pass
-        finally:
-            await admin.close()
+        wanted = logharbor_topics(self.kafka)
+        wanted[self.topic] = wanted.pop(self.kafka.raw_topic)  # the topic this worker reads (tests set their own)
+        await ensure_topics(self.kafka.bootstrap, wanted, client_id="logharbor-pipeline")
 
     async def check_templates(self) -> None:
         """Warn when the index templates are missing: writes would then create plain indices
@@ -344,10 +326,23 @@ class PipelineWorker:
         if self.settings.publish_processed and settled.publish:
             published = await self.publisher.publish(self.kafka.processed_topic, processed_messages(settled.publish))
             metrics.PUBLISHED.inc(published)
+        if self.aggregates is not None:  # before the records are done: see pipeline/streamagg/rollup.py
+            await self.aggregates.write(prepared)
         done = self.tracker.done
         for rec in prepared.records:
             done(TopicPartition(rec.topic, rec.partition), rec.offset)
         self.watermark.settled(prepared.records)
+
+
+def stream_aggregates(settings: PipelineSettings, client: Any) -> Any:
+    """The rollup-partial writer when ``pipeline.stream_aggregates`` is on, else None."""
+    if not settings.stream_aggregates:
+        return None
+    from pipeline.streamagg.rollup import AggregationRules
+    from pipeline.streamagg.sink import StreamAggregates
+
+    path = settings.aggregation_rules_path
+    return StreamAggregates(client, AggregationRules.from_yaml(path) if path else AggregationRules())
 
 
 def _safe_name(name: str) -> str:

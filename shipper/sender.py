@@ -17,6 +17,9 @@ I/O around it:
 
 Only after one of those outcomes is durable does the batch count as done, and only then do
 its sources commit checkpoints (in batch order, see :class:`CommitSequencer`).
+
+Why one module of ~450 lines: delivery, spool resend and probes share the up/down state and the
+in-flight limits; the decisions themselves are in ``shipper/answers.py``.
 """
 
 from __future__ import annotations

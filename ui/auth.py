@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
+from logharbor import tenancy
 from ui.errors import ApiError
 from ui.settings import StaticKey
 
@@ -37,7 +37,7 @@ IMPLIES: dict[str, frozenset[str]] = {
 # tenant name could widen the index pattern built from it.
 DEFAULT_RATE = 50.0
 DEFAULT_BURST = 100
-TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+TENANT_RE = tenancy.TENANT_RE  # the one rule (logharbor/tenancy.py): the key store uses it too
 
 
 class AuthError(Exception):

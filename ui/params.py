@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from logharbor import ecs
+from logharbor import ecs, levels
 from logharbor.levels import LEVELS, normalize_level
 from opensearch.query import fields as query_fields
 from ui.errors import ApiError, bad_request
@@ -39,7 +39,7 @@ EXPORT_FORMATS: dict[str, tuple[str, str]] = {
 }
 DEFAULT_COLUMNS: tuple[str, ...] = (ecs.TIMESTAMP, ecs.LEVEL, ecs.SERVICE, ecs.HOST, ecs.MESSAGE)
 _NICE_INTERVALS = ("1s", "5s", "10s", "30s", "1m", "5m", "10m", "30m", "1h", "3h", "6h", "12h", "1d", "7d")
-ERROR_LEVELS: tuple[str, ...] = ("ERROR", "FATAL")
+ERROR_LEVELS: tuple[str, ...] = tuple(lv for lv in LEVELS if lv in levels.ERROR_LEVELS)  # logharbor.levels
 # Time-range and interval limits (issue 16 item 6). Without them ``from=now-999999999d``
 # overflowed datetime (HTTP 500 with a traceback) and ``interval=0s`` divided by zero.
 # The ui settings ``max_time_range_days``, ``min_interval_s`` and ``max_interval_days`` override these.

@@ -3,6 +3,9 @@
 Binding happens here, once, so the DSL compiler and the in-memory matcher read the same
 decisions: which ECS field a name means, what kind it is, how a value is normalised, whether a
 wildcard can run safely with ``search.allow_expensive_queries=false``.
+
+Why one module of ~700 lines: the grammar's transformer and the binding of names to fields are
+one pass over the tree; split, each half would need the other's private state.
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import sys
 import time
@@ -169,6 +170,8 @@ def main() -> None:
     parser.add_argument("--gateway-seconds", type=float, default=10.0, help="gateway saturation seconds (0: skip)")
     parser.add_argument("--clients", type=int, default=16, help="gateway load clients")
     parser.add_argument("--only", help="comma-separated variant names (template and default always run)")
+    parser.add_argument("--corpus-every", type=int, default=1,
+                        help="take every k-th line of the real-format corpus (default 1: all 5,043)")
     parser.add_argument("--field-costs", action="store_true",
                         help="instead of the design variants: the template minus one thing each (docs/STORAGE.md)")
     parser.add_argument("--quick", action="store_true", help="3000 docs, 1 round, 3 s gateway: a smoke run")
@@ -176,6 +179,8 @@ def main() -> None:
     if args.quick:
         args.docs, args.rounds, args.gateway_seconds = 3000, 1, 3.0
 
+    # SIGTERM → SystemExit, so the finally below still deletes this run's indices.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     run = uuid.uuid4().hex[:8]
     say(f"cost bench {run}: {args.docs} docs x {args.rounds} rounds, {os.cpu_count()} CPUs, "
         f"python sum(range(1000)) = {python_reference_us():.1f} µs")
@@ -185,7 +190,7 @@ def main() -> None:
     chain_rate, proc_rate, raw_docs = processing_rate(envs)
     mix = [(_id, orjson.loads(body)) for _, _id, body in raw_docs]
     mix_raw = raw_bytes_per_line(e.raw for e in envs)
-    lines = corpus_lines()
+    lines = corpus_lines()[:: max(1, args.corpus_every)]
     _, c_proc, c_docs = processing_rate(corpus_envelopes(tenant, lines))
     corpus = [(_id, orjson.loads(body)) for _, _id, body in c_docs]
     corpus_raw = raw_bytes_per_line(lines)

@@ -33,13 +33,14 @@ import uuid
 
 import orjson
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 from opensearchpy.exceptions import TransportError
 from opensearchpy.helpers import async_bulk
 
 from logharbor.config import KafkaSettings, OpenSearchSettings
 from logharbor.envelope import Envelope
 from logharbor.ids import stable_id
+from logharbor.topics import ensure_topics
 from opensearch.client import async_client, sync_client
 
 LINES = (
@@ -141,12 +142,7 @@ async def direct_rate(docs: list[tuple[str, str, bytes]], chunk: int) -> float:
 
 
 async def produce(kafka: KafkaSettings, topic: str, envelopes: list[Envelope], partitions: int) -> float:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
-    finally:
-        await admin.close()
+    await ensure_topics(kafka.bootstrap, {topic: partitions})
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka.bootstrap, acks="all", enable_idempotence=True, linger_ms=20, max_batch_size=512 * 1024
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import time
 import uuid
@@ -91,29 +90,11 @@ def start(settings: DevstackSettings, lib: Path, log=print) -> ProcessRecord:
     return record
 
 
-async def _ensure_topics(bootstrap: str, kafka: KafkaSettings) -> list[str]:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        wanted = {
-            kafka.raw_topic: kafka.raw_partitions,
-            kafka.processed_topic: kafka.processed_partitions,
-            kafka.dlq_topic: kafka.dlq_partitions,
-        }
-        new = [NewTopic(name, n, 1) for name, n in wanted.items() if name not in existing]
-        if new:
-            await admin.create_topics(new)
-        return [t.name for t in new]
-    finally:
-        await admin.close()
-
-
 def ensure_topics(bootstrap: str, kafka: KafkaSettings | None = None) -> list[str]:
     """Create LogHarbor's topics if absent; returns the names created."""
-    return asyncio.run(_ensure_topics(bootstrap, kafka or KafkaSettings()))
+    from logharbor.topics import ensure_topics_sync, logharbor_topics
+
+    return ensure_topics_sync(bootstrap, logharbor_topics(kafka or KafkaSettings()))
 
 
 def wait_ready(settings: DevstackSettings, record: ProcessRecord, log=print) -> None:

@@ -1,7 +1,7 @@
 """Rollup partials: one document per (topic, partition, first offset) of a settled batch.
 
 Why this scheme makes a worker crash neither lose nor double a window: the pipeline commits a
-Kafka offset only after the batch up to it is settled (DESIGN §3), and its sink settles and
+Kafka offset only after the batch up to it is settled (docs/ARCHITECTURE.md §3), and its sink settles and
 commits batches one after the other. If the batch's partial is written before its offsets are
 committed, then after a crash the records are redelivered from the committed offset + 1 —
 exactly the ``start_offset`` of the last partial that may have been written without a commit.
@@ -129,8 +129,9 @@ def _str(value: Any) -> str | None:
 
 
 def partial_documents(topic: str, observations: Sequence[Observation], rules: AggregationRules,
-                      now_ms: int) -> list[tuple[str, dict[str, Any]]]:
-    """(id, document) per partition of a settled batch: ``<topic>:<partition>:<first offset>``."""
+                      now_ms: int, first_offsets: dict[int, int] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(id, document) per partition of a settled batch: ``<topic>:<partition>:<first offset>``
+    (``first_offsets``: the batch's first record offset per partition, if not its first observation's)."""
     by_partition: dict[int, list[Observation]] = {}
     for obs in observations:
         by_partition.setdefault(obs.partition, []).append(obs)
@@ -150,9 +151,12 @@ def partial_documents(topic: str, observations: Sequence[Observation], rules: Ag
                 row["unique"] = {name: h.to_json() for name, h in cell.unique.items()}
             rows.append(row)
         starts = [r["start"] for r in rows] or [0]
+        first = min(o.offset for o in obs_list)
+        if first_offsets and partition in first_offsets:
+            first = min(first, first_offsets[partition])
         doc = {
             "topic": topic, "partition": partition,
-            "start_offset": min(o.offset for o in obs_list), "end_offset": max(o.offset for o in obs_list),
+            "start_offset": first, "end_offset": max(o.offset for o in obs_list),
             "tenants": sorted({o.tenant for o in obs_list}), "windows": sorted(set(rules.windows_s)),
             "min_start": min(starts), "max_start": max(starts), "written_at": now_ms, "rows": rows,
         }

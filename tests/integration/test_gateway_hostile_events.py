@@ -16,7 +16,7 @@ import orjson
 import pytest
 import requests
 
-from gateway.testing import GatewayProcess, create_topic, keys, read_topic
+from gateway.testing import GatewayProcess, keys, read_topic
 from logharbor.envelope import Envelope
 
 pytestmark = pytest.mark.integration
@@ -29,11 +29,6 @@ def now_iso() -> str:
 def post(gw: GatewayProcess, body: bytes, key: str) -> requests.Response:
     h = {"Content-Type": "application/x-ndjson", "Authorization": f"Bearer {key}"}
     return requests.post(gw.url + "/ingest", data=body, headers=h, timeout=30)
-
-
-@pytest.fixture(scope="module")
-def topic(kafka_bootstrap: str) -> str:
-    return create_topic(kafka_bootstrap)
 
 
 @pytest.fixture(scope="module")
@@ -104,14 +99,9 @@ def test_audit_key_cannot_escape_and_environment_is_the_keys(gw, os_url, kafka_b
 
 
 async def _small_topic(bootstrap: str, name: str) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from logharbor.topics import ensure_topics
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 1, 1, topic_configs={"max.message.bytes": "1500"})])
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, {name: 1}, configs={"max.message.bytes": "1500"})
 
 
 def test_partial_write_503_and_the_resend_carries_the_same_ids(servers, os_url, kafka_bootstrap, unique_tenant):

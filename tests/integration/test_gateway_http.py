@@ -42,11 +42,6 @@ def post(
 
 
 @pytest.fixture(scope="module")
-def topic(kafka_bootstrap: str) -> str:
-    return create_topic(kafka_bootstrap)
-
-
-@pytest.fixture(scope="module")
 def gw(servers, topic: str):
     with GatewayProcess(env={"LOGHARBOR_KAFKA_RAW_TOPIC": topic, "LOGHARBOR_GATEWAY_KEY_REFRESH_S": "1"}) as g:
         g.wait_ready()
@@ -395,4 +390,5 @@ def test_large_batch_validated_in_slices_keeps_indices_and_leaves_debt(gw, os_ur
     assert r.json()["accepted"] == 19_998
     assert [x["index"] for x in r.json()["rejected"]] == [5000, 15001]
     again = post(gw, events(1), key)  # the bucket is now in debt: refused before the body is read
-    assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 10
+    # ~15 s of debt, minus however long this (busy, shared) box took to validate the batch
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) >= 5

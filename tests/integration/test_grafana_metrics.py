@@ -22,8 +22,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from logharbor.topics import ensure_topics
 from opensearch.client import async_client
 from opensearch.keys import KeyStore
 
@@ -77,12 +77,7 @@ def _value(text: str, name: str) -> float:
 
 
 async def _setup(bootstrap: str, topics: list[str], tenant: str) -> tuple[str, str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, 1, 1) for n in topics])
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, dict.fromkeys(topics, 1))
     client = async_client()
     try:
         store = KeyStore(client)

@@ -18,11 +18,12 @@ import aiohttp
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient
 
 from logharbor.config import KafkaSettings, OpenSearchSettings
 from logharbor.envelope import Envelope
 from logharbor.ids import stable_id
+from logharbor.topics import ensure_topics
 from pipeline.settings import PipelineSettings
 from pipeline.worker import run_pipeline
 
@@ -49,12 +50,8 @@ class Topics:
 
 
 async def create_topics(bootstrap: str, names: Iterable[str], partitions: int) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names])
-    finally:
-        await admin.close()
+    """The tests' own topics, created by LogHarbor's one ensure_topics."""
+    await ensure_topics(bootstrap, dict.fromkeys(names, partitions))
 
 
 @pytest.fixture(scope="module", name="templates")

@@ -17,7 +17,8 @@ import uuid
 
 import psutil
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from logharbor.topics import ensure_topics
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -35,12 +36,7 @@ def _get(url: str, key: str) -> dict:
 
 
 async def _create_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, 2, 1) for n in names])
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, dict.fromkeys(names, 2))
 
 
 def test_run_demo_brings_a_living_system(os_client, kafka_bootstrap, tmp_path, unique_tenant):

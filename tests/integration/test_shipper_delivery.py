@@ -13,7 +13,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,20 +29,6 @@ from tests.shipper_support.harness import (
     wait_all,
 )
 from tests.shipper_support.recording_gateway import RecordingGateway
-
-
-@pytest.fixture
-def gw() -> Iterator[RecordingGateway]:
-    g = RecordingGateway().start()
-    yield g
-    g.stop()
-
-
-@pytest.fixture
-def logs(tmp_path: Path) -> Path:
-    d = tmp_path / "logs"
-    d.mkdir()
-    return d
 
 
 def assert_ok(report: dict) -> None:

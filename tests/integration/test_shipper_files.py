@@ -12,7 +12,6 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,20 +26,6 @@ from tests.shipper_support.harness import (
     wait_all,
 )
 from tests.shipper_support.recording_gateway import RecordingGateway
-
-
-@pytest.fixture
-def gw() -> Iterator[RecordingGateway]:
-    g = RecordingGateway().start()
-    yield g
-    g.stop()
-
-
-@pytest.fixture
-def logs(tmp_path: Path) -> Path:
-    d = tmp_path / "logs"
-    d.mkdir()
-    return d
 
 
 def start(tmp_path: Path, gw: RecordingGateway, *sources: dict, **overrides: object) -> InProcessShipper:

@@ -13,8 +13,8 @@ import time
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from logharbor.topics import ensure_topics
 from opensearch.client import async_client
 from opensearch.keys import KeyStore
 from shipper.meta import detect_host_ips
@@ -29,12 +29,7 @@ def _free_port() -> int:
 
 
 async def _setup(bootstrap: str, topics: list[str], tenant: str) -> str:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(n, 1, 1) for n in topics])
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap, dict.fromkeys(topics, 1))
     client = async_client()
     try:
         key, _ = await KeyStore(client).create(tenant=tenant, source="meta-test", scopes=["ingest"])
@@ -87,10 +82,10 @@ def test_meta_and_host_ip_land_in_ecs_fields(kafka_bootstrap, os_client, tmp_pat
             docs = {h["_source"]["log"]["file"]["path"]: h["_source"] for h in hits}
         assert set(docs) == {str(api), str(worker)}, docs
         a, w = docs[str(api)], docs[str(worker)]
-        assert a["host"]["datacenter"] == "fra1" and a["cloud"]["region"] == "eu-central-1"
+        assert a["logharbor"]["datacenter"] == "fra1" and a["cloud"]["region"] == "eu-central-1"
         assert a["labels"]["environment"] == "staging" and a["service"]["environment"] == "staging"
         assert a["service"]["version"] == "2.4.1" and w["service"]["version"] == "3.0.0"  # the source's wins
-        assert w["labels"]["queue"] == "emails" and w["host"]["datacenter"] == "fra1"
+        assert w["labels"]["queue"] == "emails" and w["logharbor"]["datacenter"] == "fra1"
         ips = detect_host_ips()
         if ips:  # sandboxes without an interface address have nothing to detect
             got = a["host"]["ip"]

@@ -7,10 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.shipper_support.harness import (
@@ -22,13 +19,6 @@ from tests.shipper_support.harness import (
     wait_all,
 )
 from tests.shipper_support.recording_gateway import RecordingGateway
-
-
-@pytest.fixture
-def gw() -> Iterator[RecordingGateway]:
-    g = RecordingGateway().start()
-    yield g
-    g.stop()
 
 
 def by_raw(gw: RecordingGateway) -> dict[str, dict]:

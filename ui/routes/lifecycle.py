@@ -242,7 +242,7 @@ async def lifecycle_status_section(request: web.Request, p: Principal) -> dict[s
     snap, disk_ = full["snapshots"], full["disk"]
     summary = {"ok": not snap["failing"] and disk_["state"] in ("ok", "low") and not disk_["blocked_indices"],
                "snapshots_failing": snap["failing"], "disk_state": disk_["state"],
-               "ingest_blocked": bool(disk_["blocked_indices"])}
+               "ingest_blocked": bool(disk_["blocked_indices"]) or bool(disk_.get("create_index_blocked"))}
     return {**summary, **full} if is_operator(p) else summary
 
 

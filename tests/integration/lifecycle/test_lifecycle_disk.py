@@ -15,11 +15,11 @@ import time
 import uuid
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from logharbor.config import KafkaSettings, OpenSearchSettings
 from logharbor.envelope import Envelope
 from logharbor.ids import stable_id
+from logharbor.topics import ensure_topics
 from opensearch import disk_monitor, lifecycle_audit
 from opensearch.bootstrap import bootstrap
 from opensearch.lifecycle_settings import LifecycleSettings
@@ -86,13 +86,7 @@ def test_emergency_retention_deletes_oldest_debug_first_audited(private_node, un
 
 
 async def _topics(bootstrap_servers: str, kafka: KafkaSettings) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(kafka.raw_topic, 2, 1), NewTopic(kafka.processed_topic, 1, 1),
-                                   NewTopic(kafka.dlq_topic, 1, 1)])
-    finally:
-        await admin.close()
+    await ensure_topics(bootstrap_servers, {kafka.raw_topic: 2, kafka.processed_topic: 1, kafka.dlq_topic: 1})
 
 
 async def _produce(bootstrap_servers: str, topic: str, tenant: str, start: int, n: int) -> None:
@@ -168,4 +162,8 @@ async def test_flood_stage_pauses_the_pipeline_and_it_resumes_when_the_block_cle
     finally:
         stop.set()
         await asyncio.wait_for(task, timeout=90)
-        client.cluster.put_settings(body={"persistent": {"cluster.info.update.interval": None}})
+        client.cluster.put_settings(body={"persistent": RESET})
+        # OpenSearch also set its cluster-wide create-index block while "full"; it lifts it on a
+        # later disk check — wait for that, and restore it ourselves if it lingers
+        if not await _until(lambda: not disk_monitor.create_index_blocked(client), 45):
+            client.cluster.put_settings(body={"persistent": {"cluster.blocks.create_index": None}})

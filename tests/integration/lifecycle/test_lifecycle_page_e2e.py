@@ -69,8 +69,8 @@ def test_lifecycle_page_edit_retention_and_start_a_verify(private_node, kafka_bo
         page.wait_for_url(re.compile(r".*/search.*"))
         page.click("a[href='/lifecycle']")
         page.wait_for_selector(f"#lc-indices td:has-text('{stream}')")
-        first = page.locator("#lc-indices tbody tr").first
-        assert "-> warm" in first.inner_text()
+        old_row = page.locator("#lc-indices tbody tr", has_text=f".ds-{stream}-000001")
+        assert "-> warm" in old_row.inner_text() and "hot" in old_row.inner_text()
         page.wait_for_selector("#lc-disk td")
         assert "Watermarks: low" in page.inner_text("#lc-disk")
 

@@ -63,3 +63,16 @@ def test_schedule_slots_follow_the_time_zone():
 def test_restore_rename_uses_java_group_syntax():
     assert _renamed("logs-a-debug", "logs-(.+)", "restored-$1") == "restored-a-debug"
     assert _renamed(".ds-logs-a-debug-000001", None, None) == ".ds-logs-a-debug-000001"
+
+
+def test_disk_blocks_are_recognised_as_wait_not_failure():
+    from pipeline.indexer import is_flood_stage_block
+
+    flood = {"type": "cluster_block_exception", "reason": "index [.ds-x] blocked by: [TOO_MANY_REQUESTS/12/disk "
+             "usage exceeded flood-stage watermark, index has read-only-allow-delete block];"}
+    create = {"type": "index_create_block_exception", "reason": "blocked by: [FORBIDDEN/10/cluster create-index "
+              "blocked (api)];"}
+    assert is_flood_stage_block(flood) and is_flood_stage_block(create)
+    assert not is_flood_stage_block({"type": "es_rejected_execution_exception", "reason": "queue full"})
+    assert not is_flood_stage_block({"type": "cluster_block_exception", "reason": "index closed"})
+    assert not is_flood_stage_block(None)
