@@ -7,7 +7,9 @@ Two figures from one run:
    JSON, CPU time, no I/O) with the built-in rules, and with the same rules minus the
    ``patterns`` step — alternating for ``--rounds`` rounds, medians, and their ratio (issue 17:
    the drop must stay ≤ 15 %);
-2. the miner alone on loghub's 32,000 labelled lines (tests/data/patterns): µs per line.
+2. the miner alone on loghub's 32,000 labelled lines (tests/data/patterns): µs per line;
+3. the streaming aggregates' CPU per event (fold into 10 s / 1 min cells, sketches, partial
+   documents and their JSON, in batches of 2,000) and the processing rate with both, derived.
 The store (``.logharbor-patterns``) is written from a background thread every few seconds, so
 its cost is in the CPU time of figure 1 when a round lasts long enough to flush; the bench
 tenant's stored templates are deleted at the end.
@@ -56,6 +58,28 @@ def miner_us_per_line() -> float:
     return (time.process_time() - started) / n * 1e6
 
 
+def aggregation_us_per_event(envelopes: list) -> float:
+    """CPU µs per event of the streaming-aggregate partials (fold + documents + JSON) of one batch size."""
+    import orjson
+
+    from logharbor.envelope import Envelope
+    from pipeline.event import Event
+    from pipeline.rules import load_chain
+    from pipeline.settings import PipelineSettings
+    from pipeline.streamagg.rollup import AggregationRules, Observation, partial_documents
+
+    kept = load_chain(PipelineSettings()).run(
+        [Event.from_envelope(Envelope.from_bytes(e.to_bytes())) for e in envelopes]).kept
+    obs = [Observation(i % 4, i, e.envelope.tenant, int(e.ts.timestamp() * 1000) if e.ts else 0, e.doc)
+           for i, e in enumerate(kept)]
+    rules = AggregationRules()
+    started = time.process_time()
+    for k in range(0, len(obs), 2000):  # the pipeline's default batch (max_poll_records)
+        for _, doc in partial_documents("raw", obs[k:k + 2000], rules, 0):
+            orjson.dumps(doc)
+    return (time.process_time() - started) / max(len(obs), 1) * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=20_000, help="events per round (default 20000)")
@@ -80,6 +104,11 @@ def main() -> None:
     print(f"ratio with/without:          {a / b:.3f}  (drop {100 * (1 - a / b):.1f} %, limit 15 %)")
     print(f"pattern cost per event:      {(1 / a - 1 / b) * 1e6:.1f} µs")
     print(f"miner alone, loghub corpus:  {miner_us_per_line():.1f} µs per line")
+    agg_us = aggregation_us_per_event(envelopes)
+    print(f"streaming aggregates (fold + partial documents + JSON): {agg_us:.1f} µs per event")
+    both = 1 / (1 / a + agg_us / 1e6)
+    print(f"processing with patterns + aggregates (derived): {both:,.0f} events/s per process, "
+          f"ratio {both / b:.3f} (drop {100 * (1 - both / b):.1f} %, limit 15 %)")
     try:
         from opensearch.client import sync_client
 

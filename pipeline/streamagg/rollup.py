@@ -1,7 +1,7 @@
 """Rollup partials: one document per (topic, partition, first offset) of a settled batch.
 
 Why this scheme makes a worker crash neither lose nor double a window: the pipeline commits a
-Kafka offset only after the batch up to it is settled (DESIGN §3), and its sink settles and
+Kafka offset only after the batch up to it is settled (docs/ARCHITECTURE.md §3), and its sink settles and
 commits batches one after the other. If the batch's partial is written before its offsets are
 committed, then after a crash the records are redelivered from the committed offset + 1 —
 exactly the ``start_offset`` of the last partial that may have been written without a commit.
