@@ -27,6 +27,11 @@ def register(subparsers: Any) -> None:
     run.add_argument("--seconds", type=float, default=30.0, help="load duration (default 30)")
     run.add_argument("--drain", type=float, default=120.0, help="most seconds to wait for the drain (default 120)")
     run.add_argument("--json", action="store_true", help="print only the JSON summary")
+    soak = sub.add_parser("soak", help="steady load, no fault: RSS and open files of every process, with slopes")
+    soak.add_argument("--minutes", type=float, default=30.0, help="load duration (default 30)")
+    soak.add_argument("--rate", type=float, default=300.0, help="lines per second written (default 300)")
+    soak.add_argument("--interval", type=float, default=5.0, help="seconds between resource samples (default 5)")
+    soak.add_argument("--json", action="store_true", help="print the summary on one line")
     p.set_defaults(handler=handle)
 
 
@@ -39,8 +44,18 @@ def handle(args: argparse.Namespace) -> int:
         for name, summary in PLANNED.items():
             print(f"{name:22} (not implemented yet) {summary}")
         return 0
+    if args.chaos_action == "soak":
+        from logharbor.config import KafkaSettings, OpenSearchSettings
+        from ops.chaos.soak import run_soak
+
+        if args.minutes <= 0 or args.rate <= 0 or args.interval <= 0:
+            print("--minutes, --rate and --interval must be > 0")
+            return 2
+        result = run_soak(OpenSearchSettings().url, KafkaSettings().bootstrap, args.minutes, args.rate, args.interval)
+        print(json.dumps(result, indent=None if args.json else 2))
+        return 0 if result["ok"] else 1
     if args.chaos_action != "run":
-        print("usage: logharbor chaos list | run SCENARIO [--rate R] [--seconds S] [--json]")
+        print("usage: logharbor chaos list | run SCENARIO [--rate R] [--seconds S] [--json] | soak --minutes N")
         return 2
     scenario = SCENARIOS.get(args.scenario)
     if scenario is None:

@@ -45,3 +45,20 @@ def test_scenario_passes_its_oracle(name: str, os_url: str, kafka_bootstrap: str
     assert summary["ok"] is True and done.returncode == 0, (summary, done.stderr[-3000:])
     assert "fault" in summary["marks"] and "heal" in summary["marks"], summary
     assert summary["restarts"], summary  # the fault really hit a process
+
+
+def test_short_soak_reports_every_process_and_passes_the_oracle(os_url: str, kafka_bootstrap: str) -> None:
+    env = {**os.environ, "LOGHARBOR_OPENSEARCH_URL": os_url, "LOGHARBOR_KAFKA_BOOTSTRAP": kafka_bootstrap}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    cmd = [sys.executable, "-m", "ops.cli", "chaos", "soak", "--minutes", "0.25", "--rate", "300", "--interval", "2",
+           "--json"]
+    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=400)
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(summary))
+    assert (summary["sent"], summary["stored"], summary["lost"], summary["duplicates"]) == (4500, 4500, 0, 0), summary
+    assert summary["ok"] is True and done.returncode == 0 and summary["died"] == [], summary
+    procs = summary["processes"]
+    assert set(procs) == {f"{r}-{i}" for r in ("gateway", "pipeline", "shipper") for i in (0, 1)}
+    for name, p in procs.items():
+        assert p["samples"] >= 3 and p["rss_mb_last"] > 10 and p["open_files_last"] > 0, (name, p)
+        assert p["rss_mb_per_min"] is not None and p["open_files_per_min"] is not None, (name, p)

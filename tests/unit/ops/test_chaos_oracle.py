@@ -26,3 +26,11 @@ def test_line_format_round_trips() -> None:
 def test_scenario_table() -> None:
     assert {"gateway-kill", "pipeline-kill", "rolling-restart"} <= set(SCENARIOS)
     assert not set(SCENARIOS) & set(PLANNED)
+
+
+def test_soak_slope_per_minute() -> None:
+    from ops.chaos.soak import slope_per_min
+
+    assert slope_per_min([(0, 100.0), (30, 101.0), (60, 102.0)]) == 2.0  # +1 MB per 30 s
+    assert slope_per_min([(0, 5.0), (60, 5.0), (120, 5.0)]) == 0.0
+    assert slope_per_min([(0, 1.0)]) is None
