@@ -14,8 +14,12 @@ from typing import Any
 
 import orjson
 
+# Format hints a raw line may carry. The database hints (postgres/postgresql, mysql/mariadb,
+# mongodb) and kv/access are the names the pipeline's parse step maps onto its format families;
+# a hint without a parser in a given pipeline falls back to auto-detection there.
 RAW_FORMATS: frozenset[str] = frozenset(
-    {"auto", "json", "nginx", "apache", "syslog", "app", "logfmt", "docker", "postgres", "text"}
+    {"auto", "json", "nginx", "apache", "access", "syslog", "app", "logfmt", "kv", "docker", "text",
+     "postgres", "postgresql", "mysql", "mariadb", "mongodb"}
 )
 
 

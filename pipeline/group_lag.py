@@ -29,6 +29,7 @@ class GroupLagReader:
         self.bootstrap, self.group, self.topic = bootstrap, group, topic
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
+        self._failing = False  # warn once per outage, not on every reading
 
     async def read(self) -> tuple[int | None, int | None]:
         try:
@@ -50,9 +51,13 @@ class GroupLagReader:
             end = await self._consumer.end_offsets(tps)
             committed_raw = await self._admin.list_consumer_group_offsets(self.group)
             committed = {tp: meta.offset for tp, meta in committed_raw.items() if tp.topic == self.topic}
+            if self._failing:
+                log.warning("group lag readable again")
+                self._failing = False
             return total_lag(end, committed), len(parts)
         except Exception as exc:  # Kafka away: unknown lag, the autoscaler holds still
-            log.warning("autoscale: lag read failed: %s", exc)
+            (log.debug if self._failing else log.warning)("group lag unreadable (held still): %s", exc)
+            self._failing = True
             await self.close()
             return None, None
 

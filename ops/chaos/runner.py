@@ -73,6 +73,8 @@ class LagSampler(threading.Thread):
         for t, lag in self.samples:
             if t >= heal_at and lag <= bound:
                 return round(t - heal_at, 2)
+        if self.samples and self.samples[-1][0] < heal_at and self.samples[-1][1] <= bound:
+            return 0.0  # healed after the drain had already finished: nothing left to recover
         return None
 
 
@@ -139,7 +141,8 @@ def run_scenario(
             "drain_s": round(drained, 2),
             "load_s": round(load_end, 2),
             "marks": clock.marks,
-            "restarts": {p.name: p.starts - 1 for p in stack.procs if p.starts > 1},
+            "restarts": {p.name: p.starts - 1 for p in stack.procs if p.starts > 1}
+            | ({"kafka": stack.kafka_starts - 1} if stack.kafka_starts > 1 else {}),
             "errors": errors,
         }
     finally:

@@ -96,6 +96,7 @@ class ChaosStack:
         self.workdir, self.os_url, self.bootstrap = workdir, os_url, bootstrap
         self.own_kafka = own_kafka
         self.kafka_settings: Any = None
+        self.kafka_starts = 0
         run = uuid.uuid4().hex[:10]
         self.run_id = run
         self.tenant = "chaos" + run
@@ -198,6 +199,7 @@ class ChaosStack:
             )
             self.bootstrap = f"127.0.0.1:{self.kafka_settings.kafka_port}"
         devstack.up(self.kafka_settings, ["kafka"], log=lambda _msg: None)
+        self.kafka_starts += 1
 
     def kill_kafka(self) -> None:
         """kill -9 the run's own broker (never the shared one: the pid comes from the run's data dir)."""

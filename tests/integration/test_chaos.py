@@ -19,9 +19,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600
 REPO = Path(__file__).resolve().parents[2]
 
 
-# Verified to fit: each scenario is a full stack of six LogHarbor processes (≈ 1–2 min on the
-# shared 2-core box); rolling-restart and kafka-leader-kill run from the CLI (docs/RELIABILITY.md).
-CI_SCENARIOS = ("gateway-kill", "pipeline-kill")
+# Each scenario is a full stack of six LogHarbor processes of its own (≈ 1 min on the shared
+# 2-core box, mostly interpreter and JVM start-up); the figures in docs/RELIABILITY.md come from
+# longer CLI runs.
+CI_SCENARIOS = ("gateway-kill", "kafka-leader-kill", "pipeline-kill", "rolling-restart")
 
 
 def test_ci_scenarios_exist() -> None:
@@ -32,13 +33,14 @@ def test_ci_scenarios_exist() -> None:
 def test_scenario_passes_its_oracle(name: str, os_url: str, kafka_bootstrap: str) -> None:
     env = {**os.environ, "LOGHARBOR_OPENSEARCH_URL": os_url, "LOGHARBOR_KAFKA_BOOTSTRAP": kafka_bootstrap}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cmd = [sys.executable, "-m", "ops.cli", "chaos", "run", name, "--rate", "300", "--seconds", "10",
+    cmd = [sys.executable, "-m", "ops.cli", "chaos", "run", name, "--rate", "300", "--seconds", "8",
            "--drain", "240", "--json"]
     done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=560)
     summary = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(summary))
     assert summary["scenario"] == name
     sent = summary["sent"]
-    assert sent == 300 * 10, summary
+    assert sent == 300 * 8, summary
     assert (summary["stored"], summary["docs"], summary["lost"], summary["duplicates"]) == (sent, sent, 0, 0), summary
     assert summary["ok"] is True and done.returncode == 0, (summary, done.stderr[-3000:])
     assert "fault" in summary["marks"] and "heal" in summary["marks"], summary

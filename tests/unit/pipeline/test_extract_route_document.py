@@ -6,6 +6,7 @@ import pytest
 from pipeline_testkit import make_event
 
 from logharbor.config import ConfigError
+from logharbor.envelope import RAW_FORMATS
 from pipeline.document import to_document
 from pipeline.parse.extract import ExtractConfig, ExtractStep
 from pipeline.route import RouteConfig, RouteStep
@@ -117,3 +118,13 @@ def test_document_uses_the_vocabulary_and_key_values_last() -> None:
     assert doc["_malformed"] == "statusCode='OK'"  # the odd value kept, searchable; the event stored
     assert doc["service"]["name"] == ev.envelope.source and doc["labels"]["tenant"] == ev.envelope.tenant
     assert doc["event"]["ingested"] == ev.envelope.received_at
+
+
+@pytest.mark.parametrize("hint", sorted(RAW_FORMATS))
+def test_every_hint_the_gateway_accepts_is_processed(default_chain, hint: str) -> None:
+    """A hint the gateway lets through (postgres, mysql, mongodb ...) never breaks the pipeline."""
+    line = '2026-01-19 10:30:00.123 UTC [42] LOG:  duration: 12.5 ms  statement: SELECT 1'
+    result = default_chain.run([make_event(line, fmt=hint)])
+    assert len(result.kept) == 1
+    doc = to_document(result.kept[0])
+    assert doc["event"]["original"] == line
