@@ -23,8 +23,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from opensearchpy import AsyncOpenSearch
+from opensearchpy import AsyncOpenSearch, OpenSearch
 
+from alerting.health_facts import FACT_TYPES, observe_fact
 from alerting.notify import outbox_entries
 from alerting.rules import Rule
 from alerting.schedule import due_windows, is_active, latest_end, utc
@@ -51,6 +52,8 @@ class Context:
     settings: AlertingSettings
     holder: str = field(default_factory=holder_id)
     watermark_group: str = "logharbor-pipeline"
+    # Synchronous client for the lifecycle facts (disk, snapshots); made on first use.
+    facts_client: OpenSearch | None = None
 
     def __post_init__(self) -> None:
         self.rules = RuleStore(self.client)
@@ -61,6 +64,13 @@ class Context:
         self.resolver = StreamResolver(self.client, ttl_s=5.0)
         self._rules_at = 0.0
         self._rules: list[Rule] = []
+
+    def sync_client(self) -> OpenSearch:
+        if self.facts_client is None:
+            from opensearch.client import sync_client
+
+            self.facts_client = sync_client()
+        return self.facts_client
 
     def now(self) -> int:
         return int((time.time() + self.settings.clock_offset_s) * 1000)
@@ -153,6 +163,7 @@ class ScheduledEvaluator:
         streams = await self.ctx.resolver.streams(rule.tenant, classes=tuple(rule.classes),
                                                   include_dlq="dlq" in rule.classes)
         cond = rule.condition.model_dump()
+        fact: dict[str, tuple[dict[str, Any], float | None]] | None = None  # read once per run
         for end in ends:
             if not is_active(rule, utc(end)):
                 state.last_end = end
@@ -165,6 +176,10 @@ class ScheduledEvaluator:
                         mark, _ = await read_watermark(self.ctx.client, self.ctx.watermark_group)
                     now = self.ctx.now() - int(self.ctx.settings.clock_offset_s * 1000)
                     observed = {"*": ({}, None if mark is None else max(0.0, (now - mark) / 1000))}
+                elif cond["type"] in FACT_TYPES:
+                    if fact is None:
+                        fact = await observe_fact(self.ctx.sync_client(), cond["type"])
+                    observed = fact
                 elif streams:
                     body = build_search(cond, rule.query, start, end, rule.max_groups)
                     resp = await self.ctx.client.search(index=",".join(streams), body=body,

@@ -32,6 +32,17 @@ BUILTIN: dict[str, dict[str, Any]] = {
     "dlq-growth": {"name": "Dead-letter queue growing", "query": "",
                    "condition": {"type": "count", "op": ">", "threshold": 0, "window": "5m"},
                    "classes": ["dlq"], "severity": "critical"},
+    # Storage capacity (lifecycle disk facts): a node past the high/flood watermark, or ingest /
+    # index creation blocked. Value 0 ok, 1 low, 2 high, 3 flood; low alone is handled by
+    # emergency retention and does not page. See alerting/health_facts.py.
+    "storage-capacity": {"name": "Storage capacity: disk past the high watermark or ingest blocked", "query": "",
+                         "condition": {"type": "storage", "op": ">=", "threshold": 2, "window": "1m"},
+                         "severity": "critical"},
+    # Snapshots (issue 15): the last scheduled/manual snapshot run was not SUCCESS (PARTIAL,
+    # FAILED, ERROR) or the last verify failed; resolves with the next good run/verify.
+    "snapshot-failing": {"name": "Snapshot failed, partial or unverifiable", "query": "",
+                         "condition": {"type": "snapshot", "op": ">", "threshold": 0, "window": "1m"},
+                         "severity": "warning"},
 }
 
 

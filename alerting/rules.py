@@ -48,7 +48,9 @@ class Metric(BaseModel):
 class Condition(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # "lag": the pipeline's ingestion delay in seconds (now − watermark); no query (health rule).
-    type: Literal["count", "rate", "metric", "match", "lag"] = "count"
+    # "storage" / "snapshot": cluster facts (disk level 0-3, snapshots failing 0/1); see
+    # alerting/health_facts.py.
+    type: Literal["count", "rate", "metric", "match", "lag", "storage", "snapshot"] = "count"
     op: Literal[">", ">=", "<", "<="] = ">"
     threshold: float = 0
     window: str = "1m"

@@ -1,6 +1,6 @@
 """Kafka producing for the gateway: 202 only after Kafka acknowledged every accepted record.
 
-The producer is idempotent with ``acks="all"`` (DESIGN §3). A batch is sent record by record
+The producer is idempotent with ``acks="all"`` (docs/ARCHITECTURE.md §3). A batch is sent record by record
 into aiokafka's accumulator and then all delivery futures are awaited together, so one
 request costs one round of broker requests, not one per event. If Kafka is unreachable at
 start the gateway still starts (answering 503) and keeps reconnecting in the background.

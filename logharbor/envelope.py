@@ -1,6 +1,6 @@
 """The event envelope: what the gateway writes to ``logharbor.raw`` and the pipeline reads.
 
-One Kafka record per event, key = source, value = JSON (orjson). Fields (DESIGN §2):
+One Kafka record per event, key = source, value = JSON (orjson). Fields (docs/ARCHITECTURE.md §2):
 ``id``, ``tenant``, ``source``, ``key_id``, ``received_at`` and the event as sent —
 ``timestamp``, ``level``, ``message``, ``host``, ``fields`` — or ``raw`` plus ``format``.
 Extra metadata the gateway or shipper knows (``environment``, ``path``, ``labels``) rides

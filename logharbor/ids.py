@@ -1,6 +1,6 @@
 """Event ids: ULIDs for fresh events, deterministic ids for replays.
 
-The id is the backbone of "nothing lost, nothing doubled" (DESIGN §2): the pipeline indexes
+The id is the backbone of "nothing lost, nothing doubled" (docs/ARCHITECTURE.md §2): the pipeline indexes
 with ``op_type=create`` and ``_id = id``, so anything that can be re-sent must get the same id
 the second time. The shipper hashes (host, path, file identity, offset); the gateway hashes
 (key id, Idempotency-Key, position in batch). Fresh events get a ULID, which sorts by time.
