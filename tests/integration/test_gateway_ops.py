@@ -214,11 +214,12 @@ async def test_start_gateway_embeds_in_a_running_loop(servers, os_url, kafka_boo
 
     from gateway.server import start_gateway
     from gateway.settings import GatewaySettings
-    from gateway.testing import _create_topic, _key_op
+    from gateway.testing import _key_op
     from logharbor.config import KafkaSettings, OpenSearchSettings
+    from logharbor.topics import ensure_topics
 
     topic = "lh-test-gw-embed-" + unique_tenant
-    await _create_topic(kafka_bootstrap, topic, 1)
+    await ensure_topics(kafka_bootstrap, {topic: 1})
     token, _ = await _key_op(os_url, "create", tenant=unique_tenant, source="web", scopes=["ingest"])
     handle = await start_gateway(
         GatewaySettings(port=0),
