@@ -23,7 +23,6 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from gateway import quiet_client_errors
 from gateway.auth import KeyCache, client_address, parse_networks
 from gateway.decompress import (
     CappedDecompressor,
@@ -49,6 +48,7 @@ from gateway.validate import (
     parse_batch,
     validate_batch,
 )
+from logharbor import quiet_client_errors
 from logharbor.config import KafkaSettings, OpenSearchSettings
 from opensearch.audit import AuditWriter, audit_record
 from opensearch.client import async_client

@@ -18,13 +18,13 @@ from aiohttp import web
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import TransportError
 
+from logharbor import quiet_client_errors
 from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings
 from opensearch.audit import AuditWriter
 from opensearch.client import async_client
 from opensearch.keys import KeyStore
 from opensearch.search import OrjsonSerializer
 from ui import metrics as ui_metrics
-from ui import quiet_client_errors
 from ui.api import QueryService, opensearch_errors
 from ui.auth import Authenticator, AuthError, keystore_verifier, static_verifier
 from ui.concurrency import EXPORT_CAPS, KeyCaps

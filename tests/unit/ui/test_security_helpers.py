@@ -9,12 +9,12 @@ import pytest
 from aiohttp.http_exceptions import LineTooLong
 
 from gateway.metrics_access import peer_allowed
+from logharbor.quiet_client_errors import ClientProtocolErrors
 from opensearch.export import csv_safe, escape_controls
 from opensearch.keys import KeyLimits, KeyStoreError
 from opensearch.query import QuerySyntaxError, parse
 from ui.auth import AuthError, Principal, check_grant, effective_scopes, require_operator, require_scope
 from ui.concurrency import KeyCaps
-from ui.quiet_client_errors import ClientProtocolErrors
 from ui.status_access import status_for
 
 

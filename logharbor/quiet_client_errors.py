@@ -4,8 +4,8 @@ server faults, and a traceback per bad request is a log flood an attacker contro
 aiohttp answers a request line over 8 KB, a bad header or broken chunking with 400 itself, but
 logs it on ``aiohttp.server`` at ERROR *with the traceback*. This filter keeps one line (what was
 wrong, from whom) and drops the traceback for those protocol errors only; real server errors
-keep theirs. gateway/quiet_client_errors.py is its twin for the gateway (ui and gateway do
-not import each other; the shared home would be logharbor/, which another engineer owns).
+keep theirs. It lives in logharbor/ because both the gateway and the ui install it (they never
+import each other).
 """
 
 from __future__ import annotations
