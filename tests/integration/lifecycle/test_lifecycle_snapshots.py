@@ -120,7 +120,7 @@ def test_scheduled_snapshot_taken_by_exactly_one_of_two_schedulers(private_node,
                               env={**os.environ, **env}) for _ in range(2)]
     started = time.time()
     try:
-        time.sleep(16)
+        time.sleep(30)  # two interpreters must start and claim slots; generous for a loaded CI box
     finally:
         outs = []
         for p in procs:
