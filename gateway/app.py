@@ -28,8 +28,8 @@ from gateway.decompress import (
     CappedDecompressor,
     DecompressError,
     DecompressLimits,
-    TooLargeError,
     normalize_encoding,
+    read_capped,
 )
 from gateway.lag import LagMonitor
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
@@ -139,19 +139,8 @@ async def _read_body(request: web.Request, state: GatewayState, encoding: str) -
     """Stream the body through the capped decompressor; (decoded bytes, wire bytes)."""
     settings = state.settings
     dec = CappedDecompressor(encoding, state.decompress_limits)
-    pieces: list[bytes] = []
-    wire = 0
-    async with asyncio.timeout(settings.body_timeout_s):
-        while True:
-            chunk = await request.content.readany()
-            if not chunk:
-                break
-            wire += len(chunk)
-            if wire > settings.max_batch_bytes:
-                raise TooLargeError(f"body: more than {settings.max_batch_bytes} bytes (batch limit)")
-            pieces.extend(dec.feed(chunk))
-        dec.finish()
-    return b"".join(pieces), wire
+    return await read_capped(request.content, dec, max_wire=settings.max_batch_bytes,
+                             timeout_s=settings.body_timeout_s)
 
 
 def _client_ip(request: web.Request) -> str | None:

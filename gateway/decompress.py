@@ -9,6 +9,7 @@ limit, never by what the client claims or sends.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -199,3 +200,25 @@ def decompress_capped_bytes(data: bytes, encoding: str, limits: DecompressLimits
     out = b"".join(dec.feed(data))
     dec.finish()
     return out
+
+
+async def read_capped(content: Any, dec: Any, *, max_wire: int, timeout_s: float) -> tuple[bytes, int]:
+    """Stream ``content`` (aiohttp's StreamReader) through ``dec``; (decoded bytes, wire bytes).
+
+    The one body-reading loop of every ingest door: the wire cap and the time limit apply before
+    a byte is decoded, and ``dec`` (a :class:`CappedDecompressor` or any object with ``feed`` and
+    ``finish``) caps the decoded size.
+    """
+    pieces: list[bytes] = []
+    wire = 0
+    async with asyncio.timeout(timeout_s):
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                break
+            wire += len(chunk)
+            if wire > max_wire:
+                raise TooLargeError(f"body: more than {max_wire} bytes (batch limit)")
+            pieces.extend(dec.feed(chunk))
+        dec.finish()
+    return b"".join(pieces), wire

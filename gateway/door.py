@@ -13,7 +13,6 @@ What differs per protocol is only how a refusal is worded on the wire, so this m
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import time
@@ -31,6 +30,7 @@ from gateway.decompress import (
     DecompressError,
     TooLargeError,
     normalize_encoding,
+    read_capped,
 )
 from gateway.produce import KafkaUnavailable, RecordError
 from gateway.protocol_metrics import ProtocolMetrics
@@ -259,19 +259,8 @@ async def read_body(request: web.Request, state: GatewayState, encoding_header: 
     dec: Any = _DeflateDecoder(state.decompress_limits) if enc == "deflate" else None
     if dec is None:
         dec = CappedDecompressor(normalize_encoding(enc), state.decompress_limits)
-    pieces: list[bytes] = []
-    wire = 0
-    async with asyncio.timeout(settings.body_timeout_s):
-        while True:
-            chunk = await request.content.readany()
-            if not chunk:
-                break
-            wire += len(chunk)
-            if wire > settings.max_batch_bytes:
-                raise TooLargeError(f"body: more than {settings.max_batch_bytes} bytes (batch limit)")
-            pieces.extend(dec.feed(chunk))
-        dec.finish()
-    body = b"".join(pieces)
+    body, wire = await read_capped(request.content, dec, max_wire=settings.max_batch_bytes,
+                                   timeout_s=settings.body_timeout_s)
     state.metrics.bytes_in.observe(wire)
     state.metrics.bytes_decoded.observe(len(body))
     return body
