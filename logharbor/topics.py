@@ -41,7 +41,7 @@ async def ensure_topics(
 ) -> list[str]:
     """Create the topics of ``wanted`` (name → partitions) that do not exist; the names created."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from aiokafka.errors import TopicAlreadyExistsError
+    from aiokafka.errors import TopicAlreadyExistsError, for_code
 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id=client_id, request_timeout_ms=timeout_ms)
     await admin.start()
@@ -58,10 +58,18 @@ async def ensure_topics(
         created: list[str] = []
         for topic in new:  # one by one: a topic another process just created must not fail the rest
             try:
-                await admin.create_topics([topic])
-                created.append(topic.name)
+                resp = await admin.create_topics([topic])
             except TopicAlreadyExistsError:
-                pass
+                continue
+            # aiokafka reports per-topic outcomes in the response rather than raising: a topic
+            # the (stale) metadata did not list yet answers TOPIC_ALREADY_EXISTS here.
+            for entry in getattr(resp, "topic_errors", ()):
+                name, code = entry[0], entry[1]
+                if code == 0:
+                    created.append(name)
+                elif code != TopicAlreadyExistsError.errno:
+                    message = entry[2] if len(entry) > 2 else ""
+                    raise for_code(code)(f"kafka: could not create topic {name}: {message}")
         if created:
             log.info("kafka: created topics %s (replication %d)", created, replication)
         return created

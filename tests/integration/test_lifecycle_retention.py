@@ -165,7 +165,8 @@ def test_dry_run_prints_next_action_and_when_and_changes_nothing(client, unique_
     name = f"logs-{unique_tenant}-debug"
     try:
         backing = _stream(client, name, 2)
-        env = {**os.environ, "LOGHARBOR_OPENSEARCH_URL": os_url, "LOGHARBOR_LIFECYCLE_GRACE_PERIOD": "1h"}
+        env = {**os.environ, "LOGHARBOR_OPENSEARCH_URL": os_url, "LOGHARBOR_LIFECYCLE_GRACE_PERIOD": "1h",
+               "LOGHARBOR_LIFECYCLE_SNAPSHOT_REPOSITORY": SETTINGS.snapshot_repository}  # devstack has 'logharbor'
         cmd = [sys.executable, "-m", "ops.cli", "indices", "lifecycle", "--dry-run", "--pattern",
                f"logs-{unique_tenant}-*"]
         now = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)

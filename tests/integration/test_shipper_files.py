@@ -232,6 +232,12 @@ def test_fast_writer_while_rotating(tmp_path: Path, logs: Path, gw: RecordingGat
     try:
         for i in range(8):
             time.sleep(0.25)
+            # the previous rotation is complete only once the writer reopened app.log (a loaded
+            # box can delay the writer thread past 250 ms)
+            deadline = time.time() + 10
+            while rotate.is_set() and time.time() < deadline:
+                time.sleep(0.01)
+            assert not rotate.is_set(), "the writer thread did not reopen app.log within 10 s"
             app.rename(logs / f"app.log.{i + 1}")
             rotate.set()
         time.sleep(0.1)

@@ -12,6 +12,7 @@ from opensearch import lifecycle
 from opensearch.bootstrap import bootstrap
 from opensearch.definitions import all_definitions
 from opensearch.indices_status import collect, render
+from opensearch.lifecycle_settings import LifecycleSettings
 from opensearch.retention import get_retention, set_retention
 
 pytestmark = pytest.mark.integration
@@ -89,7 +90,12 @@ def _cleanup_class(client, cls: str) -> None:
 
 
 def test_rollover_warm_and_delete_really_happen(os_client, unique_tenant):
-    """A test-only class with tiny conditions: rollover at 3 docs, warm at once, delete after 2 s."""
+    """A test-only class with tiny conditions: rollover at 3 docs, warm at once, delete after 2 s.
+
+    The devstack registers the ``logharbor`` snapshot repository; this test names one that does
+    not exist, so deletion takes the close-for-the-grace-period path it asserts.
+    """
+    no_repo = LifecycleSettings(snapshot_repository="none-on-the-shared-devstack")
     if lifecycle.use_ism(os_client, StorageSettings()):
         pytest.fail("this cluster runs ISM; run the ISM variant of this test against it")
     cls = "lh" + uuid.uuid4().hex[:8]
@@ -106,7 +112,7 @@ def test_rollover_warm_and_delete_really_happen(os_client, unique_tenant):
         for i in range(4):
             os_client.index(index=ds, op_type="create", body={"@timestamp": "2026-11-29T10:00:00Z", "message": f"m{i}"})
         os_client.indices.refresh(index=ds)
-        report = lifecycle.run_once(os_client, pattern=ds)
+        report = lifecycle.run_once(os_client, pattern=ds, settings=no_repo)
         backing = [i["index_name"] for i in os_client.indices.get_data_stream(name=ds)["data_streams"][0]["indices"]]
         assert len(backing) == 2, f"expected a rollover, report={report}"
         first = backing[0]
@@ -119,12 +125,12 @@ def test_rollover_warm_and_delete_really_happen(os_client, unique_tenant):
                         body={"@timestamp": "2026-11-29T11:00:00Z", "message": "after rollover"})
         time.sleep(2.5)
         # safe deletion without a snapshot repository: closed for the grace period, then deleted
-        report = lifecycle.run_once(os_client, pattern=ds)
+        report = lifecycle.run_once(os_client, pattern=ds, settings=no_repo)
         from opensearch.safe_delete import pending
 
         assert first in pending(os_client)  # closed by this run (or already by the first on a slow box)
         assert first not in report.deleted
-        report = lifecycle.run_once(os_client, now=time.time() + 25 * 3600, pattern=ds)
+        report = lifecycle.run_once(os_client, now=time.time() + 25 * 3600, pattern=ds, settings=no_repo)
         assert first in report.deleted
         remaining = [i["index_name"] for i in os_client.indices.get_data_stream(name=ds)["data_streams"][0]["indices"]]
         assert first not in remaining

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -116,16 +117,27 @@ def test_scheduled_snapshot_taken_by_exactly_one_of_two_schedulers(private_node,
            "LOGHARBOR_LIFECYCLE_LEASE_TTL_S": "6", "LOGHARBOR_LIFECYCLE_SNAPSHOT_TIMEZONE": "Europe/Berlin",
            "LOGHARBOR_OPENSEARCH_URL": private_node.url}
     cmd = [sys.executable, "-m", "ops.cli", "snapshots", "schedule", "--run", "--schedule", "* * * * * */4"]
+    started = time.time()
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env={**os.environ, **env}) for _ in range(2)]
-    started = time.time()
+    lines: list[list[str]] = [[] for _ in procs]
+    readers = [threading.Thread(target=lambda p=p, out=out: out.extend(p.stdout), daemon=True)
+               for p, out in zip(procs, lines, strict=True)]
+    for r in readers:
+        r.start()
     try:
-        time.sleep(30)  # two interpreters must start and claim slots; generous for a loaded CI box
+        # wait for two runs (slots are 4 s apart); a loaded CI box may take far longer to start
+        # two interpreters and finish two snapshots, so poll up to a bound instead of sleeping
+        deadline = time.time() + 180
+        while time.time() < deadline and sum(x.startswith("{") for out in lines for x in list(out)) < 2:
+            time.sleep(0.5)
     finally:
-        outs = []
         for p in procs:
             p.terminate()
-            outs.append(p.communicate(timeout=60)[0])
+        for p, r in zip(procs, readers, strict=True):
+            p.wait(timeout=60)
+            r.join(timeout=10)
+    outs = ["".join(out) for out in lines]
     runs = [json.loads(line) for out in outs for line in out.splitlines() if line.startswith("{")]
     assert len(runs) >= 2, outs
     tagged = [s for s in snapshots.list_snapshots(client, repo)
