@@ -20,6 +20,7 @@ from gateway.state import STATE, metrics_middleware
 
 EXTRA_RUNNERS = web.AppKey("protocol_runners", list)
 LISTENERS = web.AppKey("protocol_listeners", list)
+GRPC_SERVERS = web.AppKey("protocol_grpc_servers", list)
 
 
 def register_protocols(app: web.Application) -> None:
@@ -33,6 +34,7 @@ def register_protocols(app: web.Application) -> None:
         add_gelf_routes(app)
     app[EXTRA_RUNNERS] = []
     app[LISTENERS] = []
+    app[GRPC_SERVERS] = []
     if p.listeners:
         app.on_startup.append(_start_listeners)  # after the state's own startup (keys, producer)
         app.on_shutdown.insert(0, _stop_listeners)
@@ -60,7 +62,7 @@ def _port_app(main: web.Application, kind: str) -> web.Application:
 
 
 async def start_protocol_sites(main: web.Application, host: str, **runner_kwargs: Any) -> list[web.AppRunner]:
-    """Start the dedicated ES-root and OTLP ports when configured (off by default)."""
+    """Start the dedicated ES-root, OTLP/HTTP and OTLP/gRPC ports when configured (off by default)."""
     p = main[STATE].settings.protocols
     runners: list[web.AppRunner] = []
     for kind, port in (("es", p.es_port), ("otlp", p.otlp_port)):
@@ -72,6 +74,13 @@ async def start_protocol_sites(main: web.Application, host: str, **runner_kwargs
         await site.start()
         runners.append(runner)
     main[EXTRA_RUNNERS].extend(runners)
+    if p.otlp_grpc_port is not None:
+        from gateway.otlp_grpc import OtlpGrpcServer
+
+        grpc_server = OtlpGrpcServer(main[STATE], host, p.otlp_grpc_port, tls_cert=p.otlp_grpc_tls_cert,
+                                     tls_key=p.otlp_grpc_tls_key)
+        await grpc_server.start()
+        main[GRPC_SERVERS].append(grpc_server)
     return runners
 
 
@@ -85,6 +94,9 @@ def site_port(runner: web.AppRunner) -> int:
 
 
 async def stop_protocol_sites(main: web.Application) -> None:
+    for server in main.get(GRPC_SERVERS, []):
+        with contextlib.suppress(Exception):
+            await server.stop()
     for runner in main.get(EXTRA_RUNNERS, []):
         with contextlib.suppress(Exception):
             await runner.cleanup()
