@@ -88,7 +88,7 @@ def run_scenario(
 
     own = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="logharbor-chaos-"))
-    stack = ChaosStack(workdir, os_url, bootstrap, own_kafka=scenario.own_kafka)
+    stack = ChaosStack(workdir, os_url, bootstrap, own_kafka=scenario.own_kafka, netns=scenario.netns)
     client = sync_client(OpenSearchSettings(url=os_url))
     errors: list[str] = []
     try:
