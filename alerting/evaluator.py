@@ -27,10 +27,11 @@ from opensearchpy import AsyncOpenSearch, OpenSearch
 
 from alerting.health_facts import FACT_TYPES, observe_fact
 from alerting.notify import outbox_entries
-from alerting.rules import Rule
+from alerting.rules import Rule, open_channels, seal_channels
 from alerting.schedule import due_windows, is_active, latest_end, utc
 from alerting.settings import AlertingSettings
 from alerting.state import RuleState, Transition, advance, reduce_catchup
+from logharbor.secretbox import default_box
 from opensearch.alerts_outbox import Lease, LeaseStore, Outbox
 from opensearch.alerts_query import build_search, parse_search
 from opensearch.alerts_store import RuleStore, SilenceStore, StateStore, ensure_indices
@@ -56,7 +57,8 @@ class Context:
     facts_client: OpenSearch | None = None
 
     def __post_init__(self) -> None:
-        self.rules = RuleStore(self.client)
+        self.rules = RuleStore(self.client, seal=lambda d: seal_channels(d, default_box()),
+                               unseal=lambda d: open_channels(d, default_box()))
         self.states = StateStore(self.client)
         self.silences = SilenceStore(self.client)
         self.outbox = Outbox(self.client)

@@ -3,8 +3,9 @@
 A rule is validated once, when it is written (API, CLI, built-in health rules), so the
 evaluators can trust it: durations are parsed, the query is parsed with the same parser search
 and live tail use, and a query carrying its own time clause is refused (the rule's window is the
-time range). Channel secrets are stored (the sender needs them) but :func:`public_rule` masks
-them in everything handed back to a user, and ``Channel.__repr__`` never shows them in logs.
+time range). Channel secrets are stored encrypted (:func:`seal_channels`, keys from
+:mod:`logharbor.secretbox`, outside OpenSearch) and decrypted only for the sender; :func:`public_rule`
+masks them in everything handed back to a user, and ``Channel.__repr__`` never shows them in logs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from alerting.durations import parse_duration
 from alerting.schedule import check_active
+from logharbor.secretbox import SecretBox, SecretKeyError, is_sealed
 from opensearch.alerts_query import group_key  # noqa: F401  (re-exported: alerting code reads it here)
 from opensearch.query import QuerySyntaxError, parse
 
@@ -99,12 +101,16 @@ class Channel(BaseModel):
             raise ValueError("channels[].to (a list of addresses) is required for an email channel")
         if self.type == "pagerduty" and not self.routing_key:
             raise ValueError("channels[].routing_key is required for a pagerduty channel")
-        if self.url and not self.url.startswith(("http://", "https://")):
+        if self.url and not is_sealed(self.url) and not self.url.startswith(("http://", "https://")):
             raise ValueError("channels[].url must be an http(s) URL")
         return self
 
     def __repr__(self) -> str:  # never print secrets (logs, tracebacks)
         return f"Channel(type={self.type!r}, name={self.name!r})"
+
+    def sealed_fields(self) -> list[str]:
+        """Secret fields still encrypted: the stored key could not be decrypted with this host's keys."""
+        return [k for k in SECRET_FIELDS if is_sealed(getattr(self, k, None))]
 
     __str__ = __repr__
 
@@ -228,6 +234,33 @@ def public_rule(doc: dict[str, Any]) -> dict[str, Any]:
     """The rule as the API returns it: never a secret in clear."""
     out = dict(doc)
     out["channels"] = [mask_channel(c) for c in doc.get("channels", [])]
+    return out
+
+
+def seal_channels(doc: dict[str, Any], box: SecretBox) -> dict[str, Any]:
+    """The rule document as stored: every channel secret encrypted."""
+    out = dict(doc)
+    out["channels"] = [{k: box.seal(v) if k in SECRET_FIELDS and isinstance(v, str) and v else v
+                        for k, v in ch.items()} if isinstance(ch, dict) else ch
+                       for ch in doc.get("channels", []) or []]
+    return out
+
+
+def open_channels(doc: dict[str, Any], box: SecretBox) -> dict[str, Any]:
+    """The stored rule with its channel secrets decrypted. A value this host's keys cannot open
+    stays sealed (the rule still evaluates; the sender reports the key problem per delivery)."""
+    out = dict(doc)
+    channels = []
+    for ch in doc.get("channels", []) or []:
+        ch = dict(ch)
+        for key in SECRET_FIELDS:
+            if is_sealed(ch.get(key)):
+                try:
+                    ch[key] = box.open(ch[key])
+                except SecretKeyError:
+                    pass
+        channels.append(ch)
+    out["channels"] = channels
     return out
 
 

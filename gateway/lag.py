@@ -19,6 +19,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from logharbor.config import KafkaSettings
 from logharbor.consumer_group import pipeline_consumer_group
+from logharbor.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +111,6 @@ class LagMonitor:
         self._consumer = None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         await self._close_clients()

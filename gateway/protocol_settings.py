@@ -61,6 +61,10 @@ class ProtocolSettings(BaseModel):
     otlp_enabled: bool = True
     # a port serving OTLP/HTTP at /v1/logs (the OTLP default is 4318)
     otlp_port: int | None = Field(default=None, ge=0, le=65535)
+    # a port serving OTLP/gRPC LogsService/Export (the OTLP default is 4317); TLS when both are set
+    otlp_grpc_port: int | None = Field(default=None, ge=0, le=65535)
+    otlp_grpc_tls_cert: str | None = None
+    otlp_grpc_tls_key: str | None = None
     gelf_http_enabled: bool = True
     # GELF UDP chunk reassembly
     gelf_max_chunks: int = Field(default=128, ge=1, le=128)

@@ -16,15 +16,15 @@ from gateway.es_http import add_es_routes
 from gateway.gelf_http import add_gelf_routes
 from gateway.listeners import Listener, start_listeners
 from gateway.otlp_http import add_otlp_routes
+from gateway.state import STATE, metrics_middleware
 
 EXTRA_RUNNERS = web.AppKey("protocol_runners", list)
 LISTENERS = web.AppKey("protocol_listeners", list)
+GRPC_SERVERS = web.AppKey("protocol_grpc_servers", list)
 
 
 def register_protocols(app: web.Application) -> None:
     """Routes on the main port: ``/es/...``, ``/v1/logs``, ``/gelf``; listeners start with the app."""
-    from gateway.app import STATE
-
     p = app[STATE].settings.protocols
     if p.es_enabled:
         add_es_routes(app, "/es")
@@ -34,14 +34,13 @@ def register_protocols(app: web.Application) -> None:
         add_gelf_routes(app)
     app[EXTRA_RUNNERS] = []
     app[LISTENERS] = []
+    app[GRPC_SERVERS] = []
     if p.listeners:
         app.on_startup.append(_start_listeners)  # after the state's own startup (keys, producer)
         app.on_shutdown.insert(0, _stop_listeners)
 
 
 async def _start_listeners(app: web.Application) -> None:
-    from gateway.app import STATE
-
     app[LISTENERS].extend(await start_listeners(app[STATE]))
 
 
@@ -53,8 +52,6 @@ async def _stop_listeners(app: web.Application) -> None:
 
 def _port_app(main: web.Application, kind: str) -> web.Application:
     """An app for a dedicated port that shares the main app's state (keys, producer, limits)."""
-    from gateway.app import STATE, metrics_middleware
-
     sub = web.Application(middlewares=[metrics_middleware])
     sub[STATE] = main[STATE]
     if kind == "es":
@@ -65,9 +62,7 @@ def _port_app(main: web.Application, kind: str) -> web.Application:
 
 
 async def start_protocol_sites(main: web.Application, host: str, **runner_kwargs: Any) -> list[web.AppRunner]:
-    """Start the dedicated ES-root and OTLP ports when configured (off by default)."""
-    from gateway.app import STATE
-
+    """Start the dedicated ES-root, OTLP/HTTP and OTLP/gRPC ports when configured (off by default)."""
     p = main[STATE].settings.protocols
     runners: list[web.AppRunner] = []
     for kind, port in (("es", p.es_port), ("otlp", p.otlp_port)):
@@ -79,6 +74,13 @@ async def start_protocol_sites(main: web.Application, host: str, **runner_kwargs
         await site.start()
         runners.append(runner)
     main[EXTRA_RUNNERS].extend(runners)
+    if p.otlp_grpc_port is not None:
+        from gateway.otlp_grpc import OtlpGrpcServer
+
+        grpc_server = OtlpGrpcServer(main[STATE], host, p.otlp_grpc_port, tls_cert=p.otlp_grpc_tls_cert,
+                                     tls_key=p.otlp_grpc_tls_key)
+        await grpc_server.start()
+        main[GRPC_SERVERS].append(grpc_server)
     return runners
 
 
@@ -92,6 +94,9 @@ def site_port(runner: web.AppRunner) -> int:
 
 
 async def stop_protocol_sites(main: web.Application) -> None:
+    for server in main.get(GRPC_SERVERS, []):
+        with contextlib.suppress(Exception):
+            await server.stop()
     for runner in main.get(EXTRA_RUNNERS, []):
         with contextlib.suppress(Exception):
             await runner.cleanup()

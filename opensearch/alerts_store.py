@@ -13,6 +13,7 @@ names) and must not grow the system index's mapping.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,11 +76,16 @@ async def ensure_indices(client: AsyncOpenSearch, names: tuple[str, ...] = tuple
 class RuleStore:
     """CRUD of rule documents, always scoped to one tenant (``tenant=None``: every tenant, for evaluators)."""
 
-    def __init__(self, client: AsyncOpenSearch) -> None:
+    def __init__(self, client: AsyncOpenSearch, seal: Callable[[dict], dict] | None = None,
+                 unseal: Callable[[dict], dict] | None = None) -> None:
+        """``seal``/``unseal``: how a document is written and read back (the alerting package
+        encrypts channel secrets with them; the store does not know which fields are secret)."""
         self.client = client
+        self._seal = seal or (lambda d: d)
+        self._unseal = unseal or (lambda d: d)
 
     async def put(self, doc: dict[str, Any], create: bool = False) -> None:
-        doc = {**doc, "updated_at": now_ms()}
+        doc = self._seal({**doc, "updated_at": now_ms()})
         await self.client.index(index=RULES, id=doc["id"], body=doc, op_type="create" if create else "index",
                                 refresh="wait_for")
 
@@ -90,7 +96,7 @@ class RuleStore:
             return None
         if tenant is not None and doc.get("tenant") != tenant:
             return None
-        return doc
+        return self._unseal(doc)
 
     async def delete(self, tenant: str, rule_id: str) -> bool:
         if await self.get(tenant, rule_id) is None:
@@ -113,7 +119,7 @@ class RuleStore:
                 "size": 10_000, "query": {"bool": {"filter": filters}}, "sort": [{"id": "asc"}]})
         except NotFoundError:
             return []
-        return [h["_source"] for h in resp["hits"]["hits"]]
+        return [self._unseal(h["_source"]) for h in resp["hits"]["hits"]]
 
 
 class StateStore:

@@ -14,6 +14,11 @@ from alerting.rules import Channel
 
 async def send(channel: Channel, notification: dict[str, Any], ctx: SendContext) -> str:
     """Deliver to one channel; returns a short status text for the delivery log."""
+    sealed = channel.sealed_fields()
+    if sealed:  # permanent: retrying with the same keys cannot help
+        raise DeliveryError(f"channel {', '.join(sealed)} cannot be decrypted with this host's secret keys "
+                            "(LOGHARBOR_SECRET_KEYS / LOGHARBOR_SECRET_KEY_FILE must match the process that "
+                            "stored the rule; or re-enter the secret)", permanent=True)
     if channel.type == "slack":
         from alerting.channels.slack import send_slack
 

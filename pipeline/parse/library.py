@@ -190,7 +190,8 @@ class Family:
         if '"' not in line and "," not in line:
             return None
         try:
-            row = next(csv.reader(line.split("\n")))
+            # keepends: a quoted field spanning lines (a multi-line statement) keeps its newlines
+            row = next(csv.reader(line.splitlines(keepends=True)))
         except (csv.Error, StopIteration):
             return None
         if len(row) < self.min_columns or len(row) > len(self.columns) + 2:

@@ -18,6 +18,7 @@ unique-count fields, and how long each window's partials are kept.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,10 +80,17 @@ class Cell:
     unique: dict[str, HyperLogLog] = field(default_factory=dict)
 
 
+_MISSING = object()
+
+
 def flat_get(doc: dict[str, Any], dotted: str) -> Any:
     """``doc["a"]["b"]`` for ``a.b`` in a nested document (or the flat key)."""
-    if dotted in doc:
-        return doc[dotted]
+    value = doc.get(dotted, _MISSING)
+    if value is not _MISSING:
+        return value
+    head, dot, _ = dotted.partition(".")
+    if not dot or not isinstance(doc.get(head), dict):  # the pipeline's documents are flat: one probe
+        return None
     node: Any = doc
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -92,40 +100,105 @@ def flat_get(doc: dict[str, Any], dotted: str) -> Any:
 
 
 def fold(observations: Iterable[Observation], rules: AggregationRules) -> dict[tuple, Cell]:
-    """Cells keyed by (tenant, kind, window_s, window_start_ms, dims) for one batch."""
-    cells: dict[tuple, Cell] = {}
+    """Cells keyed by (tenant, kind, window_s, window_start_ms, dims) for one batch.
+
+    Why two passes: events first go into base cells of the windows' greatest common divisor
+    (10 s for 10 s and 1 min) — one key and one dict update per event whatever the number of
+    windows — and each base cell is then added to every window's cell (a base start floored to
+    a window is the event's start floored to it, since the base divides every window). The
+    duration sketch's bucket and the HyperLogLog hash are computed once per event, not per window.
+    """
+    windows_ms = [w * 1000 for w in rules.windows_s]
+    base_ms = math.gcd(*windows_ms) if windows_ms else 1
+    count_names = rules.count_dimensions
     dur_field = rules.duration_field
+    dur_names = rules.duration_dimensions
+    uniq_fields = rules.unique_fields
+    uniq_names = rules.unique_dimensions
+    counts: dict[tuple, int] = {}
+    durations: dict[tuple, list[float]] = {}
+    uniques: dict[tuple, tuple[int, dict[str, list[object]]]] = {}
     for obs in observations:
         f = obs.fields
-        count_dims = tuple(_str(flat_get(f, d)) for d in rules.count_dimensions)
+        base = obs.ts_ms - obs.ts_ms % base_ms
+        key = (obs.tenant, base, _dims(f, count_names))
+        counts[key] = counts.get(key, 0) + 1
         duration = flat_get(f, dur_field)
-        has_duration = isinstance(duration, int | float) and not isinstance(duration, bool)
-        uniques = [(name, flat_get(f, name)) for name in rules.unique_fields]
-        for w in rules.windows_s:
-            start = obs.ts_ms - obs.ts_ms % (w * 1000)
-            key = (obs.tenant, "count", w, start, count_dims)
-            cell = cells.get(key) or cells.setdefault(key, Cell())
-            cell.count += 1
-            if has_duration:
-                ddims = tuple(_str(flat_get(f, d)) for d in rules.duration_dimensions)
-                dkey = (obs.tenant, "duration", w, start, ddims)
-                dcell = cells.get(dkey) or cells.setdefault(dkey, Cell(moments=Moments(), quantiles=QuantileSketch()))
-                dcell.count += 1
-                dcell.moments.add(float(duration))  # type: ignore[union-attr]
-                dcell.quantiles.add(float(duration))  # type: ignore[union-attr]
-            present = [(n, v) for n, v in uniques if v is not None]
+        if duration is not None and isinstance(duration, int | float) and not isinstance(duration, bool):
+            dkey = (obs.tenant, base, _dims(f, dur_names))
+            values = durations.get(dkey)
+            if values is None:
+                values = durations[dkey] = []
+            values.append(float(duration))
+        if uniq_fields:
+            present = [(n, v) for n in uniq_fields if (v := flat_get(f, n)) is not None]
             if present:
-                ukey = (obs.tenant, "unique", w, start, tuple(_str(flat_get(f, d)) for d in rules.unique_dimensions))
-                ucell = cells.get(ukey) or cells.setdefault(ukey, Cell())
-                ucell.count += 1
+                ukey = (obs.tenant, base, _dims(f, uniq_names))
+                seen = uniques.get(ukey)
+                if seen is None:
+                    seen = uniques[ukey] = (0, {})
+                uniques[ukey] = (seen[0] + 1, seen[1])
                 for name, value in present:
-                    hll = ucell.unique.get(name) or ucell.unique.setdefault(name, HyperLogLog())
-                    hll.add(value)
+                    seen[1].setdefault(name, []).append(value)
+    cells: dict[tuple, Cell] = {}
+    for (tenant, base, dims), n in counts.items():
+        for w, wms in zip(rules.windows_s, windows_ms, strict=True):
+            ckey = (tenant, "count", w, base - base % wms, dims)
+            cell = cells.get(ckey) or cells.setdefault(ckey, Cell())
+            cell.count += n
+    for (tenant, base, dims), values in durations.items():
+        moments, sketch = Moments(), QuantileSketch()
+        for v in values:
+            moments.add(v)
+            sketch.add(v)
+        for w, wms in zip(rules.windows_s, windows_ms, strict=True):
+            ckey = (tenant, "duration", w, base - base % wms, dims)
+            cell = cells.get(ckey)
+            if cell is None:
+                cells[ckey] = Cell(count=len(values), moments=_copy_moments(moments), quantiles=_copy_sketch(sketch))
+            else:
+                cell.count += len(values)
+                cell.moments.merge(moments)  # type: ignore[union-attr]
+                cell.quantiles.merge(sketch)  # type: ignore[union-attr]
+    for (tenant, base, dims), (n, by_name) in uniques.items():
+        hlls = {}
+        for name, values in by_name.items():
+            h = HyperLogLog()
+            for v in values:
+                h.add(v)
+            hlls[name] = h
+        for w, wms in zip(rules.windows_s, windows_ms, strict=True):
+            ckey = (tenant, "unique", w, base - base % wms, dims)
+            cell = cells.get(ckey) or cells.setdefault(ckey, Cell())
+            cell.count += n
+            for name, h in hlls.items():
+                mine = cell.unique.get(name)
+                if mine is None:
+                    cell.unique[name] = HyperLogLog(h.p, bytearray(h.registers))
+                else:
+                    mine.merge(h)
     return cells
 
 
+def _dims(doc: dict[str, Any], names: Sequence[str]) -> tuple[str | None, ...]:
+    """The dimension values as strings (None when absent): one ``get`` each on a flat document."""
+    values = [doc.get(name) for name in names]
+    for i, v in enumerate(values):
+        if type(v) is not str:
+            values[i] = _str(flat_get(doc, names[i]))
+    return tuple(values)
+
+
+def _copy_moments(m: Moments) -> Moments:
+    return Moments(m.count, m.total, m.squares, m.low, m.high)
+
+
+def _copy_sketch(q: QuantileSketch) -> QuantileSketch:
+    return QuantileSketch(q.alpha, dict(q.buckets), q.zeros, q.count)
+
+
 def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return value if value is None or type(value) is str else str(value)
 
 
 def partial_documents(topic: str, observations: Sequence[Observation], rules: AggregationRules,

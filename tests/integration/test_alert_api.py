@@ -59,6 +59,12 @@ async def test_alert_api_scopes_tenancy_and_secrets(os_url, kafka_bootstrap, uni
 
         stored = await Context(client, AlertingSettings()).rules.get(unique_tenant, rid)
         assert stored["channels"][0]["secret"] == "HMACSECRET" and stored["channels"][0]["url"].endswith("SECRETPATH")
+        # At rest the secrets are encrypted: the raw document in OpenSearch does not reveal them.
+        from opensearch.alerts_store import RULES
+
+        raw = (await client.get(index=RULES, id=rid))["_source"]
+        assert "SECRETPATH" not in str(raw) and "HMACSECRET" not in str(raw)
+        assert raw["channels"][0]["secret"].startswith("enc:v1:") and raw["channels"][0]["url"].startswith("enc:v1:")
         # Test, ack (nothing firing → 409), history, active, silences.
         r = await http.post(f"/api/v1/alerts/{rid}/test", headers=h(admin))
         assert r.status == 200 and (await r.json())["channels"] == ["webhook"]

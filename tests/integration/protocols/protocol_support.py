@@ -46,6 +46,7 @@ class Stack:
     tls_dir: Path
     es_port: int = 0
     otlp_port: int = 0
+    otlp_grpc_port: int = 0
     created_tenants: list[str] = field(default_factory=list)
 
     def key(self, tenant: str, source: str, **kw: Any) -> str:
@@ -133,15 +134,17 @@ def stack_fixture(os_client, os_url, kafka_bootstrap, tmp_path_factory) -> Itera
     env = {"LOGHARBOR_KAFKA_RAW_TOPIC": raw, "LOGHARBOR_KAFKA_PROCESSED_TOPIC": processed,
            "LOGHARBOR_KAFKA_DLQ_TOPIC": dlq, "LOGHARBOR_KAFKA_CONSUMER_GROUP": f"lh-proto-{suffix}",
            "LOGHARBOR_PIPELINE_HTTP_PORT": str(free_port()), "LOGHARBOR_GATEWAY_KEY_REFRESH_S": "1"}
-    es_port, otlp_port = free_port(), free_port()
+    es_port, otlp_port, otlp_grpc_port = free_port(), free_port(), free_port()
     gw_env = {**env, "LOGHARBOR_GATEWAY_PROTOCOLS__LISTENERS": json.dumps(listeners),
               "LOGHARBOR_GATEWAY_PROTOCOLS__ES_PORT": str(es_port),
-              "LOGHARBOR_GATEWAY_PROTOCOLS__OTLP_PORT": str(otlp_port)}
+              "LOGHARBOR_GATEWAY_PROTOCOLS__OTLP_PORT": str(otlp_port),
+              "LOGHARBOR_GATEWAY_PROTOCOLS__OTLP_GRPC_PORT": str(otlp_grpc_port)}
     pipeline = subprocess.Popen([sys.executable, "-m", "ops.cli", "pipeline"], cwd=REPO,
                                 env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     gw = GatewayProcess(env=gw_env)
     s = Stack(gw=gw, os_client=os_client, os_url=os_url, tenant=tenant, listener_ports=ports,
               listener_keys=listener_keys, tls_dir=tls_dir, es_port=es_port, otlp_port=otlp_port,
+              otlp_grpc_port=otlp_grpc_port,
               created_tenants=[tenant])
     try:
         gw.start()

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
-from alerting.rules import MASK, Rule, merge_secrets, parse_duration, public_rule
+from alerting.channels import send
+from alerting.channels.base import DeliveryError
+from alerting.rules import MASK, Rule, merge_secrets, open_channels, parse_duration, public_rule, seal_channels
+from logharbor.secretbox import SecretBox
 
 
 def test_durations():
@@ -51,3 +55,27 @@ def test_for_alias_and_defaults():
     r = Rule.model_validate({"name": "x", "for": "2m", "query": "service:api"})
     assert r.for_s == 120 and r.to_doc()["for"] == "2m" and not r.streaming
     assert Rule.model_validate({"name": "m", "condition": {"type": "match"}}).streaming
+
+
+def test_channel_secrets_sealed_at_rest_and_opened_for_the_sender():
+    box = SecretBox([Fernet.generate_key()])
+    doc = {"name": "x", "query": "*", "condition": {"type": "count", "threshold": 1},
+           "channels": [{"type": "webhook", "url": "https://h.example/hook/PATH", "secret": "HMAC"},
+                        {"type": "email", "to": ["a@example.com"]}]}
+    stored = seal_channels(doc, box)
+    assert "PATH" not in str(stored) and "HMAC" not in str(stored)
+    assert stored["channels"][1] == doc["channels"][1]  # nothing secret: unchanged
+    assert open_channels(stored, box) == doc
+    Rule.model_validate(stored)  # a sealed rule still validates (evaluation goes on)
+
+
+async def test_undecryptable_secret_stays_sealed_and_the_delivery_says_why():
+    stored = seal_channels({"name": "x", "query": "*", "condition": {"type": "count", "threshold": 1},
+                            "channels": [{"type": "webhook", "url": "https://h.example/hook"}]},
+                           SecretBox([Fernet.generate_key()]))
+    opened = open_channels(stored, SecretBox([Fernet.generate_key()]))  # another host's key
+    rule = Rule.model_validate(opened)
+    assert rule.channels[0].sealed_fields() == ["url"]
+    with pytest.raises(DeliveryError, match="cannot be decrypted") as err:
+        await send(rule.channels[0], {}, None)  # type: ignore[arg-type]
+    assert err.value.permanent

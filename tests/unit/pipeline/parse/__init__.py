@@ -1,0 +1,1 @@
+"""Unit tests of pipeline/parse/ modules, one file per module or family group."""
