@@ -114,7 +114,10 @@ SCHEMAS: dict[str, Any] = {
                 "pipeline_lag": {"type": "object", "required": ["total", "partitions"], "properties": {
                     "group": {"type": "string"}, "total": {"type": "integer"},
                     "partitions": {"type": "object"}}}}}]},
-            "gateway": _ref("Probe")}}}},
+            "gateway": _ref("Probe")}},
+        "field_overflow": {"allOf": [_ref("Probe"), {"type": "object", "description": "operator view: events stored "
+                           "with fields beyond their index's total-fields limit (docs/STORAGE.md)", "properties": {
+                               "events": {"type": "integer"}, "tenants": {"type": "object"}}}]}}},
     "Metrics": {"type": "object", "required": ["tenant", "window_s", "events", "errors", "ingest_rate_per_s",
                                                "error_rate", "storage"], "properties": {
         "tenant": {"type": "string"}, "window_s": {"type": "integer"}, "events": {"type": "integer"},

@@ -29,6 +29,7 @@ class Scenario:
     max_loss: int = 0
     own_kafka: bool = False  # the stack runs a broker of its own (the fault hits it)
     netns: bool = False  # shipper-0 runs in a network namespace of the run's own
+    own_opensearch: bool = False  # the stack runs an OpenSearch node of its own (the fault hits it)
 
 
 def gateway_kill(stack: ChaosStack, clock: Clock) -> None:
@@ -95,6 +96,23 @@ def network_partition(stack: ChaosStack, clock: Clock) -> None:
     clock.mark("heal-verified")
 
 
+def opensearch_pause(stack: ChaosStack, clock: Clock) -> None:
+    """SIGSTOP the run's own OpenSearch for ``--fault-seconds`` (60 by default), then SIGCONT:
+    bulk requests time out and are retried, nothing is committed until indexed."""
+    import os
+    import signal
+
+    pid = stack.opensearch_pid()
+    clock.at(0.2)
+    os.kill(pid, signal.SIGSTOP)
+    clock.mark("fault")
+    try:
+        time.sleep(stack.fault_s if stack.fault_s is not None else 60.0)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        clock.mark("heal")
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -105,6 +123,8 @@ SCENARIOS: dict[str, Scenario] = {
                  kafka_leader_kill, own_kafka=True),
         Scenario("network-partition", "cut one shipper off both gateways (network namespace + veth pair), heal",
                  network_partition, netns=True),
+        Scenario("opensearch-pause", "SIGSTOP the run's own OpenSearch for 60 s (--fault-seconds), then SIGCONT",
+                 opensearch_pause, own_opensearch=True),
     )
 }
 
@@ -112,5 +132,4 @@ SCENARIOS: dict[str, Scenario] = {
 # `logharbor chaos list` says so instead of pretending.
 PLANNED: dict[str, str] = {
     "opensearch-node-kill": "kill -9 a data node of a 3-node OpenSearch of the run's own; restart",
-    "opensearch-pause": "SIGSTOP an OpenSearch of the run's own for 60 s, then SIGCONT",
 }

@@ -29,6 +29,17 @@ from gateway.testing import create_topic, free_port, keys
 REPO = Path(__file__).resolve().parents[2]
 
 
+def free_runner_http_port() -> int:
+    """A free HTTP port the devstack's OpenSearch runner accepts (it binds only up to 9299)."""
+    from ops.devstack.opensearch_node import RUNNER_MAX_HTTP_PORT
+    from ops.devstack.process import port_in_use
+
+    for port in range(9211, RUNNER_MAX_HTTP_PORT + 1):
+        if not port_in_use(port):
+            return port
+    raise RuntimeError("no free HTTP port in 9211..9299 for the chaos run's own OpenSearch")
+
+
 class Proc:
     """One LogHarbor process the runner owns; ``start()`` again after a kill restarts it."""
 
@@ -94,10 +105,13 @@ class ChaosStack:
 
     def __init__(
         self, workdir: Path, os_url: str, bootstrap: str, partitions: int = 4, own_kafka: bool = False,
-        netns: bool = False,
+        netns: bool = False, own_opensearch: bool = False,
     ) -> None:
         self.workdir, self.os_url, self.bootstrap = workdir, os_url, bootstrap
         self.own_kafka = own_kafka
+        self.own_opensearch = own_opensearch
+        self.opensearch_settings: Any = None
+        self.fault_s: float | None = None  # how long a timed fault lasts (--fault-seconds); None = its default
         self.want_netns = netns
         self.netns: Any = None  # ops.chaos.netns.NetNs: shipper-0 runs inside it
         self.kafka_settings: Any = None
@@ -139,6 +153,8 @@ class ChaosStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.own_kafka:
             self.start_kafka()
+        if self.own_opensearch:
+            self.start_opensearch()
         gw_host = "127.0.0.1"
         if self.want_netns:
             from ops.chaos.netns import NetNs
@@ -213,6 +229,29 @@ class ChaosStack:
         devstack.up(self.kafka_settings, ["kafka"], log=lambda _msg: None)
         self.kafka_starts += 1
 
+    def start_opensearch(self) -> None:
+        """A single OpenSearch node of the run's own (devstack machinery, scratch data dir, free
+        ports), so a scenario may pause or kill it without touching the shared one; idempotent."""
+        from ops.devstack import stack as devstack
+        from ops.devstack.settings import DevstackSettings
+
+        if self.opensearch_settings is None:
+            self.opensearch_settings = DevstackSettings(
+                data_dir=self.workdir / "opensearch", opensearch_port=free_runner_http_port(),
+                opensearch_transport_port=free_port(), opensearch_heap_mb=512,
+                cluster_name=f"logharbor-chaos-{self.run_id}")
+            self.os_url = f"http://127.0.0.1:{self.opensearch_settings.opensearch_port}"
+        devstack.up(self.opensearch_settings, ["opensearch"], log=lambda _msg: None)
+
+    def opensearch_pid(self) -> int:
+        """The pid of the run's own node (never the shared one: read from the run's data dir)."""
+        from ops.devstack.process import load_record
+
+        assert self.own_opensearch and self.opensearch_settings is not None, "only a node of the run's own"
+        rec = load_record(self.opensearch_settings.data_dir, "opensearch")
+        assert rec is not None and rec.alive(), "the run's OpenSearch is not running"
+        return rec.pid
+
     def kill_kafka(self) -> None:
         """kill -9 the run's own broker (never the shared one: the pid comes from the run's data dir)."""
         from ops.devstack.process import load_record
@@ -256,6 +295,14 @@ class ChaosStack:
                 run_async(_delete_topics())
         if self.netns is not None:
             self.netns.delete()
+        if self.own_opensearch and self.opensearch_settings is not None:
+            from ops.devstack import stack as devstack
+
+            with contextlib.suppress(Exception):
+                os.kill(self.opensearch_pid(), signal.SIGCONT)  # a paused node cannot stop
+            with contextlib.suppress(Exception):
+                devstack.down(self.opensearch_settings, ["opensearch"], log=lambda _msg: None)
+            return  # the node and its data go with the run's workdir
         if self.key_id:
             with contextlib.suppress(Exception):
                 keys(self.os_url, "revoke", self.key_id)

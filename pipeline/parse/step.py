@@ -89,7 +89,7 @@ class ParseConfig(StepConfig):
     def _formats_known(cls, value: dict[str, str]) -> dict[str, str]:
         known = set(PARSERS) | _builtin_names() | {"generic", "text"}
         for fmt in value.values():
-            if fmt != "auto" and fmt not in known:
+            if fmt != "auto" and fmt not in known and hint_family(fmt) not in known:
                 raise ValueError(
                     f"unknown format {fmt!r}; known: auto, {', '.join(sorted(known))} "
                     "(or a family from pipeline.formats_path)"

@@ -72,3 +72,12 @@ def test_gateway_accepts_family_hints_and_names_the_allowed_ones() -> None:
     assert error.startswith("format: 'cobol' is not one of ")
     for allowed in ("auto", "klog", "nginx-error", "nginx_error", "mysql-slow", "postgres"):
         assert allowed in error.split("is not one of ", 1)[1].split(", ")
+
+
+def test_per_source_formats_take_the_same_names() -> None:
+    from pipeline.parse.step import ParseConfig
+
+    cfg = ParseConfig(formats={"nginx/*": "nginx_error", "k8s/*": "glog", "db/*": "postgres"})
+    assert cfg.formats["nginx/*"] == "nginx_error"
+    with pytest.raises(ValueError, match="unknown format 'cobol'"):
+        ParseConfig(formats={"x": "cobol"})
