@@ -158,7 +158,9 @@ def _no_prefixes(m: dict[str, Any]) -> None:
 def field_cost_variants(template: dict[str, Any]) -> list[Variant]:
     """The template minus ONE thing each: what that thing costs (docs/STORAGE.md). Run them
     with ``--only``; their queries are the current ones, so a removed subfield shows as
-    missing answers."""
+    missing answers. Written for the pre-issue-13 template (docs/STORAGE.md's table): on the
+    current one ``minus-text-keyword`` and ``minus-index-prefixes`` have nothing to remove on
+    the text fields themselves (no ``.keyword``; the prefixes sit on ``.prefix``/``.reversed``)."""
     base, settings = template["mappings"], template["settings"]
 
     def with_mappings(m: dict[str, Any]) -> dict[str, Any]:
