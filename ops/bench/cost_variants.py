@@ -171,8 +171,15 @@ def field_cost_variants(template: dict[str, Any]) -> list[Variant]:
         doc.get("event", {}).pop("original", None)
         return doc
 
+    def no_tenant(doc: dict[str, Any]) -> dict[str, Any]:
+        doc = copy.deepcopy(doc)
+        doc.get("labels", {}).pop("tenant", None)
+        return doc
+
     cur = {"prefix": True, "suffix": True, "infix": True}
     return [
+        Variant("minus-labels-tenant", "the document without labels.tenant (the stream names the tenant)",
+                with_mappings(copy.deepcopy(base)), _mot_prefix_clause, cur, doc=no_tenant),
         Variant("minus-event-original", "the document without event.original", with_mappings(copy.deepcopy(base)),
                 _current_clause, cur, doc=no_original),
         Variant("minus-text-keyword", "message/event.original without .keyword",
