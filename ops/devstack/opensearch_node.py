@@ -2,8 +2,10 @@
 
 One node (the default, what the tests and CI use): the runner's own main() in one JVM. More
 nodes: one JVM per node, each started by ``NodeLauncher.java`` (the runner's main() would put
-every node in one JVM, so one node could not be killed alone), with a heap of
-``opensearch_node_heap_mb`` each. Each node home is ``<data_dir>/opensearch/node_<n>``; the runner
+every node in one JVM, so one node could not be killed alone; with ``-numOfNode 1`` it forces
+the name "Node 1", port base+1 and single-node discovery), with a heap of
+``opensearch_node_heap_mb`` each and the recorded command, so ``up`` can start a dead node again.
+Each node home is ``<data_dir>/opensearch/node_<n>``; the runner
 keeps a pre-written ``config/opensearch.yml``, which is how we give each node its ``temp``
 attribute (hot, warm, cold) and fixed ports. Node 1 is the record's own process; the others
 are its ``members`` (pid, ports, log each), so ``down`` stops every one.
