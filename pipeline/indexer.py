@@ -290,8 +290,9 @@ class BulkIndexer:
         """Reshape documents refused for the total-fields limit; the ones to send again.
 
         First attempt: move what the backing index does not map (its mapping read once per
-        index per round; it cannot shrink). Second attempt (the mapping moved meanwhile, e.g. a
-        rollover): keep only the core fields. Beyond that the item fails with the reason.
+        index per round; it cannot shrink) — or, when it maps everything by now, send it as it
+        is. Second attempt (the mapping moved meanwhile, e.g. a rollover): keep only the core
+        fields. Beyond that the item fails with the reason.
         """
         mappings: dict[str, field_overflow.MappedFields | None] = {}
         again: list[IndexItem] = []
@@ -304,8 +305,8 @@ class BulkIndexer:
             item.overflow_attempts += 1
             result = field_overflow.apply_overflow(item.doc, mapped or field_overflow.CORE_ONLY)
             if result is None and mapped is not None:
-                item.overflow_attempts += 1
-                result = field_overflow.apply_overflow(item.doc, field_overflow.CORE_ONLY)
+                again.append(item)  # the index maps every field by now (another document added them): as it is
+                continue
             if result is None:
                 item.outcome = Outcome.FAILED
                 item.reason = _reason(error, 400) + f" (in {index}; no field left to move to logharbor.overflow)"

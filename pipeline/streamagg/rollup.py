@@ -107,6 +107,10 @@ def fold(observations: Iterable[Observation], rules: AggregationRules) -> dict[t
     windows — and each base cell is then added to every window's cell (a base start floored to
     a window is the event's start floored to it, since the base divides every window). The
     duration sketch's bucket and the HyperLogLog hash are computed once per event, not per window.
+
+    A duration (unique) cell counts the events that carry the value (a duration; any unique
+    field), so events without one cost nothing here; the query side takes group counts from the
+    count cells where it can (see ui/stream_rollup.py).
     """
     windows_ms = [w * 1000 for w in rules.windows_s]
     base_ms = math.gcd(*windows_ms) if windows_ms else 1
@@ -115,51 +119,82 @@ def fold(observations: Iterable[Observation], rules: AggregationRules) -> dict[t
     dur_names = rules.duration_dimensions
     uniq_fields = rules.unique_fields
     uniq_names = rules.unique_dimensions
-    counts: dict[tuple, int] = {}
-    durations: dict[tuple, list[float]] = {}
-    uniques: dict[tuple, tuple[int, dict[str, list[object]]]] = {}
+    union = list(dict.fromkeys([*count_names, *dur_names, *uniq_names]))
+    # first pass: one key and one dict update per event, over the union of all kinds' dimensions
+    groups: dict[tuple, list[Any]] = {}  # (tenant, base, union dims) → [events, durations, {field: values},
+    #                                      events with a unique value]
     for obs in observations:
         f = obs.fields
-        base = obs.ts_ms - obs.ts_ms % base_ms
-        key = (obs.tenant, base, _dims(f, count_names))
-        counts[key] = counts.get(key, 0) + 1
-        duration = flat_get(f, dur_field)
+        key = (obs.tenant, obs.ts_ms - obs.ts_ms % base_ms, _dims(f, union))
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = [0, [], {}, 0]
+        g[0] += 1
+        duration = f.get(dur_field)
+        if duration is None:
+            duration = _nested(f, dur_field)
         if duration is not None and isinstance(duration, int | float) and not isinstance(duration, bool):
-            dkey = (obs.tenant, base, _dims(f, dur_names))
-            values = durations.get(dkey)
-            if values is None:
-                values = durations[dkey] = []
-            values.append(float(duration))
-        if uniq_fields:
-            present = [(n, v) for n in uniq_fields if (v := flat_get(f, n)) is not None]
-            if present:
-                ukey = (obs.tenant, base, _dims(f, uniq_names))
-                seen = uniques.get(ukey)
-                if seen is None:
-                    seen = uniques[ukey] = (0, {})
-                uniques[ukey] = (seen[0] + 1, seen[1])
-                for name, value in present:
-                    seen[1].setdefault(name, []).append(value)
+            g[1].append(float(duration))
+        present = False
+        for name in uniq_fields:
+            value = f.get(name)
+            if value is None:
+                value = _nested(f, name)
+            if value is not None:
+                g[2].setdefault(name, []).append(value)
+                present = True
+        if present:
+            g[3] += 1
+    # second pass: project each group onto each kind's dimensions
+    pos = {name: i for i, name in enumerate(union)}
+    count_at = [pos[n] for n in count_names]
+    dur_at = [pos[n] for n in dur_names]
+    uniq_at = [pos[n] for n in uniq_names]
+    counts: dict[tuple, int] = {}
+    durations: dict[tuple, list[Any]] = {}  # key → [events, values]
+    uniques: dict[tuple, list[Any]] = {}  # key → [events, {field: values}]
+    for (tenant, base, dims), (n, values, by_name, n_unique) in groups.items():
+        ckey = (tenant, base, tuple([dims[i] for i in count_at]))
+        counts[ckey] = counts.get(ckey, 0) + n
+        if values:
+            dkey = (tenant, base, tuple([dims[i] for i in dur_at]))
+            acc = durations.get(dkey)
+            if acc is None:
+                acc = durations[dkey] = [0, []]
+            acc[0] += len(values)
+            acc[1].extend(values)
+        if by_name:
+            ukey = (tenant, base, tuple([dims[i] for i in uniq_at]))
+            uacc = uniques.get(ukey)
+            if uacc is None:
+                uacc = uniques[ukey] = [0, {}]
+            uacc[0] += n_unique
+            for name, vals in by_name.items():
+                uacc[1].setdefault(name, []).extend(vals)
     cells: dict[tuple, Cell] = {}
     for (tenant, base, dims), n in counts.items():
         for w, wms in zip(rules.windows_s, windows_ms, strict=True):
             ckey = (tenant, "count", w, base - base % wms, dims)
             cell = cells.get(ckey) or cells.setdefault(ckey, Cell())
             cell.count += n
-    for (tenant, base, dims), values in durations.items():
-        moments, sketch = Moments(), QuantileSketch()
-        for v in values:
-            moments.add(v)
-            sketch.add(v)
+    for (tenant, base, dims), (n, values) in durations.items():
+        moments = sketch = None
+        if values:
+            moments, sketch = Moments(), QuantileSketch()
+            for v in values:
+                moments.add(v)
+                sketch.add(v)
         for w, wms in zip(rules.windows_s, windows_ms, strict=True):
             ckey = (tenant, "duration", w, base - base % wms, dims)
-            cell = cells.get(ckey)
-            if cell is None:
-                cells[ckey] = Cell(count=len(values), moments=_copy_moments(moments), quantiles=_copy_sketch(sketch))
+            cell = cells.get(ckey) or cells.setdefault(ckey, Cell())
+            cell.count += n
+            if moments is None or sketch is None:
+                continue
+            if cell.moments is None or cell.quantiles is None:
+                cell.moments, cell.quantiles = _copy_moments(moments), _copy_sketch(sketch)
             else:
-                cell.count += len(values)
-                cell.moments.merge(moments)  # type: ignore[union-attr]
-                cell.quantiles.merge(sketch)  # type: ignore[union-attr]
+                cell.moments.merge(moments)
+                cell.quantiles.merge(sketch)
     for (tenant, base, dims), (n, by_name) in uniques.items():
         hlls = {}
         for name, values in by_name.items():
@@ -182,11 +217,20 @@ def fold(observations: Iterable[Observation], rules: AggregationRules) -> dict[t
 
 def _dims(doc: dict[str, Any], names: Sequence[str]) -> tuple[str | None, ...]:
     """The dimension values as strings (None when absent): one ``get`` each on a flat document."""
-    values = [doc.get(name) for name in names]
-    for i, v in enumerate(values):
+    values = tuple(map(doc.get, names))
+    for v in values:
         if type(v) is not str:
-            values[i] = _str(flat_get(doc, names[i]))
-    return tuple(values)
+            return tuple([v if type(v) is str else _str(v if v is not None else _nested(doc, name))
+                          for v, name in zip(values, names, strict=True)])
+    return values
+
+
+def _nested(doc: dict[str, Any], dotted: str) -> Any:
+    """``flat_get`` for a key the flat lookup missed: one probe unless ``doc`` nests that path."""
+    head, dot, _ = dotted.partition(".")
+    if not dot or type(doc.get(head)) is not dict:
+        return None
+    return flat_get(doc, dotted)
 
 
 def _copy_moments(m: Moments) -> Moments:

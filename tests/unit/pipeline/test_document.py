@@ -16,7 +16,8 @@ def test_document_nesting_and_conflicts(default_chain) -> None:
     assert doc["http"]["response"] == {"status_code": 200, "body": {"bytes": 1234}}
     assert doc["url"]["path"] == "/api/users"
     assert doc["user_agent"]["original"] == "Mozilla/5.0"
-    assert doc["event"]["original"] == line and doc["event"]["id"] == "ev-1"
+    # one copy of the line: event.original only where it differs from message (issue 13)
+    assert doc["message"] == line and "original" not in doc["event"] and doc["event"]["id"] == "ev-1"
     assert doc["labels"]["tenant"] == "acme"
 
     ev = make_event(None, message="m", fields={"user": "bob", "_id": "x"})
@@ -44,3 +45,9 @@ def test_document_uses_the_vocabulary_and_key_values_last() -> None:
     assert doc["_malformed"] == "statusCode='OK'"  # the odd value kept, searchable; the event stored
     assert doc["service"]["name"] == ev.envelope.source and doc["labels"]["tenant"] == ev.envelope.tenant
     assert doc["event"]["ingested"] == ev.envelope.received_at
+
+
+def test_document_keeps_event_original_only_where_it_differs(default_chain) -> None:
+    line = '{"message": "user login ok", "level": "info"}'
+    doc = to_document(default_chain.run([make_event(line)]).kept[0])
+    assert doc["message"] == "user login ok" and doc["event"]["original"] == line

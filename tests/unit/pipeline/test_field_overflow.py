@@ -166,3 +166,18 @@ async def test_indexer_falls_back_to_core_fields_then_fails_with_the_reason() ->
         [IndexItem(index="logs-t-standard", id="a", doc=doc(fields={"new": 1, "known": 2}))])
     assert out[0].outcome is Outcome.FAILED and "Limit of total fields" in (out[0].reason or "")
     assert len(cluster.calls) == 3  # as sent, mapped-fields only, core fields only
+
+
+async def test_indexer_resends_unchanged_when_the_mapping_already_holds_every_field() -> None:
+    class FullThenFine(OverflowCluster):
+        async def bulk(self, body: bytes) -> dict:
+            docs = [orjson.loads(line) for line in body.splitlines()[1::2]]
+            self.calls.append(docs)
+            status = {"status": 400, "error": LIMIT} if len(self.calls) == 1 else {"status": 201}
+            return {"items": [{"create": {"_index": "x", **status}}] * len(docs)}
+
+    cluster = FullThenFine()
+    sent = doc(fields={"known": 1})
+    out = await BulkIndexer(cluster).index(  # type: ignore[arg-type]
+        [IndexItem(index="logs-t-standard", id="a", doc=sent)])
+    assert out[0].outcome is Outcome.CREATED and cluster.calls[1] == [sent] and "logharbor" not in sent
