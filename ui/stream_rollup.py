@@ -42,7 +42,7 @@ from pipeline.streamagg.rollup import ROLLUP_INDEX, AggregationRules
 from pipeline.streamagg.sketches import HyperLogLog, Moments, QuantileSketch
 
 DURATION_METRICS = frozenset({"avg", "sum", "min", "max", "stats", "stddev", "percentiles"})
-MAX_PARTIALS = 10_000  # partial documents read per request; more → answered from events
+MAX_PARTIALS = 5_000  # partial documents read per request; more → answered from events
 
 
 @dataclass(slots=True)
@@ -105,6 +105,8 @@ async def read_rows(client: Any, tenant: str, plan_: Plan, p: Any, rules: Aggreg
         {"range": {"max_start": {"gte": plan_.start_ms}}}, {"range": {"min_start": {"lt": plan_.end_ms}}}]}}}
     if not await client.indices.exists(index=index):
         return None
+    if int((await client.count(index=index, body={"query": body["query"]}))["count"]) > MAX_PARTIALS:
+        return None  # counted first: a long range of small batches is not fetched only to be refused
     resp = await client.search(index=index, body=body)
     hits = resp["hits"]["hits"]
     if int(resp["hits"]["total"]["value"]) > len(hits):
