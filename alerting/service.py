@@ -17,6 +17,7 @@ from alerting.sender import Sender
 from alerting.settings import AlertingSettings
 from alerting.streaming import run_streaming
 from logharbor.config import KafkaSettings, OpenSearchSettings
+from logharbor.consumer_group import pipeline_consumer_group
 from opensearch.alerts_store import ensure_indices
 from opensearch.client import async_client
 
@@ -28,7 +29,7 @@ async def run_alerter(settings: AlertingSettings, stop: asyncio.Event, *, kafka:
     """Run until ``stop`` is set. ``ready`` is set once the stream consumer has its partitions."""
     kafka = kafka or KafkaSettings()
     client = async_client(opensearch or OpenSearchSettings())
-    ctx = Context(client, settings, watermark_group=settings.watermark_group or kafka.consumer_group)
+    ctx = Context(client, settings, watermark_group=settings.watermark_group or pipeline_consumer_group(kafka))
     try:
         await ensure_indices(client)
         from alerting.health import install_builtin_rules

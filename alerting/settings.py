@@ -25,7 +25,7 @@ class AlertingSettings(SectionSettings):
     # plus the refresh interval. "pipeline" reads the watermarks the pipeline writes; "clock"
     # trusts the clock minus settle_s (no pipeline watermark available).
     watermark: Literal["pipeline", "clock"] = "pipeline"
-    watermark_group: str | None = None  # consumer group of the pipeline; None = kafka.consumer_group
+    watermark_group: str | None = None  # consumer group of the pipeline; None = logharbor.consumer_group
     refresh_interval_s: float = Field(default=1.0, ge=0)
     settle_s: float = Field(default=2.0, ge=0)
     # A watermark older than this is not waited for: the window is evaluated and marked late.

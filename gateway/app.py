@@ -7,7 +7,7 @@ rate bucket (429) — all of these also answer ``Expect: 100-continue`` — then
 capped body read (400/413/408) → parse (400/413) → rate limit in events (429) → validation
 (400/413 strict, 202 partial) → produce and wait for every ack (202, or 503).
 
-Why one module of ~530 lines: the order of those checks is the contract, and reads best in one
+Why one module of ~450 lines: the order of those checks is the contract, and reads best in one
 place; the decisions are in plain modules (auth, ratelimit, decompress, validate, door).
 """
 
@@ -17,7 +17,7 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -27,7 +27,6 @@ from gateway.auth import KeyCache, client_address, parse_networks
 from gateway.decompress import (
     CappedDecompressor,
     DecompressError,
-    DecompressLimits,
     normalize_encoding,
     read_capped,
 )
@@ -35,9 +34,11 @@ from gateway.lag import LagMonitor
 from gateway.metrics import CONTENT_TYPE, GatewayMetrics
 from gateway.metrics_access import check_metrics_peer
 from gateway.produce import EventProducer, KafkaUnavailable, RecordError
+from gateway.protocols import register_protocols
 from gateway.ratelimit import ConcurrencyLimiter, KeyRateLimiter, retry_after_header
-from gateway.retry_ids import PartialWriteMemo, body_digest
+from gateway.retry_ids import body_digest
 from gateway.settings import GatewaySettings
+from gateway.state import STATE, GatewayState, metrics_middleware, route_name
 from gateway.validate import (
     BatchError,
     BatchResult,
@@ -58,81 +59,11 @@ log = logging.getLogger(__name__)
 MAX_IDEMPOTENCY_KEY = 200
 
 
-@dataclass
-class GatewayState:
-    """Everything one gateway app owns; stored on the app so handlers stay functions."""
-
-    settings: GatewaySettings
-    kafka: KafkaSettings
-    opensearch: OpenSearchSettings
-    metrics: GatewayMetrics
-    producer: EventProducer
-    lag: LagMonitor
-    limiter: KeyRateLimiter
-    concurrency: ConcurrencyLimiter
-    keys: KeyCache | None = None
-    audit: AuditWriter | None = None
-    os_client: Any = None
-    draining: bool = False
-    trusted_proxies: tuple[Any, ...] = ()
-    ready_cache: tuple[float, bool, dict[str, str]] = field(default=(0.0, False, {}))
-    retry_ids: PartialWriteMemo = field(default_factory=PartialWriteMemo)
-
-    @property
-    def decompress_limits(self) -> DecompressLimits:
-        s = self.settings
-        return DecompressLimits(
-            max_output=s.max_decompressed_bytes,
-            max_ratio=s.max_compression_ratio,
-            ratio_grace=s.ratio_grace_bytes,
-            max_members=s.max_gzip_members,
-        )
-
-    @property
-    def validation_limits(self) -> ValidationLimits:
-        s = self.settings
-        return ValidationLimits(
-            max_message_bytes=s.max_message_bytes,
-            max_entry_bytes=s.max_entry_bytes,
-            max_events=s.max_events_per_batch,
-            future_skew_s=s.future_skew_s,
-            trust_event_ids=s.trust_event_ids,
-            max_depth=s.max_depth,
-            max_fields=s.max_fields,
-        )
-
-
-STATE = web.AppKey("gateway_state", GatewayState)
-
-
 def problem(status: int, message: str, *, retry_after: str | None = None, **extra: Any) -> web.Response:
     """Every error body has the same shape: ``{"error": message, "status": status, ...}``."""
     headers = {"Retry-After": retry_after} if retry_after else None
     body = orjson.dumps({"error": message, "status": status, **extra})
     return web.Response(status=status, body=body, content_type="application/json", headers=headers)
-
-
-def _route_name(request: web.Request) -> str:
-    info = request.match_info.route.resource
-    return info.canonical if info is not None else "unmatched"
-
-
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    state = request.app[STATE]
-    route = _route_name(request)
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        state.metrics.requests.labels(route, str(status)).inc()
-        state.metrics.response_time.labels(route).observe(time.perf_counter() - started)
 
 
 async def _read_body(request: web.Request, state: GatewayState, encoding: str) -> tuple[bytes, int]:
@@ -275,7 +206,7 @@ async def expect_continue(request: web.Request) -> web.Response | None:
     state = request.app[STATE]
     checked = await _precheck(request, state)
     if isinstance(checked, web.Response):
-        state.metrics.requests.labels(_route_name(request), str(checked.status)).inc()
+        state.metrics.requests.labels(route_name(request), str(checked.status)).inc()
         return checked
     request[_ADMITTED] = checked
     await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -492,7 +423,6 @@ def create_app(
     topic: str | None = None,
 ) -> web.Application:
     """The gateway as an aiohttp Application (``logharbor run`` mounts or runs it)."""
-    from gateway.protocols import register_protocols
     settings = settings or GatewaySettings()
     kafka = kafka or KafkaSettings()
     metrics_ = GatewayMetrics()

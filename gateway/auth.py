@@ -12,12 +12,12 @@ it gets 503 (retry), not 401, because the gateway cannot tell whether it exists.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from logharbor.tasks import stop_task
 from opensearch.keys import KeyRecord, Verdict, judge, split_key
 
 log = logging.getLogger(__name__)
@@ -158,8 +158,5 @@ class KeyCache:
             self._task = asyncio.create_task(self.run(), name="key-cache")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None

@@ -39,8 +39,8 @@ from gateway.validate import KeyContext, ParsedEntry, validate_batch
 from opensearch.audit import audit_record
 from opensearch.keys import KeyRecord
 
-if TYPE_CHECKING:  # avoids an import cycle with gateway.app
-    from gateway.app import GatewayState
+if TYPE_CHECKING:
+    from gateway.state import GatewayState
 
 PROTOCOL_METRICS = web.AppKey("protocol_metrics", ProtocolMetrics)
 

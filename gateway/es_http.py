@@ -35,6 +35,7 @@ from gateway.door import (
     token_from_authorization,
 )
 from gateway.es_bulk import BulkError, filter_path, item_body, parse_bulk
+from gateway.state import STATE
 from gateway.validate import format_timestamp
 from opensearch.keys import KeyRecord
 
@@ -53,8 +54,6 @@ _CLUSTER_UUID = uuid.uuid5(uuid.NAMESPACE_DNS, "logharbor.es-compat").hex[:22]
 
 
 def _state(request: web.Request) -> Any:
-    from gateway.app import STATE
-
     return request.app[STATE]
 
 
@@ -360,6 +359,4 @@ def _with_kind(kind: str) -> Handler:
 
 
 def _settings_of(app: web.Application) -> Any:
-    from gateway.app import STATE
-
     return app[STATE].settings if STATE in app else None

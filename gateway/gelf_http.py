@@ -29,12 +29,11 @@ from gateway.door import (
     submit,
     token_from_authorization,
 )
+from gateway.state import STATE
 from gateway.validate import format_timestamp
 
 
 def _state(request: web.Request) -> Any:
-    from gateway.app import STATE
-
     return request.app[STATE]
 
 

@@ -1,7 +1,7 @@
 """Backpressure: the lag of the pipeline's consumer group on the raw topic.
 
-When the group the pipeline actually consumes with (``logharbor.config.KafkaSettings.
-consumer_group``, the one default both read) falls further behind than ``max_consumer_lag``,
+When the group the pipeline actually consumes with (``logharbor.consumer_group.
+pipeline_consumer_group``, the one answer the pipeline reads too) falls further behind than ``max_consumer_lag``,
 new batches get 503 + Retry-After so shippers spool on their disks instead of growing Kafka
 without bound.
 """
@@ -18,6 +18,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from logharbor.config import KafkaSettings
+from logharbor.consumer_group import pipeline_consumer_group
+from logharbor.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ class LagMonitor:
         self.settings = settings
         self.metrics = metrics
         self.topic = topic or kafka.raw_topic
+        self.group = pipeline_consumer_group(kafka)
         self.lag: int | None = None
         self._task: asyncio.Task[None] | None = None
         self._admin: AIOKafkaAdminClient | None = None
@@ -70,7 +73,7 @@ class LagMonitor:
                 )
                 await consumer.start()
                 self._consumer = consumer
-            committed_raw = await self._admin.list_consumer_group_offsets(self.kafka.consumer_group)
+            committed_raw = await self._admin.list_consumer_group_offsets(self.group)
             committed = {tp: meta.offset for tp, meta in committed_raw.items() if tp.topic == self.topic}
             if not committed:
                 self.lag = None
@@ -108,9 +111,6 @@ class LagMonitor:
         self._consumer = None
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         await self._close_clients()

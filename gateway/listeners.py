@@ -30,9 +30,10 @@ from gateway.door import Refusal, authenticate, protocol_metrics, submit
 from gateway.protocol_settings import ListenerSettings
 from gateway.validate import format_timestamp
 from logharbor.ids import new_ulid
+from logharbor.tasks import stop_task
 
 if TYPE_CHECKING:
-    from gateway.app import GatewayState
+    from gateway.state import GatewayState
 
 log = logging.getLogger(__name__)
 
@@ -110,10 +111,7 @@ class Batcher:
             return
 
     async def stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        await stop_task(self.task)
 
 
 def _allowed(networks: tuple[Any, ...], peer: Any) -> bool:

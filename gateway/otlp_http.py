@@ -29,6 +29,7 @@ from gateway.door import (
     token_from_authorization,
 )
 from gateway.otlp import OtlpDecodeError, decode_json, decode_protobuf, to_events
+from gateway.state import STATE
 from gateway.validate import format_timestamp
 
 PROTOBUF = "application/x-protobuf"
@@ -38,8 +39,6 @@ _CODES = {400: 3, 401: 16, 403: 7, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14}
 
 
 def _state(request: web.Request) -> Any:
-    from gateway.app import STATE
-
     return request.app[STATE]
 
 

@@ -32,6 +32,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from logharbor.config import KafkaSettings
 from logharbor.envelope import Envelope
+from logharbor.tasks import stop_task
 from logharbor.topics import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -261,10 +262,7 @@ class EventProducer:
     async def stop(self) -> None:
         """Flush what is queued and close; called after in-flight requests finished."""
         self._stopping = True
-        if self._connect_task is not None:
-            self._connect_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connect_task
+        await stop_task(self._connect_task)
         await self._stop_retired()
         if self._producer is not None:
             with contextlib.suppress(Exception):

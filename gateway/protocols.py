@@ -16,6 +16,7 @@ from gateway.es_http import add_es_routes
 from gateway.gelf_http import add_gelf_routes
 from gateway.listeners import Listener, start_listeners
 from gateway.otlp_http import add_otlp_routes
+from gateway.state import STATE, metrics_middleware
 
 EXTRA_RUNNERS = web.AppKey("protocol_runners", list)
 LISTENERS = web.AppKey("protocol_listeners", list)
@@ -24,8 +25,6 @@ GRPC_SERVERS = web.AppKey("protocol_grpc_servers", list)
 
 def register_protocols(app: web.Application) -> None:
     """Routes on the main port: ``/es/...``, ``/v1/logs``, ``/gelf``; listeners start with the app."""
-    from gateway.app import STATE
-
     p = app[STATE].settings.protocols
     if p.es_enabled:
         add_es_routes(app, "/es")
@@ -42,8 +41,6 @@ def register_protocols(app: web.Application) -> None:
 
 
 async def _start_listeners(app: web.Application) -> None:
-    from gateway.app import STATE
-
     app[LISTENERS].extend(await start_listeners(app[STATE]))
 
 
@@ -55,8 +52,6 @@ async def _stop_listeners(app: web.Application) -> None:
 
 def _port_app(main: web.Application, kind: str) -> web.Application:
     """An app for a dedicated port that shares the main app's state (keys, producer, limits)."""
-    from gateway.app import STATE, metrics_middleware
-
     sub = web.Application(middlewares=[metrics_middleware])
     sub[STATE] = main[STATE]
     if kind == "es":
@@ -68,8 +63,6 @@ def _port_app(main: web.Application, kind: str) -> web.Application:
 
 async def start_protocol_sites(main: web.Application, host: str, **runner_kwargs: Any) -> list[web.AppRunner]:
     """Start the dedicated ES-root, OTLP/HTTP and OTLP/gRPC ports when configured (off by default)."""
-    from gateway.app import STATE
-
     p = main[STATE].settings.protocols
     runners: list[web.AppRunner] = []
     for kind, port in (("es", p.es_port), ("otlp", p.otlp_port)):

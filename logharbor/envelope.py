@@ -14,12 +14,28 @@ from typing import Any
 
 import orjson
 
-# Format hints a raw line may carry. The database hints (postgres/postgresql, mysql/mariadb,
-# mongodb) and kv/access are the names the pipeline's parse step maps onto its format families;
-# a hint without a parser in a given pipeline falls back to auto-detection there.
+# Every built-in format family (pipeline/parse/families/*.yaml) is a hint that makes the parse
+# step try that family's parser first; "_" may stand for "-" (nginx_error). Kept as data here so
+# the gateway and shipper need not load the pipeline; tests/unit/pipeline/parse/test_format_hints.py
+# fails when a family is added without its name here.
+FAMILY_HINTS: frozenset[str] = frozenset(
+    {"android-logcat", "apache-error", "auditd", "bracketed-client", "compact-date", "dotnet-serilog",
+     "elasticsearch", "go-log", "go-panic", "gunicorn", "java-jul", "java-log4j", "java-log4j-bracketed",
+     "java-log4j-dash", "java-log4j-short", "jvm-gc", "kernel", "klog", "macos-unified", "mongodb-json",
+     "mongodb-text", "mysql-error", "mysql-slow", "nginx-error", "pipe-separated", "postgresql",
+     "postgresql-csv", "postgresql-json", "python-logging", "python-oslo", "rails", "ras-bgl", "ras-hpc",
+     "ras-syslog", "redis", "syslog", "windows-cbs"}
+)
+# Format hints a raw line may carry: the code parsers' names, the families (also with "_"), and
+# aliases the parse step maps onto a family (postgres, mysql/mariadb, mongodb, glog, dmesg, logcat,
+# jul, log4j, serilog; kv/access/docker onto logfmt/nginx/json). A hint whose parser does not
+# understand the line falls back to auto-detection.
 RAW_FORMATS: frozenset[str] = frozenset(
     {"auto", "json", "nginx", "apache", "access", "syslog", "app", "logfmt", "kv", "docker", "text",
-     "postgres", "postgresql", "mysql", "mariadb", "mongodb"}
+     "postgres", "postgresql", "mysql", "mariadb", "mongodb", "glog", "dmesg", "logcat", "jul", "log4j",
+     "serilog"}
+    | FAMILY_HINTS
+    | {name.replace("-", "_") for name in FAMILY_HINTS}
 )
 
 

@@ -9,13 +9,14 @@ Records carry the key id, never the secret.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
 from opensearchpy import AsyncOpenSearch
+
+from logharbor.tasks import stop_task
 
 AUDIT_INDEX = ".logharbor-audit"
 log = logging.getLogger(__name__)
@@ -147,9 +148,6 @@ class AuditWriter:
 
     async def close(self) -> None:
         """Stop the loop and make one last flush attempt."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         await self.flush()

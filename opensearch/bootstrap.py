@@ -19,6 +19,7 @@ from logharbor.config import StorageSettings
 
 from . import lifecycle
 from .definitions import Definition, all_definitions
+from .ism_policy import for_ism
 
 HASH_KEY = "logharbor_hash"
 _ISM_HASH = re.compile(r"\[lh:([0-9a-f]+)\]$")
@@ -59,8 +60,6 @@ def _apply_template(client: OpenSearch, defn: Definition) -> str:
 
 
 def _apply_ism_policy(client: OpenSearch, defn: Definition) -> str:
-    from .lifecycle_ism import for_ism
-
     path = f"/_plugins/_ism/policies/{defn.name}"
     # ISM rolls over and moves tiers; deletion stays with LogHarbor's safe deletion (lifecycle_ism)
     body = for_ism(defn.body)

@@ -36,8 +36,9 @@ def ensure_lifecycle_index(client: OpenSearch) -> None:
     """Create the hidden ``.logharbor-lifecycle`` state index if it is missing (racing creators tolerated)."""
     if not client.indices.exists(index=LIFECYCLE_INDEX):
         try:
+            # a replica wherever a second node exists: losing one node must not lose lifecycle state
             client.indices.create(index=LIFECYCLE_INDEX, body={
-                "settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0, "hidden": True}},
+                "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1", "hidden": True}},
                 "mappings": {"dynamic": False, "properties": {
                     "type": {"type": "keyword"}, "name": {"type": "keyword"}, "index": {"type": "keyword"},
                     "policy": {"type": "keyword"}, "state": {"type": "keyword"}, "hash": {"type": "keyword"},

@@ -10,32 +10,20 @@ the LogHarbor runner does. Ages count from index creation, as ``min_index_age`` 
 
 from __future__ import annotations
 
-import copy
 import time
-from typing import Any
 
 from opensearchpy import OpenSearch
 
-from . import lifecycle, safe_delete, size_budget, snapshots
+from . import lifecycle, retention, safe_delete, size_budget, snapshots
+from .ism_policy import for_ism
 from .lifecycle_settings import LifecycleSettings
 
-
-def for_ism(body: dict[str, Any]) -> dict[str, Any]:
-    """The policy without its ``delete`` state (and without transitions into it)."""
-    out = copy.deepcopy(body)
-    pol = out["policy"]
-    pol["states"] = [s for s in pol["states"] if not any("delete" in a for a in s.get("actions") or [])]
-    names = {s["name"] for s in pol["states"]}
-    for s in pol["states"]:
-        s["transitions"] = [t for t in s.get("transitions") or [] if t["state_name"] in names]
-    return out
+__all__ = ["for_ism", "sweep"]  # for_ism lives in ism_policy (a leaf, so bootstrap needs no cycle)
 
 
 def sweep(client: OpenSearch, *, now: float | None = None, pattern: str = "logs-*",
           settings: LifecycleSettings | None = None) -> lifecycle.RunReport:
     """Expired non-write backing indices → safe deletion; then size budgets."""
-    from . import retention
-
     now = time.time() if now is None else now
     settings = settings or LifecycleSettings()
     report = lifecycle.RunReport()

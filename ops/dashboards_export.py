@@ -84,7 +84,7 @@ def _field_list(fields: dict[str, str]) -> list[dict[str, Any]]:
         osd_type = OSD_TYPES.get(es_type)
         if osd_type is None:  # flat_object and friends: Dashboards learns them on "refresh fields"
             continue
-        aggregatable = es_type != "text"
+        aggregatable = es_type not in ("text", "match_only_text")
         out.append({"name": name, "type": osd_type, "esTypes": [es_type], "count": 0, "scripted": False,
                     "searchable": True, "aggregatable": aggregatable, "readFromDocValues": aggregatable})
     return out

@@ -8,6 +8,10 @@ fields go to ``logharbor.*``, client names outside ECS to ``fields.*``. The valu
 states (``labels.tenant``, ``service.name``, ``event.id``) are applied last, whatever the steps
 or the event said, so nothing can move or hide an event.
 
+One copy of the line (issue 13): ``event.original`` is kept only where it differs from
+``message`` (an unparsed line is usually both). Free text searches both fields, so the answers
+are the same; the copy cost ~190 B per event after compression (docs/STORAGE.md).
+
 Nesting happens once here. Two shapes need a decision:
 * a scalar and an object under one name (``user: bob`` and ``user.id: 7``): the scalar moves
   to ``user.value`` so neither is lost and the mapping stays an object;
@@ -115,6 +119,8 @@ def to_document(event: Event) -> dict[str, Any]:
         doc[ecs.TIMESTAMP] = format_timestamp(ts)
     doc = _canonical(doc)
     out: dict[str, Any] = {}
+    if ecs.RAW in doc and doc[ecs.RAW] == doc.get(ecs.MESSAGE):
+        doc = {k: v for k, v in doc.items() if k != ecs.RAW}  # one copy of the line
     for key, value in doc.items():
         if "." not in key:
             if key[:1] == "_" and key in RESERVED:

@@ -6,6 +6,8 @@ Outcomes per document (docs/ARCHITECTURE.md §2–3):
   backoff, for as long as it takes; the caller pauses consumption meanwhile (``on_backpressure``);
 * a mapping conflict (400 naming a field) → retried once with that field moved into the
   ``_malformed`` text field, so the rest of the event stays searchable;
+* the index's total-fields limit reached → retried with every field the backing index does not
+  map moved into ``logharbor.overflow`` (pipeline/field_overflow.py), counted, never lost;
 * anything else → failed, with the reason, for the dead-letter path.
 """
 
@@ -26,7 +28,7 @@ from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import ConnectionTimeout, TransportError
 from tenacity import AsyncRetrying, retry_if_exception, wait_exponential, wait_random
 
-from pipeline import metrics
+from pipeline import field_overflow, metrics
 from pipeline.document import MALFORMED, pop_path
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ class IndexItem:
     doc: dict[str, Any]
     ref: Any = None
     mapping_retried: bool = False
+    overflow_attempts: int = 0  # re-sends with unmapped fields moved to logharbor.overflow
+    overflow_moved: int = 0  # values moved there (counted when the document is created)
     outcome: Outcome | None = None
     reason: str | None = None
     _body: bytes | None = field(default=None, repr=False)
@@ -212,6 +216,7 @@ class BulkIndexer:
         try:
             while pending:
                 retry: list[IndexItem] = []
+                overflowed: list[tuple[IndexItem, str, Any]] = []
                 backoff = flood = False
                 chunks = chunk_items(pending, self.max_docs, self.max_bytes)
                 while chunks:
@@ -236,17 +241,25 @@ class BulkIndexer:
                         status = int(info.get("status", 500))
                         if status in (200, 201):
                             item.outcome = Outcome.CREATED
+                            if item.overflow_moved:
+                                metrics.FIELD_OVERFLOW.inc()
+                                metrics.FIELD_OVERFLOW_FIELDS.inc(item.overflow_moved)
                         elif status == 409:
                             item.outcome = Outcome.DUPLICATE
                         elif _retryable_status(status) or is_flood_stage_block(info.get("error")):
                             retry.append(item)
                             backoff = True
                             flood = flood or is_flood_stage_block(info.get("error"))
+                        elif (field_overflow.is_field_limit_error(info.get("error"))
+                              and item.overflow_attempts < 2):
+                            overflowed.append((item, str(info.get("_index") or item.index), info["error"]))
                         elif self._reshape_for_mapping(item, info.get("error") or {}):
                             retry.append(item)
                         else:
                             item.outcome = Outcome.FAILED
                             item.reason = _reason(info.get("error"), status)
+                if overflowed:
+                    retry.extend(await self._move_overflow(overflowed))
                 if backoff:
                     metrics.BULK_RETRIES.labels("flood_stage" if flood else "item_status").inc()
                     if flood and not self.flood_blocked:
@@ -262,6 +275,47 @@ class BulkIndexer:
         finally:
             self.on_backpressure(False)
         return items
+
+    async def _mapped_fields(self, index: str) -> field_overflow.MappedFields | None:
+        """What ``index`` (a backing index) maps now; None when the mapping cannot be read."""
+        try:
+            resp = await self.client.indices.get_mapping(index=index)
+        except Exception as exc:  # the caller then keeps only the core fields
+            log.warning("cannot read the mapping of %s: %s", index, exc)
+            return None
+        body = resp.get(index) or next(iter(resp.values()), {})
+        return field_overflow.MappedFields.of(body.get("mappings") or {})
+
+    async def _move_overflow(self, items: list[tuple[IndexItem, str, Any]]) -> list[IndexItem]:
+        """Reshape documents refused for the total-fields limit; the ones to send again.
+
+        First attempt: move what the backing index does not map (its mapping read once per
+        index per round; it cannot shrink) — or, when it maps everything by now, send it as it
+        is. Second attempt (the mapping moved meanwhile, e.g. a rollover): keep only the core
+        fields. Beyond that the item fails with the reason.
+        """
+        mappings: dict[str, field_overflow.MappedFields | None] = {}
+        again: list[IndexItem] = []
+        for item, index, error in items:
+            mapped: field_overflow.MappedFields | None = None
+            if item.overflow_attempts == 0:
+                if index not in mappings:
+                    mappings[index] = await self._mapped_fields(index)
+                mapped = mappings[index]
+            item.overflow_attempts += 1
+            result = field_overflow.apply_overflow(item.doc, mapped or field_overflow.CORE_ONLY)
+            if result is None and mapped is not None:
+                again.append(item)  # the index maps every field by now (another document added them): as it is
+                continue
+            if result is None:
+                item.outcome = Outcome.FAILED
+                item.reason = _reason(error, 400) + f" (in {index}; no field left to move to logharbor.overflow)"
+                continue
+            item.doc, moved = result
+            item.overflow_moved += moved
+            item._body = item._doc_bytes = None
+            again.append(item)
+        return again
 
     def _reshape_for_mapping(self, item: IndexItem, error: dict[str, Any]) -> bool:
         """Move the field a mapping error names into ``_malformed``; False if not applicable."""

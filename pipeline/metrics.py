@@ -26,6 +26,9 @@ DLQ = Counter(_P + "dead_lettered", "Records sent to the dead-letter topic and i
 PUBLISHED = Counter(_P + "published_documents", "Documents published to the processed topic")
 BULK_RETRIES = Counter(_P + "bulk_retries", "Bulk attempts retried after 429/5xx/connection errors", ["cause"])
 MAPPING_RETRIES = Counter(_P + "mapping_retries", "Documents retried with offending fields under _malformed")
+FIELD_OVERFLOW = Counter(_P + "field_overflow", "Documents stored with fields beyond the index's total-fields limit "
+                         "moved to logharbor.overflow (docs/STORAGE.md \"Field explosion\")")
+FIELD_OVERFLOW_FIELDS = Counter(_P + "field_overflow_fields", "Field values moved to logharbor.overflow")
 POISON_RETRIES = Counter(_P + "poison_retries", "Processing attempts of records whose steps raised")
 RULE_RELOADS = Counter(_P + "rules_reloads", "Rules-file reloads, by result", ["result"])
 COMMITS = Counter(_P + "offset_commits", "Kafka offset commits")

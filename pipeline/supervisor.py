@@ -209,12 +209,14 @@ class SupervisorCollector:
 async def autoscale_loop(sup: Supervisor, stop: asyncio.Event) -> None:
     """Read the lag every ``autoscale_check_s`` and apply :func:`pipeline.autoscale.decide`."""
     from logharbor.config import KafkaSettings
+    from logharbor.consumer_group import pipeline_consumer_group
     from pipeline.autoscale import ScalePolicy, ScaleState, decide
     from pipeline.group_lag import GroupLagReader
 
     s = sup.settings
     kafka = KafkaSettings()
-    reader = GroupLagReader(kafka.bootstrap, s.consumer_group or kafka.consumer_group, s.topic or kafka.raw_topic)
+    reader = GroupLagReader(kafka.bootstrap, pipeline_consumer_group(kafka, s.consumer_group),
+                            s.topic or kafka.raw_topic)
     policy = ScalePolicy(
         min_workers=s.min_workers,
         max_workers=s.max_workers,

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings, default_data_dir
+from logharbor.consumer_group import pipeline_consumer_group
 from logharbor.topics import ensure_topics, logharbor_topics
 from opensearch.client import async_client
 from pipeline import metrics
@@ -72,7 +73,7 @@ class PipelineWorker:
         self.kafka = kafka or KafkaSettings()
         self.os_settings = opensearch or OpenSearchSettings()
         self.topic = settings.topic or self.kafka.raw_topic
-        self.group = settings.consumer_group or self.kafka.consumer_group
+        self.group = pipeline_consumer_group(self.kafka, settings.consumer_group)
         self.default_tenant = StorageSettings().default_tenant
         self.rules = RulesWatcher(settings)
         self.tracker = OffsetTracker()

@@ -31,6 +31,9 @@ MULTILINE_PRESETS: dict[str, dict[str, Any]] = {
     },
     # csvlog: a record starts with its timestamp; quoted fields may span lines.
     "postgres-csv": {"start_pattern": r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? [A-Za-z]*,"},
+    # nginx error log: an entry starts with its date; FastCGI's "PHP message:" lines and stray
+    # stderr prompts ("Enter PEM pass phrase:") belong to the entry before them.
+    "nginx-error": {"start_pattern": r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \["},
     "mysql-error": {"start_pattern": r"^(?:\d{4}-\d\d-\d\d[T ]\d\d:|\d{6} [ \d]\d:)"},
     # "# Time:" (not always written) and "# User@Host:" open an entry; the header block stays together.
     "mysql-slow": {

@@ -250,15 +250,49 @@ class QueryService:
         }
         indices = await self._indices(principal, f)
         if not indices:
-            return {**out, "total": 0, "aggregations": [], "source": "raw", "took_ms": _ms_since(t0)}
-        if query.get("rollup", "auto") != "never" and await self._rollup_covers(principal, p, interval):
-            return {**out, **await self._aggregate_rollup(principal, p, interval), "source": "rollup",
-                    "took_ms": _ms_since(t0)}
+            return {**out, "total": 0, "aggregations": [], "source": "events", "took_ms": _ms_since(t0)}
+        if query.get("rollup", "auto") != "never":
+            if await self._rollup_covers(principal, p, interval):
+                return {**out, **await self._aggregate_rollup(principal, p, interval), "source": "rollup",
+                        "rollup": "hourly", "took_ms": _ms_since(t0)}
+            streamed = await self._aggregate_stream_rollup(principal, p, interval, indices)
+            if streamed is not None:
+                return {**out, **streamed, "source": "rollup", "took_ms": _ms_since(t0)}
         aggs = agg.build_aggs(p.metric, p.field, p.group_by, p.size, interval, f.start, f.end, p.percents)
         with opensearch_errors():
             total, aggregations = await agg.search_aggregate(self.client, indices, filters_query(f), aggs)
         rows = agg.flatten(p.metric, p.group_by, interval, aggregations, total)
-        return {**out, "total": total, "aggregations": rows, "source": "raw", "took_ms": _ms_since(t0)}
+        return {**out, "total": total, "aggregations": rows, "source": "events", "took_ms": _ms_since(t0)}
+
+    async def _aggregate_stream_rollup(self, principal: Principal, p: Any, interval: str | None,
+                                       indices: list[str]) -> dict[str, Any] | None:
+        """The answer from the pipeline's streaming rollup when it covers the request (see
+        :mod:`ui.stream_rollup`: rolled-up metric and dimensions, window-aligned range, and its
+        count equal to the events' count), else None."""
+        from ui import stream_rollup
+
+        interval_s = interval_seconds(interval) if interval else None
+        rules = stream_rollup.load_rules()
+        plan = stream_rollup.plan(p, interval_s, rules)
+        if plan is None:
+            return None
+        params = {"ignore_unavailable": "true", "allow_no_indices": "true"}
+        query = filters_query(p.filters)
+        with opensearch_errors():
+            rows = await stream_rollup.read_rows(self.client, principal.tenant, plan)
+            if rows is None:
+                return None
+            total, out = stream_rollup.answer(rows, p, plan, interval_s, rules.count_dimensions)
+            counted = await self.client.count(index=",".join(indices), body={"query": query}, params=params)
+            if total == 0 or int(counted["count"]) != total:  # nothing rolled up, or not every event
+                return None
+            own = stream_rollup.own_dimensions(p, rules.count_dimensions)
+            if own:  # groups by e.g. url.path: every event carrying it must be in the kind's cells
+                with_dims = {"bool": {"filter": [query, *({"exists": {"field": d}} for d in own)]}}
+                carrying = await self.client.count(index=",".join(indices), body={"query": with_dims}, params=params)
+                if int(carrying["count"]) != stream_rollup.kind_count(rows, p, plan, own):
+                    return None
+        return {"total": total, "aggregations": out, "rollup": f"stream-{plan.window_s}s"}
 
     async def _rollup_covers(self, principal: Principal, p: Any, interval: str | None) -> bool:
         f = p.filters

@@ -20,6 +20,7 @@ from opensearchpy.exceptions import TransportError
 
 from logharbor import quiet_client_errors
 from logharbor.config import KafkaSettings, OpenSearchSettings, StorageSettings
+from logharbor.tasks import stop_task
 from opensearch.audit import AuditWriter
 from opensearch.client import async_client
 from opensearch.keys import KeyStore
@@ -145,10 +146,7 @@ def create_app(settings: UISettings | None = None, *, opensearch: OpenSearchSett
         try:
             yield
         finally:
-            if rollups is not None:
-                rollups.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await rollups
+            await stop_task(rollups)
             await app[HUB].close()
             with contextlib.suppress(Exception):
                 await app[AUDIT].close()

@@ -24,6 +24,7 @@ import orjson
 
 from logharbor import ecs
 from logharbor.config import KafkaSettings
+from logharbor.tasks import stop_task
 from opensearch.search import get_path
 from ui.results import doc_result
 
@@ -292,11 +293,8 @@ class TailHub:
                 del self._subs[sub.tenant]
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         if self._consumer is not None:
             await self._consumer.stop()
             self._consumer = None

@@ -97,7 +97,10 @@ SCHEMAS: dict[str, Any] = {
         "metric": {"type": "string"}, "field": NULLABLE_STR,
         "group_by": {"type": "array", "items": {"type": "string"}}, "interval": NULLABLE_STR,
         "from": NULLABLE_STR, "to": NULLABLE_STR, "total": {"type": "integer"}, "took_ms": {"type": "integer"},
-        "source": {"enum": ["raw", "rollup"], "description": "Answered from raw events or the hourly rollup"}}},
+        "source": {"enum": ["events", "rollup"],
+                   "description": "Answered on demand from the events, or from a rollup (hourly counts or "
+                                  "the pipeline's streaming rollup)"},
+        "rollup": {"type": "string", "description": "Which rollup answered: hourly, or stream-<window>s"}}},
     "Probe": {"type": "object", "required": ["ok"], "properties": {
         "ok": {"type": "boolean"}, "error": {"type": "string"}, "latency_ms": {"type": "number"}}},
     "Status": {"type": "object", "required": ["status", "components"], "properties": {
@@ -111,7 +114,10 @@ SCHEMAS: dict[str, Any] = {
                 "pipeline_lag": {"type": "object", "required": ["total", "partitions"], "properties": {
                     "group": {"type": "string"}, "total": {"type": "integer"},
                     "partitions": {"type": "object"}}}}}]},
-            "gateway": _ref("Probe")}}}},
+            "gateway": _ref("Probe")}},
+        "field_overflow": {"allOf": [_ref("Probe"), {"type": "object", "description": "operator view: events stored "
+                           "with fields beyond their index's total-fields limit (docs/STORAGE.md)", "properties": {
+                               "events": {"type": "integer"}, "tenants": {"type": "object"}}}]}}},
     "Metrics": {"type": "object", "required": ["tenant", "window_s", "events", "errors", "ingest_rate_per_s",
                                                "error_rate", "storage"], "properties": {
         "tenant": {"type": "string"}, "window_s": {"type": "integer"}, "events": {"type": "integer"},
@@ -189,7 +195,8 @@ def openapi_document() -> dict[str, Any]:
         _param("size", "Top-N per group_by field (default 10).", {"type": "integer"}),
         _param("interval", "Time series bucket: 1m, 5m, 1h, 1d… or auto."),
         _param("percents", "Percentiles for metric=percentiles (default ui.percentiles)."),
-        _param("rollup", "auto (default): use the hourly rollup when it answers exactly; never: raw events.",
+        _param("rollup", "auto (default): use a rollup (hourly, or the streaming rollup) when it answers exactly; "
+               "never: aggregate the events.",
                {"enum": ["auto", "never"]})]
     file_content = {"description": "Streamed file (Content-Disposition: attachment)", "content": {
         "application/json": {"schema": {"type": "array"}},

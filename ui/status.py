@@ -14,6 +14,7 @@ import aiohttp
 from opensearchpy import AsyncOpenSearch
 
 from logharbor.config import KafkaSettings
+from logharbor.consumer_group import pipeline_consumer_group
 
 
 async def _timed(coro: Any, limit_s: float) -> dict[str, Any]:
@@ -69,9 +70,10 @@ async def probe_kafka(kafka: KafkaSettings, limit_s: float) -> dict[str, Any]:
                 if partitions:
                     tps = [TopicPartition(kafka.raw_topic, p) for p in sorted(partitions)]
                     ends = await consumer.end_offsets(tps)
-                    offsets = await admin.list_consumer_group_offsets(kafka.consumer_group)
+                    group = pipeline_consumer_group(kafka)
+                    offsets = await admin.list_consumer_group_offsets(group)
                     committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
-                    out["pipeline_lag"] = {"group": kafka.consumer_group, **consumer_lag(committed, ends)}
+                    out["pipeline_lag"] = {"group": group, **consumer_lag(committed, ends)}
                 return out
             finally:
                 await consumer.stop()
@@ -92,17 +94,35 @@ async def probe_gateway(url: str, limit_s: float) -> dict[str, Any]:
     return result
 
 
+async def probe_field_overflow(client: AsyncOpenSearch, limit_s: float) -> dict[str, Any]:
+    """Events stored with fields beyond their index's total-fields limit (docs/STORAGE.md "Field
+    explosion"), counted from what is stored, so every pipeline process and restart is included;
+    the pipeline's own counter is ``logharbor_pipeline_field_overflow_total``."""
+
+    async def run() -> dict[str, Any]:
+        resp = await client.search(index="logs-*", body={
+            "size": 0, "track_total_hits": True, "query": {"exists": {"field": "logharbor.overflow_fields"}},
+            "aggs": {"tenants": {"terms": {"field": "labels.tenant", "size": 20}}}},
+            params={"ignore_unavailable": "true", "allow_no_indices": "true"})
+        buckets = ((resp.get("aggregations") or {}).get("tenants") or {}).get("buckets") or []
+        return {"events": int(((resp.get("hits") or {}).get("total") or {}).get("value") or 0),
+                "tenants": {b["key"]: b["doc_count"] for b in buckets}}
+
+    return await _timed(run(), limit_s)
+
+
 async def gather_status(client: AsyncOpenSearch, kafka: KafkaSettings, gateway_url: str,
                         limit_s: float) -> dict[str, Any]:
     """All probes concurrently; ``status`` is ``ok`` only when every component is."""
-    os_, kf, gw = await asyncio.gather(
+    os_, kf, gw, overflow = await asyncio.gather(
         probe_opensearch(client, limit_s),
         probe_kafka(kafka, limit_s * 2),
         probe_gateway(gateway_url, limit_s),
+        probe_field_overflow(client, limit_s),
     )
     components = {"opensearch": os_, "kafka": kf, "gateway": gw}
     return {"status": "ok" if all(c["ok"] for c in components.values()) else "degraded",
-            "components": components, "enrichment": enrichment_status()}
+            "components": components, "enrichment": enrichment_status(), "field_overflow": overflow}
 
 
 def enrichment_status() -> dict[str, Any]:

@@ -3,7 +3,8 @@
 Everything runs in filter context (``bool.filter``/``should``/``must_not``): log search sorts by
 time, scores are meaningless and filters are cacheable. Only cheap query types are emitted —
 ``term(s)``, ``range`` on numbers/dates/IPs, ``exists``, ``match_phrase``, and ``prefix`` on
-fields with ``index_prefixes`` (a single term lookup, no expansion) — so the output runs with
+fields with ``index_prefixes`` (a single term lookup, no expansion; for text fields also a term
+on the pre-issue-13 ``_index_prefix`` field, see fields.py) — so the output runs with
 ``search.allow_expensive_queries=false``. ``wildcard`` and keyword ``range`` appear only when
 the settings explicitly allow expensive queries. The compiler never names an index: the
 caller picks the tenant's indices.
@@ -33,7 +34,7 @@ from opensearch.query.ast import (
 )
 from opensearch.query.calendar import local_windows
 from opensearch.query.errors import QuerySyntaxError
-from opensearch.query.fields import FieldKind
+from opensearch.query.fields import LEGACY_PREFIX, FieldKind
 from opensearch.query.parser import default_settings
 from opensearch.query.settings import QuerySettings
 from opensearch.query.timeexpr import to_epoch_millis
@@ -64,7 +65,11 @@ def _compile(node: Node) -> dict[str, Any]:
         if node.mode == "phrase":
             return _any([{"match_phrase": {f: {"query": node.text}}} for f in node.query_fields])
         value = node.tokens[0] if node.mode == "prefix" else node.tokens[0][::-1]
-        return _any([{"prefix": {f: {"value": value}}} for f in node.query_fields])
+        clauses = [{"prefix": {f: {"value": value}}} for f in node.query_fields]
+        if node.mode == "prefix":  # backing indices from before the .prefix subfield (fields.py)
+            clauses += [{"term": {f + LEGACY_PREFIX: {"value": value}}} for f in node.fields
+                        if f + ".prefix" in node.query_fields]
+        return _any(clauses)
     if isinstance(node, Term):
         values = list(node.values)
         if len(values) == 1:

@@ -13,8 +13,19 @@ kind of a field decides how both back ends compare values, so it is fixed here o
   matcher compares with the type of the value it finds in the event.
 
 ``prefix_field``/``suffix_field`` name the subfields that make ``x*`` and ``*x`` cheap
-(``index_prefixes`` on a field and on its reversed twin; see mapping_requirements.json).
-A field without them rejects wildcards unless expensive queries are allowed.
+(``index_prefixes`` on a ``.prefix`` subfield and on a reversed twin; see
+mapping_requirements.json). A field without them rejects wildcards unless expensive queries
+are allowed.
+
+Text fields changed shape in issue 13: ``message``/``event.original`` used to be ``text`` with
+``index_prefixes`` on the field itself; now they are ``match_only_text`` (which refuses
+``index_prefixes``) with a docs-only ``.prefix`` subfield. A data stream keeps its old backing
+indices until retention deletes them, so ``x*`` on a text field is compiled for both: a prefix
+query on ``<field>.prefix`` (unmapped on old indices, so it rewrites to match_none there) OR a
+term on ``<field>._index_prefix`` — the field OpenSearch itself builds for ``index_prefixes``
+and answers the old prefix query from (unmapped on new indices). Neither is expensive on
+either kind of index; a plain ``prefix`` on ``<field>`` would be refused on the new ones under
+``search.allow_expensive_queries=false``. ``.reversed`` kept its name and meaning.
 """
 
 from __future__ import annotations
@@ -46,8 +57,11 @@ class FieldSpec:
     suffix_field: str | None = None
 
 
+LEGACY_PREFIX = "._index_prefix"  # appended to a text field: its pre-issue-13 index_prefixes field
+
+
 def _text(name: str) -> FieldSpec:
-    return FieldSpec(FieldKind.TEXT, prefix_field=name, suffix_field=f"{name}.reversed")
+    return FieldSpec(FieldKind.TEXT, prefix_field=f"{name}.prefix", suffix_field=f"{name}.reversed")
 
 
 def _keyword_wild(name: str) -> FieldSpec:
@@ -62,7 +76,7 @@ WILDCARD_KEYWORD_FIELDS: tuple[str, ...] = (
     ecs.SERVICE, ecs.HOST, "user.email", "user.name", "user.id", "url.path", "url.original",
     "user_agent.original", "labels.environment",
 )
-# Text fields carrying index_prefixes and a reversed subfield.
+# Text fields carrying .prefix and .reversed subfields (both with index_prefixes).
 WILDCARD_TEXT_FIELDS: tuple[str, ...] = (ecs.MESSAGE, ecs.RAW)
 
 DEFAULT_FIELD_SPECS: dict[str, FieldSpec] = {

@@ -76,8 +76,11 @@ def missing_mapping_requirements(mappings: dict[str, Any]) -> list[str]:
 
     for name in req["text_fields"]:
         field = _lookup(props, name)
-        need_prefixes(name, field)
-        need_prefixes(f"{name}.reversed", (field or {}).get("fields", {}).get("reversed"))
+        if field is None:
+            missing.append(f"{name}: missing")
+            continue
+        for sub in ("prefix", "reversed"):
+            need_prefixes(f"{name}.{sub}", field.get("fields", {}).get(sub))
     for name in req["keyword_fields_with_wildcards"]:
         subfields = (_lookup(props, name) or {}).get("fields", {})
         for sub in ("prefix", "reversed"):

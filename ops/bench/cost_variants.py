@@ -12,8 +12,10 @@ OpenSearch's source, not measured: the shared devstack's cluster setting must no
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ops.bench.cost_math import drop_field, strip_key
@@ -30,6 +32,8 @@ QUERIES = (
     ("login*", "prefix", "login"),
     ("*service", "suffix", "service"),
 )
+# The ECS component template as it was before issue 13's lean mapping (kept for the migration test).
+BEFORE_13 = Path(__file__).resolve().parents[2] / "tests/data/templates/logharbor-ecs-mappings-v1.json"
 _WORD = "[^a-z0-9_]"  # approximates a standard-tokenizer boundary for the regexp forms
 
 
@@ -47,6 +51,7 @@ class Variant:
 
 
 def _current_clause(fld: str, kind: str, word: str) -> dict[str, Any]:
+    """The pre-issue-13 forms: prefix on the field itself (it carried index_prefixes)."""
     if kind == "prefix":
         return {"prefix": {fld: {"value": word}}}
     if kind == "suffix":
@@ -107,6 +112,16 @@ def lean_document(doc: dict[str, Any]) -> dict[str, Any]:
         event.pop("original", None)
     event.pop("id", None)
     doc.get("labels", {}).pop("tenant", None)
+    return doc
+
+
+def before_13_document(doc: dict[str, Any]) -> dict[str, Any]:
+    """The pipeline's document as it was before issue 13: ``event.original`` beside ``message``
+    even where they are equal (every bench event has a raw line, so this restores it exactly)."""
+    if "message" not in doc or "original" in doc.get("event", {}):
+        return doc
+    doc = copy.deepcopy(doc)
+    doc.setdefault("event", {})["original"] = doc["message"]
     return doc
 
 
@@ -185,8 +200,13 @@ def build_variants(template: dict[str, Any]) -> list[Variant]:
             settings["index"].setdefault("analysis", {}).setdefault(kind, {}).update(defs)
         return {"settings": settings, "mappings": copy.deepcopy(mappings or base_mappings)}
 
+    before = json.loads(BEFORE_13.read_text())["template"]["mappings"]
     out = [
-        Variant("template", "LogHarbor's data-stream template today", body(), _current_clause, current_allowed),
+        Variant("template", "LogHarbor's data-stream template today (issue 13: match_only_text + .prefix/.reversed)",
+                body(), _mot_prefix_clause, current_allowed),
+        Variant("before-13", "the template and document before issue 13 (text + index_prefixes, .keyword, "
+                "event.original always)", body(mappings=before), _current_clause, current_allowed,
+                doc=before_13_document),
         Variant("default", "OpenSearch default dynamic mapping, default codec",
                 {"settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}}},
                 _plain_clause, {"prefix": False, "suffix": False, "infix": True}, compiler_dsl=False),
@@ -235,17 +255,17 @@ def build_variants(template: dict[str, Any]) -> list[Variant]:
                        _ngram_clause, {"prefix": True, "suffix": True, "infix": True}, compiler_dsl=False))
 
     out.append(Variant("sort-timestamp", "template + index.sort @timestamp desc",
-                       body({"sort.field": "@timestamp", "sort.order": "desc"}), _current_clause, current_allowed))
+                       body({"sort.field": "@timestamp", "sort.order": "desc"}), _mot_prefix_clause, current_allowed))
 
     m = strip_key(base_mappings, "ignore_above")
     for dotted in ("log.syslog.structured_data",):  # flat_object cannot derive its source
         drop_field(m, dotted)
     out.append(Variant("derived-source", "template + index.derived_source.enabled (needs ignore_above and "
                        "flat_object removed)", body({"derived_source": {"enabled": True}}, mappings=m),
-                       _current_clause, current_allowed))
+                       _mot_prefix_clause, current_allowed))
 
     out.append(Variant("lean-doc", "template, document without the redundant copies (bench-side transform)",
-                       body(), _current_clause, current_allowed, doc=lean_document))
+                       body(), _mot_prefix_clause, current_allowed, doc=lean_document))
     lean_mot = next(v for v in out if v.name == "mot-prefixes")
     out.append(Variant("lean-doc+mot-prefixes", "lean document + mot-prefixes mapping", copy.deepcopy(lean_mot.body),
                        _mot_prefix_clause, current_allowed, doc=lean_document, compiler_dsl=False))

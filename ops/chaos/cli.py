@@ -26,6 +26,8 @@ def register(subparsers: Any) -> None:
     run.add_argument("--rate", type=float, default=400.0, help="lines per second written (default 400)")
     run.add_argument("--seconds", type=float, default=30.0, help="load duration (default 30)")
     run.add_argument("--drain", type=float, default=120.0, help="most seconds to wait for the drain (default 120)")
+    run.add_argument("--fault-seconds", type=float, default=None,
+                     help="how long a timed fault lasts (opensearch-pause: default 60)")
     run.add_argument("--json", action="store_true", help="print only the JSON summary")
     soak = sub.add_parser("soak", help="steady load, no fault: RSS and open files of every process, with slopes")
     soak.add_argument("--minutes", type=float, default=30.0, help="load duration (default 30)")
@@ -72,7 +74,8 @@ def handle(args: argparse.Namespace) -> int:
     if not args.json:
         print(f"chaos: {scenario.name}: {scenario.summary}; {args.rate:g} lines/s for {args.seconds:g} s", flush=True)
     summary = run_scenario(
-        scenario, OpenSearchSettings().url, KafkaSettings().bootstrap, args.rate, args.seconds, args.drain
+        scenario, OpenSearchSettings().url, KafkaSettings().bootstrap, args.rate, args.seconds, args.drain,
+        fault_s=args.fault_seconds,
     )
     print(json.dumps(summary, indent=None if args.json else 2))
     return 0 if summary["ok"] else 1

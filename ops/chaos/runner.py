@@ -80,7 +80,7 @@ class LagSampler(threading.Thread):
 
 def run_scenario(
     scenario: Scenario, os_url: str, bootstrap: str, rate: float = 400, seconds: float = 30,
-    drain_s: float = 120, workdir: Path | None = None,
+    drain_s: float = 120, workdir: Path | None = None, fault_s: float | None = None,
 ) -> dict[str, Any]:
     """Run ``scenario`` once; the summary dict (``ok`` is the oracle's verdict)."""
     from logharbor.config import OpenSearchSettings
@@ -88,11 +88,16 @@ def run_scenario(
 
     own = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="logharbor-chaos-"))
-    stack = ChaosStack(workdir, os_url, bootstrap, own_kafka=scenario.own_kafka)
-    client = sync_client(OpenSearchSettings(url=os_url))
+    stack = ChaosStack(workdir, os_url, bootstrap, own_kafka=scenario.own_kafka, netns=scenario.netns,
+                       own_opensearch=scenario.own_opensearch)
+    stack.fault_s = fault_s
+    client: Any = None
     errors: list[str] = []
     try:
         stack.start()
+        # the judge reads the stack's OpenSearch (the run's own node for opensearch-* scenarios);
+        # a long timeout: the first requests after a pause meet a node catching up
+        client = sync_client(OpenSearchSettings(url=stack.os_url, timeout_s=60))
         writer = LineWriter(stack.run_id, stack.files)
         clock = RunClock(seconds)
         lag = LagSampler(stack, clock)
@@ -144,11 +149,13 @@ def run_scenario(
             "restarts": {p.name: p.starts - 1 for p in stack.procs if p.starts > 1}
             | ({"kafka": stack.kafka_starts - 1} if stack.kafka_starts > 1 else {}),
             "errors": errors,
+            **({"fault_s": fault_s} if fault_s is not None else {}),
         }
     finally:
         with contextlib.suppress(Exception):
             stack.close()
-        client.close()
+        if client is not None:
+            client.close()
         if own:
             import shutil
 

@@ -1,7 +1,8 @@
 """The system under test of one chaos run: real LogHarbor processes of the run's own.
 
 Two shippers tail files the load writes (each prefers a different gateway and fails over to
-the other), two ``logharbor gateway`` processes produce to a raw topic of the run's own, two
+the other; for the network-partition scenario shipper-0 runs in a network namespace of the
+run's own, :mod:`ops.chaos.netns`), two ``logharbor gateway`` processes produce to a raw topic of the run's own, two
 single-process ``logharbor pipeline`` processes share it as one consumer group and index into
 the run's own tenant. The runner acts as their supervisor: scenarios kill, stop and restart
 them through :class:`Proc`. Servers (OpenSearch, Kafka) are the ones configured
@@ -28,11 +29,23 @@ from gateway.testing import create_topic, free_port, keys
 REPO = Path(__file__).resolve().parents[2]
 
 
+def free_runner_http_port() -> int:
+    """A free HTTP port the devstack's OpenSearch runner accepts (it binds only up to 9299)."""
+    from ops.devstack.opensearch_node import RUNNER_MAX_HTTP_PORT
+    from ops.devstack.process import port_in_use
+
+    for port in range(9211, RUNNER_MAX_HTTP_PORT + 1):
+        if not port_in_use(port):
+            return port
+    raise RuntimeError("no free HTTP port in 9211..9299 for the chaos run's own OpenSearch")
+
+
 class Proc:
     """One LogHarbor process the runner owns; ``start()`` again after a kill restarts it."""
 
-    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path, port: int | None = None) -> None:
-        self.name, self.cmd, self.env, self.log, self.port = name, cmd, env, log, port
+    def __init__(self, name: str, cmd: list[str], env: dict[str, str], log: Path, port: int | None = None,
+                 host: str = "127.0.0.1") -> None:
+        self.name, self.cmd, self.env, self.log, self.port, self.host = name, cmd, env, log, port, host
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -51,7 +64,7 @@ class Proc:
             if not self.alive():
                 raise RuntimeError(f"{self.name} exited with {self.proc and self.proc.returncode}: {self.tail()}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
+                with urllib.request.urlopen(f"http://{self.host}:{self.port}{path}", timeout=2) as r:
                     if r.status == 200:
                         return
             except OSError:
@@ -91,10 +104,16 @@ class ChaosStack:
     """Shippers → 2 gateways → Kafka → 2 pipelines → OpenSearch, all of this run's own."""
 
     def __init__(
-        self, workdir: Path, os_url: str, bootstrap: str, partitions: int = 4, own_kafka: bool = False
+        self, workdir: Path, os_url: str, bootstrap: str, partitions: int = 4, own_kafka: bool = False,
+        netns: bool = False, own_opensearch: bool = False,
     ) -> None:
         self.workdir, self.os_url, self.bootstrap = workdir, os_url, bootstrap
         self.own_kafka = own_kafka
+        self.own_opensearch = own_opensearch
+        self.opensearch_settings: Any = None
+        self.fault_s: float | None = None  # how long a timed fault lasts (--fault-seconds); None = its default
+        self.want_netns = netns
+        self.netns: Any = None  # ops.chaos.netns.NetNs: shipper-0 runs inside it
         self.kafka_settings: Any = None
         self.kafka_starts = 0
         run = uuid.uuid4().hex[:10]
@@ -134,6 +153,14 @@ class ChaosStack:
         self.workdir.mkdir(parents=True, exist_ok=True)
         if self.own_kafka:
             self.start_kafka()
+        if self.own_opensearch:
+            self.start_opensearch()
+        gw_host = "127.0.0.1"
+        if self.want_netns:
+            from ops.chaos.netns import NetNs
+
+            self.netns = NetNs(self.run_id).create()
+            gw_host = self.netns.host_ip  # the host end of the veth pair: reachable from both shippers
         client = sync_client(OpenSearchSettings(url=self.os_url))
         try:
             bootstrap(client)  # idempotent: templates so the tenant's data streams get LogHarbor's mapping
@@ -151,15 +178,15 @@ class ChaosStack:
             # aiohttp's graceful stop waits out idle keep-alive connections (the shippers') up to
             # shutdown_timeout_s (30 s by default): 5 s keeps a rolling restart bounded.
             env = self.env(LOGHARBOR_GATEWAY_SHUTDOWN_TIMEOUT_S="5")
-            self.gateways.append(Proc(f"gateway-{i}", [*py, "gateway", "--port", str(port)], env,
-                                      self.workdir / f"gateway-{i}.log", port))
+            self.gateways.append(Proc(f"gateway-{i}", [*py, "gateway", "--host", gw_host, "--port", str(port)], env,
+                                      self.workdir / f"gateway-{i}.log", port, host=gw_host))
         for i in range(2):
             port = free_port()
             env = self.env(LOGHARBOR_PIPELINE_STATE_DIR=str(self.workdir / f"pipeline-{i}-state"),
                            LOGHARBOR_PIPELINE_MAX_POLL_RECORDS="500", LOGHARBOR_PIPELINE_BULK_MAX_DOCS="500")
             self.pipelines.append(Proc(f"pipeline-{i}", [*py, "pipeline", "--port", str(port)], env,
                                        self.workdir / f"pipeline-{i}.log", port))
-        urls = [f"http://127.0.0.1:{g.port}" for g in self.gateways]
+        urls = [f"http://{gw_host}:{g.port}" for g in self.gateways]
         for i in range(2):
             path = self.workdir / f"app-{i}.log"
             path.touch()
@@ -180,7 +207,8 @@ class ChaosStack:
             cfg_path = self.workdir / f"shipper-{i}.json"  # JSON is YAML
             cfg_path.write_text(json.dumps(cfg))
             os.chmod(cfg_path, 0o600)
-            self.shippers.append(Proc(f"shipper-{i}", [*py, "shipper", "--config", str(cfg_path)], self.env(),
+            prefix = self.netns.exec_prefix() if self.netns is not None and i == 0 else []
+            self.shippers.append(Proc(f"shipper-{i}", [*prefix, *py, "shipper", "--config", str(cfg_path)], self.env(),
                                       self.workdir / f"shipper-{i}.log"))
         for p in self.procs:  # boot concurrently (interpreter start-up dominates), then wait for each
             p.start(wait=False)
@@ -200,6 +228,29 @@ class ChaosStack:
             self.bootstrap = f"127.0.0.1:{self.kafka_settings.kafka_port}"
         devstack.up(self.kafka_settings, ["kafka"], log=lambda _msg: None)
         self.kafka_starts += 1
+
+    def start_opensearch(self) -> None:
+        """A single OpenSearch node of the run's own (devstack machinery, scratch data dir, free
+        ports), so a scenario may pause or kill it without touching the shared one; idempotent."""
+        from ops.devstack import stack as devstack
+        from ops.devstack.settings import DevstackSettings
+
+        if self.opensearch_settings is None:
+            self.opensearch_settings = DevstackSettings(
+                data_dir=self.workdir / "opensearch", opensearch_port=free_runner_http_port(),
+                opensearch_transport_port=free_port(), opensearch_heap_mb=512,
+                cluster_name=f"logharbor-chaos-{self.run_id}")
+            self.os_url = f"http://127.0.0.1:{self.opensearch_settings.opensearch_port}"
+        devstack.up(self.opensearch_settings, ["opensearch"], log=lambda _msg: None)
+
+    def opensearch_pid(self) -> int:
+        """The pid of the run's own node (never the shared one: read from the run's data dir)."""
+        from ops.devstack.process import load_record
+
+        assert self.own_opensearch and self.opensearch_settings is not None, "only a node of the run's own"
+        rec = load_record(self.opensearch_settings.data_dir, "opensearch")
+        assert rec is not None and rec.alive(), "the run's OpenSearch is not running"
+        return rec.pid
 
     def kill_kafka(self) -> None:
         """kill -9 the run's own broker (never the shared one: the pid comes from the run's data dir)."""
@@ -242,6 +293,16 @@ class ChaosStack:
         else:
             with contextlib.suppress(Exception):
                 run_async(_delete_topics())
+        if self.netns is not None:
+            self.netns.delete()
+        if self.own_opensearch and self.opensearch_settings is not None:
+            from ops.devstack import stack as devstack
+
+            with contextlib.suppress(Exception):
+                os.kill(self.opensearch_pid(), signal.SIGCONT)  # a paused node cannot stop
+            with contextlib.suppress(Exception):
+                devstack.down(self.opensearch_settings, ["opensearch"], log=lambda _msg: None)
+            return  # the node and its data go with the run's workdir
         if self.key_id:
             with contextlib.suppress(Exception):
                 keys(self.os_url, "revoke", self.key_id)

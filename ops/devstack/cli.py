@@ -52,6 +52,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     if o["running"]:
         print(f"opensearch {o.get('version')}: {o.get('status')} at {o['url']} (pid {o['pid']}, Java {o['java']}, "
               f"heap {o['heap_mb']} MB, ports {o['ports']})")
+        if len(set(o.get("node_pids", {}).values())) > 1:
+            print("  one JVM per node: " + ", ".join(f"{n} pid {p}" for n, p in o["node_pids"].items()))
         for n in o.get("nodes", []):
             plugins = ", ".join(n["plugins"]) or "none"
             print(f"  {n['name']}: {n['http']} temp={n['temp']} modules={n['modules']} plugins: {plugins}")

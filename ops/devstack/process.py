@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
@@ -27,8 +27,24 @@ class ProcessRecord:
     ports: list[int]
     log: str
     info: dict
+    # further processes of the same component (``--nodes N``: one JVM per OpenSearch node);
+    # each a dict of this record's fields without ``members``. ``down`` stops every one.
+    members: list[dict] = field(default_factory=list)
+
+    def processes(self) -> list[ProcessRecord]:
+        """This process and each member, as single-process records."""
+        own = ProcessRecord(self.name, self.pid, self.create_time, self.ports, self.log, self.info)
+        return [own, *(ProcessRecord(**{**m, "members": []}) for m in self.members)]
+
+    def dead(self) -> list[ProcessRecord]:
+        """The processes of this record that are no longer running."""
+        return [p for p in self.processes() if not p._alive()]
 
     def alive(self) -> bool:
+        """True while any of its processes runs (so ``down`` still has something to stop)."""
+        return any(p._alive() for p in self.processes())
+
+    def _alive(self) -> bool:
         try:
             proc = psutil.Process(self.pid)
             # the create time guards against a recycled pid belonging to someone else
@@ -103,29 +119,54 @@ def spawn(cmd: list[str], log_path: Path, cwd: Path, env: dict[str, str] | None 
         log.close()
 
 
+def _signal_groups(procs: list[ProcessRecord], sig: int) -> None:
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(os.getpgid(p.pid), sig)
+
+
 def stop(record: ProcessRecord, timeout_s: float = 60.0) -> bool:
-    """SIGTERM the process group, wait, then SIGKILL; True if something was stopped."""
-    if not record.alive():
+    """SIGTERM every process group of the record at once, wait, then SIGKILL; True if something was stopped."""
+    procs = [p for p in record.processes() if p._alive()]
+    if not procs:
         return False
-    try:
-        pgid = os.getpgid(record.pid)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGTERM)
+    _signal_groups(procs, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and record.alive():
+    while time.monotonic() < deadline and any(p._alive() for p in procs):
         time.sleep(0.2)
-    if record.alive():
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGKILL)
+    left = [p for p in procs if p._alive()]
+    if left:
+        _signal_groups(left, signal.SIGKILL)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and record.alive():
+        while time.monotonic() < deadline and any(p._alive() for p in left):
             time.sleep(0.1)
-    # reap if it is our child (tests call this in-process)
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(record.pid, os.WNOHANG)
+    # reap if they are our children (tests call this in-process)
+    for p in record.processes():
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitpid(p.pid, os.WNOHANG)
     return True
+
+
+def respawn_dead(record: ProcessRecord, cwd: Path) -> list[ProcessRecord]:
+    """Start again, with the same command and log, each process of a multi-process record that died.
+
+    Only records with members and a recorded ``info["cmd"]`` (``--nodes N``: one JVM per node)
+    qualify; the record is updated in place (new pid and start time) and the restarted ones returned.
+    """
+    if not record.members:
+        return []
+    restarted = []
+    for i, p in enumerate(record.processes()):
+        if p._alive() or not p.info.get("cmd"):
+            continue
+        proc = spawn(list(p.info["cmd"]), Path(p.log), cwd=cwd)
+        fresh = record_of(p.name, proc, p.ports, Path(p.log), p.info)
+        if i == 0:
+            record.pid, record.create_time = fresh.pid, fresh.create_time
+        else:
+            record.members[i - 1].update(pid=fresh.pid, create_time=fresh.create_time)
+        restarted.append(fresh)
+    return restarted
 
 
 def tail(path: Path, lines: int = 30) -> str:

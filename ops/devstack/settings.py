@@ -25,6 +25,8 @@ class DevstackSettings(SectionSettings):
     kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
     nodes: int = Field(default=1, ge=1, le=5)
     opensearch_heap_mb: int = Field(default=768, ge=256)
+    # --nodes N > 1: each node is its own JVM with this heap (opensearch_heap_mb is the one-JVM heap)
+    opensearch_node_heap_mb: int = Field(default=320, ge=256)
     kafka_heap_mb: int = Field(default=512, ge=128)
     opensearch_java_home: Path | None = None
     kafka_java_home: Path | None = None

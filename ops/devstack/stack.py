@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import kafka_broker, opensearch_node
 from .fetch import fetch, pom_property
-from .process import ProcessRecord, load_record, port_in_use, save_record, state_file, stop
+from .process import ProcessRecord, load_record, port_in_use, respawn_dead, save_record, state_file, stop
 from .settings import DevstackSettings
 
 COMPONENTS = ("opensearch", "kafka")
@@ -27,6 +27,15 @@ def up(settings: DevstackSettings, components: Iterable[str] = COMPONENTS, log: 
     t0 = time.monotonic()
     for name in components:
         rec = _running(settings, name)
+        if rec is not None and rec.dead():
+            # one JVM per node and some died (killed, crashed): start those again, same data dir
+            back = respawn_dead(rec, settings.data_dir)
+            if back:
+                save_record(settings.data_dir, rec)
+                log(f"{name}: restarted {', '.join(p.info.get('node', p.name) for p in back)} "
+                    f"(pids {', '.join(str(p.pid) for p in back)})")
+                started[name] = True
+                continue
         if rec is not None:
             where = rec.info.get("url") or rec.info.get("bootstrap")
             log(f"{name} is already running (pid {rec.pid}, {where})")
@@ -47,7 +56,9 @@ def up(settings: DevstackSettings, components: Iterable[str] = COMPONENTS, log: 
         assert rec is not None
         try:
             if name == "opensearch":
-                opensearch_node.wait_healthy(settings, rec, log=log)
+                # a restart after `up --nodes N` waits for the N nodes the record holds
+                nodes = int(rec.info.get("nodes", settings.nodes))
+                opensearch_node.wait_healthy(settings.model_copy(update={"nodes": nodes}), rec, log=log)
             else:
                 kafka_broker.wait_ready(settings, rec, log=log)
         except Exception:
@@ -86,8 +97,12 @@ def status(settings: DevstackSettings) -> dict:
                      "configured_version": pom_property("opensearch.runner.version")}
     if os_rec:
         os_info.update(pid=os_rec.pid, url=os_rec.info["url"], ports=os_rec.ports, log=os_rec.log,
-                       java=os_rec.info["java_major"], heap_mb=os_rec.info["heap_mb"])
-        os_info.update(opensearch_node.describe(os_rec.info["url"]))
+                       java=os_rec.info["java_major"], heap_mb=os_rec.info["heap_mb"],
+                       node_pids={n: p.pid for n, p in opensearch_node.node_processes(os_rec).items()})
+        # ask a node that runs (node 1 may be the one that died)
+        url = next((p.info.get("url") for p in os_rec.processes() if p._alive() and p.info.get("url")),
+                   os_rec.info["url"])
+        os_info.update(opensearch_node.describe(url))
     out["opensearch"] = os_info
     k_rec = _running(settings, "kafka")
     k_info: dict = {"running": k_rec is not None, "configured_version": pom_property("kafka.version")}

@@ -24,7 +24,7 @@ from pydantic import Field
 from logharbor import ecs
 from pipeline.event import Event
 from pipeline.logpatterns import store as pattern_store
-from pipeline.logpatterns.miner import Miner, Template
+from pipeline.logpatterns.miner import Miner, Template, TokenCache
 from pipeline.settings import PipelineSettings
 from pipeline.step import Step, StepConfig
 
@@ -61,6 +61,7 @@ class PatternsStep(Step):
         self.name = config.rule_name
         self.cfg = config
         self.miners: dict[tuple[str, str], Miner] = {}
+        self.tokens = TokenCache()  # skeleton → tokens, shared by every (tenant, service)
         self.unloaded: dict[tuple[str, str], float] = {}  # load failed at (monotonic)
         self.client = client
         self.writer: pattern_store.StoreWriter | None = None
@@ -106,7 +107,7 @@ class PatternsStep(Step):
             message = message[: self.cfg.max_message_chars]
         tenant = doc.get(ecs.TENANT) or ""
         service = doc.get(ecs.SERVICE) or ""
-        template = self.miner(str(tenant), str(service)).add(message)
+        template = self.miner(str(tenant), str(service)).add(message, self.tokens.tokens(message))
         doc[PATTERN_ID] = template.id
         doc[PATTERN_TEMPLATE] = template.text
         return event

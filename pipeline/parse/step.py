@@ -28,7 +28,14 @@ PARSE_FAILURE = "parse_failure"
 _ALIASES: dict[str, str] = {
     "postgres": "postgresql", "apache": "nginx", "access": "nginx", "docker": "json", "kv": "logfmt",
     "mysql": "mysql-error", "mariadb": "mysql-error", "mongodb": "mongodb-json",
+    "glog": "klog", "dmesg": "kernel", "logcat": "android-logcat", "jul": "java-jul", "log4j": "java-log4j",
+    "serilog": "dotnet-serilog",
 }
+
+
+def hint_family(hint: str) -> str:
+    """The family/parser a format hint names: an alias, or the name with "_" read as "-"."""
+    return _ALIASES.get(hint) or hint.replace("_", "-")
 _CHILDREN: dict[tuple[int, str], Any] = {}
 
 
@@ -82,7 +89,7 @@ class ParseConfig(StepConfig):
     def _formats_known(cls, value: dict[str, str]) -> dict[str, str]:
         known = set(PARSERS) | _builtin_names() | {"generic", "text"}
         for fmt in value.values():
-            if fmt != "auto" and fmt not in known:
+            if fmt != "auto" and fmt not in known and hint_family(fmt) not in known:
                 raise ValueError(
                     f"unknown format {fmt!r}; known: auto, {', '.join(sorted(known))} "
                     "(or a family from pipeline.formats_path)"
@@ -138,12 +145,12 @@ class ParseStep(Step):
             hint = env.format or "auto"
             if hint == "auto":
                 hint = self.formats.get(env.source) or self.default_format
-            fmt = hint
+            fmt = hint if hint in _ALIASES else hint_family(hint)  # nginx_error is stored as nginx-error
             fields = None
             if hint == "text":  # declared unstructured: nothing to parse, nothing failed
                 fields = {}
             elif hint != "auto":
-                fields = self.detector.parse_as(_ALIASES.get(hint, hint), line, tz)
+                fields = self.detector.parse_as(hint_family(hint), line, tz)
             if fields is None and hint != "text":
                 found = self.detector.detect(line, (env.tenant, env.source), tz)
                 if found is not None:

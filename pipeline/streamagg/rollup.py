@@ -18,6 +18,7 @@ unique-count fields, and how long each window's partials are kept.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,10 +80,17 @@ class Cell:
     unique: dict[str, HyperLogLog] = field(default_factory=dict)
 
 
+_MISSING = object()
+
+
 def flat_get(doc: dict[str, Any], dotted: str) -> Any:
     """``doc["a"]["b"]`` for ``a.b`` in a nested document (or the flat key)."""
-    if dotted in doc:
-        return doc[dotted]
+    value = doc.get(dotted, _MISSING)
+    if value is not _MISSING:
+        return value
+    head, dot, _ = dotted.partition(".")
+    if not dot or not isinstance(doc.get(head), dict):  # the pipeline's documents are flat: one probe
+        return None
     node: Any = doc
     for part in dotted.split("."):
         if not isinstance(node, dict) or part not in node:
@@ -92,40 +100,149 @@ def flat_get(doc: dict[str, Any], dotted: str) -> Any:
 
 
 def fold(observations: Iterable[Observation], rules: AggregationRules) -> dict[tuple, Cell]:
-    """Cells keyed by (tenant, kind, window_s, window_start_ms, dims) for one batch."""
-    cells: dict[tuple, Cell] = {}
+    """Cells keyed by (tenant, kind, window_s, window_start_ms, dims) for one batch.
+
+    Why two passes: events first go into base cells of the windows' greatest common divisor
+    (10 s for 10 s and 1 min) — one key and one dict update per event whatever the number of
+    windows — and each base cell is then added to every window's cell (a base start floored to
+    a window is the event's start floored to it, since the base divides every window). The
+    duration sketch's bucket and the HyperLogLog hash are computed once per event, not per window.
+
+    A duration (unique) cell counts the events that carry the value (a duration; any unique
+    field), so events without one cost nothing here; the query side takes group counts from the
+    count cells where it can (see ui/stream_rollup.py).
+    """
+    windows_ms = [w * 1000 for w in rules.windows_s]
+    base_ms = math.gcd(*windows_ms) if windows_ms else 1
+    count_names = rules.count_dimensions
     dur_field = rules.duration_field
+    dur_names = rules.duration_dimensions
+    uniq_fields = rules.unique_fields
+    uniq_names = rules.unique_dimensions
+    union = list(dict.fromkeys([*count_names, *dur_names, *uniq_names]))
+    # first pass: one key and one dict update per event, over the union of all kinds' dimensions
+    groups: dict[tuple, list[Any]] = {}  # (tenant, base, union dims) → [events, durations, {field: values},
+    #                                      events with a unique value]
     for obs in observations:
         f = obs.fields
-        count_dims = tuple(_str(flat_get(f, d)) for d in rules.count_dimensions)
-        duration = flat_get(f, dur_field)
-        has_duration = isinstance(duration, int | float) and not isinstance(duration, bool)
-        uniques = [(name, flat_get(f, name)) for name in rules.unique_fields]
-        for w in rules.windows_s:
-            start = obs.ts_ms - obs.ts_ms % (w * 1000)
-            key = (obs.tenant, "count", w, start, count_dims)
-            cell = cells.get(key) or cells.setdefault(key, Cell())
-            cell.count += 1
-            if has_duration:
-                ddims = tuple(_str(flat_get(f, d)) for d in rules.duration_dimensions)
-                dkey = (obs.tenant, "duration", w, start, ddims)
-                dcell = cells.get(dkey) or cells.setdefault(dkey, Cell(moments=Moments(), quantiles=QuantileSketch()))
-                dcell.count += 1
-                dcell.moments.add(float(duration))  # type: ignore[union-attr]
-                dcell.quantiles.add(float(duration))  # type: ignore[union-attr]
-            present = [(n, v) for n, v in uniques if v is not None]
-            if present:
-                ukey = (obs.tenant, "unique", w, start, tuple(_str(flat_get(f, d)) for d in rules.unique_dimensions))
-                ucell = cells.get(ukey) or cells.setdefault(ukey, Cell())
-                ucell.count += 1
-                for name, value in present:
-                    hll = ucell.unique.get(name) or ucell.unique.setdefault(name, HyperLogLog())
-                    hll.add(value)
+        key = (obs.tenant, obs.ts_ms - obs.ts_ms % base_ms, _dims(f, union))
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = [0, [], {}, 0]
+        g[0] += 1
+        duration = f.get(dur_field)
+        if duration is None:
+            duration = _nested(f, dur_field)
+        if duration is not None and isinstance(duration, int | float) and not isinstance(duration, bool):
+            g[1].append(float(duration))
+        present = False
+        for name in uniq_fields:
+            value = f.get(name)
+            if value is None:
+                value = _nested(f, name)
+            if value is not None:
+                g[2].setdefault(name, []).append(value)
+                present = True
+        if present:
+            g[3] += 1
+    # second pass: project each group onto each kind's dimensions
+    pos = {name: i for i, name in enumerate(union)}
+    count_at = [pos[n] for n in count_names]
+    dur_at = [pos[n] for n in dur_names]
+    uniq_at = [pos[n] for n in uniq_names]
+    counts: dict[tuple, int] = {}
+    durations: dict[tuple, list[Any]] = {}  # key → [events, values]
+    uniques: dict[tuple, list[Any]] = {}  # key → [events, {field: values}]
+    for (tenant, base, dims), (n, values, by_name, n_unique) in groups.items():
+        ckey = (tenant, base, tuple([dims[i] for i in count_at]))
+        counts[ckey] = counts.get(ckey, 0) + n
+        if values:
+            dkey = (tenant, base, tuple([dims[i] for i in dur_at]))
+            acc = durations.get(dkey)
+            if acc is None:
+                acc = durations[dkey] = [0, []]
+            acc[0] += len(values)
+            acc[1].extend(values)
+        if by_name:
+            ukey = (tenant, base, tuple([dims[i] for i in uniq_at]))
+            uacc = uniques.get(ukey)
+            if uacc is None:
+                uacc = uniques[ukey] = [0, {}]
+            uacc[0] += n_unique
+            for name, vals in by_name.items():
+                uacc[1].setdefault(name, []).extend(vals)
+    cells: dict[tuple, Cell] = {}
+    for (tenant, base, dims), n in counts.items():
+        for w, wms in zip(rules.windows_s, windows_ms, strict=True):
+            ckey = (tenant, "count", w, base - base % wms, dims)
+            cell = cells.get(ckey) or cells.setdefault(ckey, Cell())
+            cell.count += n
+    for (tenant, base, dims), (n, values) in durations.items():
+        moments = sketch = None
+        if values:
+            moments, sketch = Moments(), QuantileSketch()
+            for v in values:
+                moments.add(v)
+                sketch.add(v)
+        for w, wms in zip(rules.windows_s, windows_ms, strict=True):
+            ckey = (tenant, "duration", w, base - base % wms, dims)
+            cell = cells.get(ckey) or cells.setdefault(ckey, Cell())
+            cell.count += n
+            if moments is None or sketch is None:
+                continue
+            if cell.moments is None or cell.quantiles is None:
+                cell.moments, cell.quantiles = _copy_moments(moments), _copy_sketch(sketch)
+            else:
+                cell.moments.merge(moments)
+                cell.quantiles.merge(sketch)
+    for (tenant, base, dims), (n, by_name) in uniques.items():
+        hlls = {}
+        for name, values in by_name.items():
+            h = HyperLogLog()
+            for v in values:
+                h.add(v)
+            hlls[name] = h
+        for w, wms in zip(rules.windows_s, windows_ms, strict=True):
+            ckey = (tenant, "unique", w, base - base % wms, dims)
+            cell = cells.get(ckey) or cells.setdefault(ckey, Cell())
+            cell.count += n
+            for name, h in hlls.items():
+                mine = cell.unique.get(name)
+                if mine is None:
+                    cell.unique[name] = HyperLogLog(h.p, bytearray(h.registers))
+                else:
+                    mine.merge(h)
     return cells
 
 
+def _dims(doc: dict[str, Any], names: Sequence[str]) -> tuple[str | None, ...]:
+    """The dimension values as strings (None when absent): one ``get`` each on a flat document."""
+    values = tuple(map(doc.get, names))
+    for v in values:
+        if type(v) is not str:
+            return tuple([v if type(v) is str else _str(v if v is not None else _nested(doc, name))
+                          for v, name in zip(values, names, strict=True)])
+    return values
+
+
+def _nested(doc: dict[str, Any], dotted: str) -> Any:
+    """``flat_get`` for a key the flat lookup missed: one probe unless ``doc`` nests that path."""
+    head, dot, _ = dotted.partition(".")
+    if not dot or type(doc.get(head)) is not dict:
+        return None
+    return flat_get(doc, dotted)
+
+
+def _copy_moments(m: Moments) -> Moments:
+    return Moments(m.count, m.total, m.squares, m.low, m.high)
+
+
+def _copy_sketch(q: QuantileSketch) -> QuantileSketch:
+    return QuantileSketch(q.alpha, dict(q.buckets), q.zeros, q.count)
+
+
 def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return value if value is None or type(value) is str else str(value)
 
 
 def partial_documents(topic: str, observations: Sequence[Observation], rules: AggregationRules,

@@ -62,7 +62,7 @@ async def test_rollup_answers_exactly_what_raw_answers(rollup_env):
     end = hour_floor(datetime.now(UTC))
     window = {"from": (end - timedelta(hours=48)).isoformat(), "to": end.isoformat()}
     before = await agg(http, auth, metric="count", group_by="service", **window)
-    assert before["source"] == "raw"  # no rollup yet
+    assert before["source"] == "events"  # no rollup yet
 
     reports = await rollup_all(client, StreamResolver(client), ["errors", "standard", "debug", "audit"], 3,
                                only=[tenant, "no-such-tenant"])
@@ -78,7 +78,7 @@ async def test_rollup_answers_exactly_what_raw_answers(rollup_env):
     for params in cases:
         rolled = await agg(http, auth, **params, **window)
         raw = await agg(http, auth, **params, **window, rollup="never")
-        assert rolled["source"] == "rollup" and raw["source"] == "raw", params
+        assert rolled["source"] == "rollup" and raw["source"] == "events", params
         assert rolled["total"] == raw["total"] > 0, params
         assert rolled["aggregations"] == raw["aggregations"], params
 
@@ -91,12 +91,12 @@ async def test_rollup_answers_exactly_what_raw_answers(rollup_env):
                     "to": end.isoformat()},
                    {"metric": "count", "from": (end - timedelta(hours=5)).isoformat(), "to": end.isoformat()}):
         body = await agg(http, auth, **{**window, **params})
-        assert body["source"] == "raw", params
+        assert body["source"] == "events", params
 
     # Past the rolled-up point (the current hour is never complete) → raw.
     body = await agg(http, auth, metric="count", **{"from": window["from"],
                                                      "to": (end + timedelta(hours=1)).isoformat()})
-    assert body["source"] == "raw"
+    assert body["source"] == "events"
 
 
 async def test_late_events_within_lookback_are_counted_on_the_next_pass(rollup_env):

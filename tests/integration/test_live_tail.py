@@ -6,7 +6,6 @@ subscribers whose tenant and filter match; slow and paused clients get ``dropped
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from typing import Any
 
@@ -19,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from test_api_support import HOSTS, SERVICES, iso, new_tenant, utcnow
 
 from logharbor.config import KafkaSettings, OpenSearchSettings
+from logharbor.tasks import stop_task
 from opensearch.client import async_client
 from opensearch.keys import KeyStore
 from ui.app import create_app
@@ -59,10 +59,7 @@ class Tail:
 
     async def close(self) -> None:
         await self.ws.close()
-        if self.task:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
+        await stop_task(self.task)
 
 
 @pytest.fixture(scope="module")

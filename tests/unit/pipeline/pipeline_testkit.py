@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from logharbor.envelope import Envelope
 from pipeline.event import Event
 
@@ -27,3 +29,8 @@ def make_event(
         **kw,
     )
     return Event.from_envelope(env)
+
+
+def counter(name: str, **labels: str) -> float:
+    """The value of a ``logharbor_pipeline_<name>_total`` counter (0 before its first increment)."""
+    return REGISTRY.get_sample_value(f"logharbor_pipeline_{name}_total", labels) or 0.0

@@ -106,7 +106,7 @@ async def test_mapping_conflict_twice_fails_with_reason() -> None:
 
 async def test_other_errors_fail_without_retry() -> None:
     client = ScriptedBulk(
-        [[{"status": 400, "error": {"type": "illegal_argument_exception", "reason": "Limit of total fields exceeded"}}]]
+        [[{"status": 400, "error": {"type": "illegal_argument_exception", "reason": "pipeline does not exist"}}]]
     )
     out = await BulkIndexer(client).index(items(1))  # type: ignore[arg-type]
     assert out[0].outcome is Outcome.FAILED and len(client.calls) == 1

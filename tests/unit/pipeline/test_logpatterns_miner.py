@@ -120,3 +120,33 @@ def test_patterns_is_a_step_kind() -> None:
     assert "patterns" in STEP_KINDS
     cfg = parse_step_config({"type": "patterns", "similarity": 0.7, "store": False})
     assert cfg.similarity == 0.7  # type: ignore[attr-defined]
+
+
+def test_caches_give_the_walks_ids_and_templates() -> None:
+    """The skeleton → tokens cache and the exact-match cache are shortcuts, never a change:
+    every line gets the id the plain tree walk gives, also when templates are bounded."""
+    import random
+
+    from pipeline.logpatterns.miner import TokenCache
+
+    for source in ("openssh", "windows", "hpc"):
+        lines = [content for _, content in corpus()[source]]
+        lines = lines + random.Random(5).sample(lines, len(lines))
+        for max_templates in (5000, 20):
+            plain, cached, tokens = (Miner("acme", source, max_templates=max_templates, cache_size=0),
+                                     Miner("acme", source, max_templates=max_templates), TokenCache(size=64))
+            ids_plain = [plain.add(line).id for line in lines]
+            ids_cached = [cached.add(line, tokens.tokens(line)).id for line in lines]
+            assert ids_cached == ids_plain, (source, max_templates)
+            assert {t.id: (t.text, t.count) for t in cached.by_id.values()} == {
+                t.id: (t.text, t.count) for t in plain.by_id.values()}
+            assert cached.cache_hits > 0 and tokens.hits > 0
+
+
+def test_token_cache_equals_tokenize() -> None:
+    from pipeline.logpatterns.miner import TokenCache
+
+    cache = TokenCache(size=4)
+    for line in ("took 12 ms", "took 3400 ms", "x=(1 2) y", "(", "\ud800 lone surrogate 7", "a=1 b=c", " "):
+        assert cache.tokens(line) == (tuple(tokenize(line)) or (WILDCARD,))
+    assert cache.tokens("took 12 ms") == ("took", WILDCARD)

@@ -3,11 +3,15 @@ unknown ``type`` is refused with the list of known ones."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipeline.settings import PipelineSettings
 from pipeline.step import Step, StepConfig
 from pipeline.step_kinds import STEP_KINDS, parse_step_config
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "PIPELINE.md"
 
 # Kinds whose bare config needs an option of the operator's to validate.
 NEEDS_OPTIONS = {"lookup"}  # path: a CSV/JSON file
@@ -36,3 +40,9 @@ def test_no_step_module_registers_itself() -> None:
     import pipeline.step as step
 
     assert not hasattr(step, "register") and not hasattr(step, "STEP_TYPES")
+
+
+def test_every_step_type_is_documented() -> None:
+    text = DOC.read_text()
+    for kind in STEP_KINDS:
+        assert f"| `{kind}` |" in text, f"step type {kind} missing from docs/PIPELINE.md"

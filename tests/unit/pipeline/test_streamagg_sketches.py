@@ -86,3 +86,16 @@ def test_rules_from_yaml(tmp_path) -> None:
     assert rules.windows_s == [10] and rules.unique_fields == ["user.id", "client.ip"]
     with pytest.raises(ValueError):
         AggregationRules.model_validate({"windows": [10]})
+
+
+
+def test_kind_cells_count_events_with_values_and_fold_per_window() -> None:
+    rules = AggregationRules(windows_s=[10, 60])
+    obs = [Observation(0, i, "t", 1_700_000_000_000 + i * 1000,
+                       {"service.name": "api", "url.path": "/a", **({"logharbor.duration_ms": 5.0} if i % 2 else {})})
+           for i in range(30)]
+    cells = fold(obs, rules)
+    dur = [c for k, c in cells.items() if k[1] == "duration" and k[2] == 60]
+    assert sum(c.count for c in dur) == 15 == sum(c.moments.count for c in dur if c.moments)  # type: ignore[union-attr]
+    tens = sorted((k[3], c.count) for k, c in cells.items() if k[1] == "count" and k[2] == 10)
+    assert [n for _, n in tens] == [10, 10, 10]

@@ -38,7 +38,14 @@ def test_boolean_structure_is_filter_context(q):
 
 
 def test_prefix_and_suffix_wildcards_compile_to_index_prefix_lookups(q):
-    assert compile_query(q("Data*")) == both(lambda f: {"prefix": {f: {"value": "data"}}})
+    # .prefix subfield (new backing indices) OR the field's own _index_prefix (old ones)
+    assert compile_query(q("Data*")) == {"bool": {"should": [
+        {"prefix": {"message.prefix": {"value": "data"}}}, {"prefix": {"event.original.prefix": {"value": "data"}}},
+        {"term": {"message._index_prefix": {"value": "data"}}},
+        {"term": {"event.original._index_prefix": {"value": "data"}}}], "minimum_should_match": 1}}
+    assert compile_query(q('message LIKE "time%"')) == {"bool": {"should": [
+        {"prefix": {"message.prefix": {"value": "time"}}},
+        {"term": {"message._index_prefix": {"value": "time"}}}], "minimum_should_match": 1}}
     assert compile_query(q("*base")) == both(lambda f: {"prefix": {f + ".reversed": {"value": "esab"}}})
 
 
@@ -160,12 +167,16 @@ def test_default_output_needs_no_expensive_queries_and_names_no_index(q, text):
     keys = _keys(dsl)
     assert not keys & {"wildcard", "regexp", "fuzzy", "script", "query_string", "simple_query_string",
                        "more_like_this", "index", "_index"}
-    assert "_index" not in json.dumps(dsl)
+    # the only "_index" allowed is a text field's own pre-issue-13 index_prefixes field
+    assert "_index" not in json.dumps(dsl).replace('._index_prefix"', "")
+    for clause in _find(dsl, "term"):
+        (field, _), = clause.items()
+        assert "_index" not in field or field in {"message._index_prefix", "event.original._index_prefix"}
     # every prefix query targets an index_prefixes-backed field (never a leading-wildcard scan)
     for clause in _find(dsl, "prefix"):
         (field, body), = clause.items()
         assert len(body["value"]) <= 19
-        assert field in {"message", "event.original"} or field.endswith((".prefix", ".reversed"))
+        assert field.endswith((".prefix", ".reversed"))
 
 
 def _find(obj, key):

@@ -96,7 +96,8 @@ def test_punctuation_only_word_matches_nothing(q):
 def test_prefix_wildcard_on_free_text(q):
     node = q("data*").ast
     assert isinstance(node, TextMatch) and node.mode == "prefix" and node.tokens == ("data",)
-    assert node.query_fields == FREE
+    assert node.fields == FREE
+    assert node.query_fields == ("message.prefix", "event.original.prefix")
 
 
 def test_suffix_wildcard_uses_reversed_subfields(q):

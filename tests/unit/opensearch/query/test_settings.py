@@ -62,7 +62,8 @@ def test_mapping_requirements_cover_the_field_specs():
             for p in parts[:-1]:
                 node = node[p]["properties"]
             assert leaf in node[parts[-1]]["fields"], sub
-    assert props["message"]["index_prefixes"]["max_chars"] == 19
+    assert props["message"]["type"] == "match_only_text"
+    assert props["message"]["fields"]["prefix"]["index_prefixes"]["max_chars"] == 19
     assert set(body["settings"]["analysis"]["analyzer"]) == {
         "lh_reversed", "lh_keyword_exact", "lh_keyword_reversed"}
     assert mapping_requirements()["dynamic_templates"][0]["strings_as_keyword"]["mapping"]["type"] == "keyword"
@@ -74,9 +75,9 @@ def test_missing_mapping_requirements_reports_gaps():
     body = required_index_body()
     assert missing_mapping_requirements(body["mappings"]) == []
     props = body["mappings"]["properties"]
-    del props["message"]["index_prefixes"]
+    del props["message"]["fields"]["prefix"]["index_prefixes"]
     del props["service"]["properties"]["name"]["fields"]["reversed"]
     props["http"]["properties"]["response"]["properties"]["status_code"]["type"] = "integer"  # still numeric
     props["client"]["properties"]["ip"]["type"] = "keyword"
     assert missing_mapping_requirements(body["mappings"]) == [
-        "message: needs index_prefixes", "service.name.reversed: missing", "client.ip: is keyword, want ip"]
+        "message.prefix: needs index_prefixes", "service.name.reversed: missing", "client.ip: is keyword, want ip"]

@@ -1,4 +1,5 @@
-"""Rules file loading and hot reload; per-partition commit watermarks."""
+"""pipeline/rules.py: the built-in rules parse, unknown step types explained, hot reload by mtime (a bad
+edit keeps the old chain), a missing rules file fails fast."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 from pipeline_testkit import make_event
 
 from logharbor.config import ConfigError
-from pipeline.offsets import OffsetTracker
 from pipeline.rules import RulesWatcher, default_rules_text, parse_rules
 from pipeline.settings import PipelineSettings
 
@@ -64,29 +64,3 @@ def test_hot_reload_by_mtime_and_bad_edit_keeps_old_chain(tmp_path: Path) -> Non
 def test_missing_rules_file_fails_fast(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         RulesWatcher(PipelineSettings(rules_path=tmp_path / "nope.yaml"))
-
-
-def test_offsets_commit_only_contiguous_prefix() -> None:
-    t = OffsetTracker()
-    for off in (10, 11, 12, 13):
-        t.track("p0", off)
-    t.track("p1", 5)
-    t.done("p0", 11)
-    t.done("p0", 13)
-    assert t.committable() == {}
-    t.done("p0", 10)
-    assert t.committable() == {"p0": 12}
-    t.mark_committed({"p0": 12})
-    assert t.committable() == {}
-    t.done("p0", 12)
-    t.done("p1", 5)
-    assert t.committable() == {"p0": 14, "p1": 6}
-    assert t.pending("p0") == 0
-
-
-def test_offsets_forget_revoked_partition() -> None:
-    t = OffsetTracker()
-    t.track("p0", 1)
-    t.forget(["p0"])
-    t.done("p0", 1)  # late completion after revoke is ignored
-    assert t.committable() == {}

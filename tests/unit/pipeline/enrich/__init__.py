@@ -1,0 +1,1 @@
+"""Unit tests of pipeline/enrich/ modules, one file per module."""

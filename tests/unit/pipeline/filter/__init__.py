@@ -1,0 +1,1 @@
+"""Unit tests of pipeline/filter/ modules, one file per module."""

@@ -1,0 +1,40 @@
+"""pipeline/route.py: the default retention-class routes, configurable rules, unknown classes refused."""
+
+from __future__ import annotations
+
+import pytest
+from pipeline_testkit import make_event
+
+from logharbor.config import ConfigError
+from pipeline.route import RouteConfig, RouteStep
+
+
+@pytest.mark.parametrize(
+    ("level", "source", "meta", "expected"),
+    [
+        ("ERROR", "api", {}, "errors"),
+        ("FATAL", "api", {}, "errors"),
+        ("DEBUG", "api", {}, "debug"),
+        ("INFO", "api", {}, "standard"),
+        ("WARN", "api", {}, "standard"),
+        (None, "api", {}, "standard"),
+        ("ERROR", "audit", {}, "audit"),
+        ("INFO", "iam-audit", {}, "audit"),
+        ("INFO", "api", {"audit": True}, "audit"),
+    ],
+)
+def test_default_routes(level, source, meta, expected) -> None:
+    ev = make_event(None, message="m", level=level, source=source, meta=meta)
+    assert RouteStep(RouteConfig()).process(ev).retention_class == expected
+
+
+def test_route_rules_configurable() -> None:
+    step = RouteStep(RouteConfig(rules=[{"retention_class": "audit", "field": "event.category", "equals": "iam"}]))
+    ev = make_event(None, message="m", level="ERROR")
+    ev.doc["event.category"] = "iam"
+    assert step.process(ev).retention_class == "audit"
+
+
+def test_route_unknown_class_fails_at_build() -> None:
+    with pytest.raises(ConfigError, match="unknown retention class 'forever'"):
+        RouteConfig(default_class="forever").build(None)  # type: ignore[arg-type]
