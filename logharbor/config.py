@@ -98,6 +98,8 @@ class OpenSearchSettings(SectionSettings):
     section: ClassVar[str] = "opensearch"
     model_config = SettingsConfigDict(env_prefix="LOGHARBOR_OPENSEARCH_", env_nested_delimiter="__", extra="forbid")
 
+    # one URL, or several separated by commas (nodes of one cluster: requests go round-robin and
+    # move to another node when one is unreachable)
     url: str = "http://127.0.0.1:9200"
     username: str | None = None
     password: str | None = None
@@ -110,6 +112,11 @@ class OpenSearchSettings(SectionSettings):
     client_cert: str | None = None
     client_key: str | None = None
     ssl_assert_hostname: bool = True
+
+    @property
+    def urls(self) -> list[str]:
+        """The node URLs of ``url`` (comma-separated), in order."""
+        return [u.strip() for u in self.url.split(",") if u.strip()]
 
 
 class KafkaSettings(SectionSettings):

@@ -11,7 +11,7 @@ from logharbor.config import OpenSearchSettings
 
 def _kwargs(settings: OpenSearchSettings) -> dict:
     kw: dict = {
-        "hosts": [settings.url],
+        "hosts": settings.urls,
         "timeout": settings.timeout_s,
         "verify_certs": settings.verify_certs,
         "ssl_show_warn": False,
@@ -32,7 +32,7 @@ def _kwargs(settings: OpenSearchSettings) -> dict:
 
 def ssl_context(settings: OpenSearchSettings) -> ssl.SSLContext | bool | None:
     """The TLS context a plain HTTP client (the ui's status probe) should use for the cluster."""
-    if not settings.url.startswith("https"):
+    if not settings.urls[0].startswith("https"):
         return None
     if not settings.verify_certs:
         return False

@@ -18,6 +18,10 @@ PARSED = Counter(_P + "parsed_lines", "Raw lines parsed, by detected format", ["
 PARSE_FAILURES = Counter(_P + "parse_failures", "Raw lines no parser understood, by format hint", ["format"])
 DROPPED = Counter(_P + "dropped_events", "Events dropped on purpose, by filter rule", ["rule"])
 SAMPLED_FOLDED = Counter(_P + "sampled_folded_events", "Events folded into a sample, by rule", ["rule"])
+# flood aggregation (pipeline/logpatterns/flood.py, issue 17)
+FLOOD_FOLDED = Counter(_P + "flood_folded_events", "Events of a flooding pattern folded into a summary, by rule",
+                       ["rule"])
+FLOOD_SUMMARIES = Counter(_P + "flood_summaries", "Flood summary events stored, by rule", ["rule"])
 REDACTED = Counter(_P + "redactions", "Values redacted, by redaction rule", ["rule"])
 ENRICH_FAILURES = Counter(_P + "enrich_failures", "Enrichment steps that failed (event kept)", ["step"])
 LOOKUP_UNENRICHED = Counter(_P + "lookup_unenriched", "Events a remote lookup passed unenriched (source down, timeout)",

@@ -25,6 +25,7 @@ from pipeline.filter.drop_content import DropContentConfig, DropContentStep
 from pipeline.filter.level_floor import LevelFloorConfig, LevelFloorStep
 from pipeline.filter.sample import SampleConfig, SampleStep
 from pipeline.filter.source_filter import SourceFilterConfig, SourceFilterStep
+from pipeline.logpatterns.flood import FloodConfig, FloodStep
 from pipeline.logpatterns.step import PatternsConfig, PatternsStep
 from pipeline.parse.extract import ExtractConfig, ExtractStep
 from pipeline.parse.step import ParseConfig, ParseStep
@@ -61,6 +62,7 @@ STEP_KINDS: dict[str, StepKind] = {
     "correlation": StepKind(CorrelationConfig, CorrelationStep),
     # log patterns (template mining)
     "patterns": StepKind(PatternsConfig, PatternsStep),
+    "flood": StepKind(FloodConfig, FloodStep),  # off by default: stores K of a flooding pattern + a summary
     # route
     "route": StepKind(RouteConfig, RouteStep),
 }

@@ -29,7 +29,7 @@ OPEN_CLUSTER_WARNING = (
 
 async def probe_authentication(settings: OpenSearchSettings, limit_s: float) -> dict[str, Any]:
     """``{"required": bool | None, ...}``: does the cluster refuse a request without credentials?"""
-    url = settings.url.rstrip("/") + "/_cluster/health"
+    url = settings.urls[0].rstrip("/") + "/_cluster/health"
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limit_s)) as session:
             async with session.get(url, ssl=ssl_context(settings)) as resp:

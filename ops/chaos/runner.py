@@ -89,7 +89,7 @@ def run_scenario(
     own = workdir is None
     workdir = workdir or Path(tempfile.mkdtemp(prefix="logharbor-chaos-"))
     stack = ChaosStack(workdir, os_url, bootstrap, own_kafka=scenario.own_kafka, netns=scenario.netns,
-                       own_opensearch=scenario.own_opensearch)
+                       own_opensearch=scenario.own_opensearch, opensearch_nodes=scenario.opensearch_nodes)
     stack.fault_s = fault_s
     client: Any = None
     errors: list[str] = []

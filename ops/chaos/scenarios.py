@@ -30,6 +30,7 @@ class Scenario:
     own_kafka: bool = False  # the stack runs a broker of its own (the fault hits it)
     netns: bool = False  # shipper-0 runs in a network namespace of the run's own
     own_opensearch: bool = False  # the stack runs an OpenSearch node of its own (the fault hits it)
+    opensearch_nodes: int = 1  # nodes of that cluster (one JVM each when more than one)
 
 
 def gateway_kill(stack: ChaosStack, clock: Clock) -> None:
@@ -113,6 +114,40 @@ def opensearch_pause(stack: ChaosStack, clock: Clock) -> None:
         clock.mark("heal")
 
 
+def opensearch_node_kill(stack: ChaosStack, clock: Clock) -> None:
+    """kill -9 the data node holding most primaries of the run's streams (the write indices) in a
+    three-node cluster of the run's own (every node hot, so each stream has a replica elsewhere),
+    restart it from its data dir: the replicas are promoted, the pipelines (given every node's URL)
+    retry what the dead node could not take, and the node rejoins and recovers its copies."""
+    import os
+    import signal
+
+    from logharbor.config import OpenSearchSettings
+    from opensearch.client import sync_client
+    from ops.devstack import stack as devstack
+
+    clock.at(0.25)
+    client = sync_client(OpenSearchSettings(url=stack.os_url, timeout_s=30))
+    try:
+        shards = client.cat.shards(index=f"logs-{stack.tenant}-*", format="json", h="prirep,node,state")
+        nodes = client.cat.nodes(format="json", h="name,ip")
+    finally:
+        client.close()
+    primaries: dict[str, int] = {}
+    for sh in shards:
+        if sh.get("prirep") == "p" and sh.get("node"):
+            primaries[sh["node"]] = primaries.get(sh["node"], 0) + 1
+    pids = stack.opensearch_node_pids()
+    victim = max(primaries, key=lambda n: primaries[n]) if primaries else next(iter(pids))
+    assert victim in pids, f"node {victim!r} of the run's streams is not one of the run's own {sorted(pids)} ({nodes})"
+    os.kill(pids[victim], signal.SIGKILL)
+    clock.mark("fault")
+    clock.mark(f"killed-{victim.replace(' ', '-').lower()}")
+    clock.at(0.6)
+    devstack.up(stack.opensearch_settings, ["opensearch"], log=lambda _msg: None)  # restarts the dead node
+    clock.mark("heal")
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -125,11 +160,13 @@ SCENARIOS: dict[str, Scenario] = {
                  network_partition, netns=True),
         Scenario("opensearch-pause", "SIGSTOP the run's own OpenSearch for 60 s (--fault-seconds), then SIGCONT",
                  opensearch_pause, own_opensearch=True),
+        Scenario("opensearch-node-kill", "kill -9 the data node with the run's write indices in a 3-node OpenSearch "
+                 "of the run's own; restart it", opensearch_node_kill, own_opensearch=True, opensearch_nodes=3),
     )
 }
 
 # Named by issue 20 but not implemented yet (they need servers of the run's own): listed so
 # `logharbor chaos list` says so instead of pretending.
 PLANNED: dict[str, str] = {
-    "opensearch-node-kill": "kill -9 a data node of a 3-node OpenSearch of the run's own; restart",
+    "disk-watermark": "push the run's own node past its flood stage (byte watermarks) under load, then clear it",
 }

@@ -29,15 +29,27 @@ from gateway.testing import create_topic, free_port, keys
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_runner_http_port() -> int:
-    """A free HTTP port the devstack's OpenSearch runner accepts (it binds only up to 9299)."""
+def free_runner_http_port(nodes: int = 1) -> int:
+    """The first of ``nodes`` consecutive free HTTP ports the devstack's OpenSearch runner accepts
+    (it binds only up to 9299)."""
     from ops.devstack.opensearch_node import RUNNER_MAX_HTTP_PORT
     from ops.devstack.process import port_in_use
 
-    for port in range(9211, RUNNER_MAX_HTTP_PORT + 1):
-        if not port_in_use(port):
+    for port in range(9211, RUNNER_MAX_HTTP_PORT - nodes + 2):
+        if not any(port_in_use(port + i) for i in range(nodes)):
             return port
-    raise RuntimeError("no free HTTP port in 9211..9299 for the chaos run's own OpenSearch")
+    raise RuntimeError("no free HTTP ports in 9211..9299 for the chaos run's own OpenSearch")
+
+
+def free_port_run(n: int) -> int:
+    """The first of ``n`` consecutive free ports (transport ports of a multi-node cluster)."""
+    from ops.devstack.process import port_in_use
+
+    for _ in range(50):
+        base = free_port()
+        if base + n < 65535 and not any(port_in_use(base + i) for i in range(n)):
+            return base
+    raise RuntimeError(f"no run of {n} free ports")
 
 
 class Proc:
@@ -105,11 +117,12 @@ class ChaosStack:
 
     def __init__(
         self, workdir: Path, os_url: str, bootstrap: str, partitions: int = 4, own_kafka: bool = False,
-        netns: bool = False, own_opensearch: bool = False,
+        netns: bool = False, own_opensearch: bool = False, opensearch_nodes: int = 1,
     ) -> None:
         self.workdir, self.os_url, self.bootstrap = workdir, os_url, bootstrap
         self.own_kafka = own_kafka
         self.own_opensearch = own_opensearch
+        self.opensearch_nodes = opensearch_nodes
         self.opensearch_settings: Any = None
         self.fault_s: float | None = None  # how long a timed fault lasts (--fault-seconds); None = its default
         self.want_netns = netns
@@ -236,12 +249,26 @@ class ChaosStack:
         from ops.devstack.settings import DevstackSettings
 
         if self.opensearch_settings is None:
+            n = self.opensearch_nodes
             self.opensearch_settings = DevstackSettings(
-                data_dir=self.workdir / "opensearch", opensearch_port=free_runner_http_port(),
-                opensearch_transport_port=free_port(), opensearch_heap_mb=512,
-                cluster_name=f"logharbor-chaos-{self.run_id}")
-            self.os_url = f"http://127.0.0.1:{self.opensearch_settings.opensearch_port}"
+                data_dir=self.workdir / "opensearch", nodes=n, opensearch_port=free_runner_http_port(n),
+                opensearch_transport_port=free_port_run(n), opensearch_heap_mb=512, opensearch_node_heap_mb=320,
+                # every node hot: the run's streams get a replica on another node (auto_expand_replicas)
+                temps=["hot"] * n, cluster_name=f"logharbor-chaos-{self.run_id}")
+            base = self.opensearch_settings.opensearch_port
+            # every LogHarbor process gets every node: requests move to another when one is down
+            self.os_url = ",".join(f"http://127.0.0.1:{base + i}" for i in range(n))
         devstack.up(self.opensearch_settings, ["opensearch"], log=lambda _msg: None)
+
+    def opensearch_node_pids(self) -> dict[str, int]:
+        """Node name → pid of the run's own cluster (one JVM per node when it has several)."""
+        from ops.devstack import opensearch_node
+        from ops.devstack.process import load_record
+
+        assert self.own_opensearch and self.opensearch_settings is not None, "only a node of the run's own"
+        rec = load_record(self.opensearch_settings.data_dir, "opensearch")
+        assert rec is not None, "the run's OpenSearch is not running"
+        return {name: p.pid for name, p in opensearch_node.node_processes(rec).items()}
 
     def opensearch_pid(self) -> int:
         """The pid of the run's own node (never the shared one: read from the run's data dir)."""

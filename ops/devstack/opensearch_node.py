@@ -2,8 +2,10 @@
 
 One node (the default, what the tests and CI use): the runner's own main() in one JVM. More
 nodes: one JVM per node, each started by ``NodeLauncher.java`` (the runner's main() would put
-every node in one JVM, so one node could not be killed alone), with a heap of
-``opensearch_node_heap_mb`` each. Each node home is ``<data_dir>/opensearch/node_<n>``; the runner
+every node in one JVM, so one node could not be killed alone; with ``-numOfNode 1`` it forces
+the name "Node 1", port base+1 and single-node discovery), with a heap of
+``opensearch_node_heap_mb`` each and the recorded command, so ``up`` can start a dead node again.
+Each node home is ``<data_dir>/opensearch/node_<n>``; the runner
 keeps a pre-written ``config/opensearch.yml``, which is how we give each node its ``temp``
 attribute (hot, warm, cold) and fixed ports. Node 1 is the record's own process; the others
 are its ``members`` (pid, ports, log each), so ``down`` stops every one.
@@ -40,8 +42,11 @@ JVM_FLAGS = ["-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8"
 NODE_JVM_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", *JVM_FLAGS[1:]]
 
 
-def node_temp(index: int, nodes: int) -> str:
-    """Node 1 is hot; with three or more nodes the next are warm and cold (then hot again)."""
+def node_temp(index: int, nodes: int, temps: list[str] | None = None) -> str:
+    """Node 1 is hot; with three or more nodes the next are warm and cold (then hot again);
+    ``temps`` (``devstack.temps``) names them instead."""
+    if temps:
+        return temps[index % len(temps)]
     return TEMPS[index % len(TEMPS)] if nodes > 1 else "hot"
 
 
@@ -73,7 +78,7 @@ def write_node_configs(settings: DevstackSettings, base: Path) -> None:
             "transport.port": transports[i],
             "discovery.seed_hosts": [f"127.0.0.1:{p}" for p in transports],
             "cluster.initial_cluster_manager_nodes": [f"Node {n + 1}" for n in range(settings.nodes)],
-            "node.attr.temp": node_temp(i, settings.nodes),
+            "node.attr.temp": node_temp(i, settings.nodes, settings.temps),
             # OpenSearch's own watermarks, as in production: LogHarbor's disk monitor runs its
             # emergency retention before the high one (opensearch/disk_monitor.py); a fuller
             # laptop disk can lower them at run time (cluster settings) or set them here.
@@ -171,13 +176,13 @@ def _start_one_jvm_per_node(settings: DevstackSettings, lib: Path, java: str, ma
         log_path = settings.data_dir / "logs" / ("opensearch.log" if i == 0 else f"opensearch-node{i + 1}.log")
         proc = spawn(cmd, log_path, cwd=settings.data_dir)
         records.append(record_of("opensearch", proc, [ports[i], transports[i]], log_path,
-                                 {"node": name, "temp": node_temp(i, settings.nodes),
+                                 {"node": name, "temp": node_temp(i, settings.nodes, settings.temps),
                                   "url": f"http://127.0.0.1:{ports[i]}", "cmd": cmd}))
     first = records[0]
     first.ports = ports + transports
     first.info = {"java": java, "java_major": major, "nodes": settings.nodes, "heap_mb": heap * settings.nodes,
                   "node_heap_mb": heap, "url": f"http://127.0.0.1:{ports[0]}", "home": str(base),
-                  "node": "Node 1", "temp": node_temp(0, settings.nodes), "cmd": first.info["cmd"]}
+                  "node": "Node 1", "temp": node_temp(0, settings.nodes, settings.temps), "cmd": first.info["cmd"]}
     first.members = [{k: v for k, v in vars(r).items() if k != "members"} for r in records[1:]]
     pids = ", ".join(str(r.pid) for r in records)
     log(f"started OpenSearch ({settings.nodes} nodes, one JVM each, heap {heap} MB each, Java {major}) pids {pids}")

@@ -24,6 +24,9 @@ class DevstackSettings(SectionSettings):
     kafka_port: int = Field(default=9092, ge=1, le=65535)
     kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
     nodes: int = Field(default=1, ge=1, le=5)
+    # the ``temp`` attribute of each node (None: hot, warm, cold, hot, ... for --nodes > 1); all
+    # "hot" gives a cluster whose data streams carry a replica on another node
+    temps: list[str] | None = None
     opensearch_heap_mb: int = Field(default=768, ge=256)
     # --nodes N > 1: each node is its own JVM with this heap (opensearch_heap_mb is the one-JVM heap)
     opensearch_node_heap_mb: int = Field(default=320, ge=256)

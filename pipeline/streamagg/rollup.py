@@ -123,6 +123,8 @@ def fold(observations: Iterable[Observation], rules: AggregationRules) -> dict[t
     # first pass: one key and one dict update per event, over the union of all kinds' dimensions
     groups: dict[tuple, list[Any]] = {}  # (tenant, base, union dims) → [events, durations, {field: values},
     #                                      events with a unique value]
+    dur_head = dur_field.partition(".")[0] if "." in dur_field else None
+    uniq_heads = [(name, name.partition(".")[0] if "." in name else None) for name in uniq_fields]
     for obs in observations:
         f = obs.fields
         key = (obs.tenant, obs.ts_ms - obs.ts_ms % base_ms, _dims(f, union))
@@ -131,15 +133,15 @@ def fold(observations: Iterable[Observation], rules: AggregationRules) -> dict[t
             g = groups[key] = [0, [], {}, 0]
         g[0] += 1
         duration = f.get(dur_field)
-        if duration is None:
-            duration = _nested(f, dur_field)
+        if duration is None and dur_head is not None and type(f.get(dur_head)) is dict:
+            duration = flat_get(f, dur_field)  # a nested document (the pipeline's are flat)
         if duration is not None and isinstance(duration, int | float) and not isinstance(duration, bool):
             g[1].append(float(duration))
         present = False
-        for name in uniq_fields:
+        for name, head in uniq_heads:
             value = f.get(name)
-            if value is None:
-                value = _nested(f, name)
+            if value is None and head is not None and type(f.get(head)) is dict:
+                value = flat_get(f, name)
             if value is not None:
                 g[2].setdefault(name, []).append(value)
                 present = True

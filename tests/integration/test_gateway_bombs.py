@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 import requests
+from gateway_support import post, running_gateway
 
 from gateway.testing import GatewayProcess, create_topic, keys
 
@@ -45,9 +46,7 @@ def one_gb_bomb() -> bytes:
 
 @pytest.fixture(scope="module")
 def gw(servers, kafka_bootstrap):
-    with GatewayProcess(env={"LOGHARBOR_KAFKA_RAW_TOPIC": create_topic(kafka_bootstrap)}) as g:
-        g.wait_ready()
-        yield g
+    yield from running_gateway({"LOGHARBOR_KAFKA_RAW_TOPIC": create_topic(kafka_bootstrap)})
 
 
 @pytest.fixture(scope="module")
@@ -89,13 +88,7 @@ class PeakRss:
 
 def good(gw: GatewayProcess, key: str) -> int:
     ev = {"timestamp": datetime.now(UTC).isoformat(), "level": "info", "message": "still alive"}
-    r = requests.post(
-        gw.url + "/ingest",
-        data=orjson.dumps([ev]),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        timeout=30,
-    )
-    return r.status_code
+    return post(gw, [ev], key).status_code
 
 
 def headers(key: str, **extra: str) -> dict[str, str]:

@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from gateway_support import running_gateway
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.testing import GatewayProcess, create_topic, keys
+from gateway.testing import create_topic, keys
 
 pytestmark = pytest.mark.integration
 DOCUMENTED = {202, 400, 401, 403, 408, 413, 415, 429, 503}
@@ -25,9 +26,7 @@ DOCUMENTED = {202, 400, 401, 403, 408, 413, 415, 429, 503}
 @pytest.fixture(scope="module")
 def gw(servers, kafka_bootstrap):
     env = {"LOGHARBOR_KAFKA_RAW_TOPIC": create_topic(kafka_bootstrap), "LOGHARBOR_GATEWAY_MAX_BATCH_BYTES": "200000"}
-    with GatewayProcess(env=env) as g:
-        g.wait_ready()
-        yield g
+    yield from running_gateway(env)
 
 
 @pytest.fixture(scope="module")

@@ -10,37 +10,21 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import orjson
 import pytest
 import requests
+from gateway_support import NDJSON, new_key, now_iso, post, running_gateway
 
-from gateway.testing import GatewayProcess, keys, read_topic
+from gateway.testing import GatewayProcess, read_topic
 from logharbor.envelope import Envelope
 
 pytestmark = pytest.mark.integration
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-def post(gw: GatewayProcess, body: bytes, key: str) -> requests.Response:
-    h = {"Content-Type": "application/x-ndjson", "Authorization": f"Bearer {key}"}
-    return requests.post(gw.url + "/ingest", data=body, headers=h, timeout=30)
-
-
 @pytest.fixture(scope="module")
 def gw(servers, topic: str):
-    with GatewayProcess(env={"LOGHARBOR_KAFKA_RAW_TOPIC": topic, "LOGHARBOR_GATEWAY_KEY_REFRESH_S": "1"}) as g:
-        g.wait_ready()
-        yield g
-
-
-def new_key(os_url: str, tenant: str, **kw) -> str:
-    token, _ = keys(os_url, "create", tenant=tenant, source="web", scopes=["ingest"], **kw)
-    return token
+    yield from running_gateway({"LOGHARBOR_KAFKA_RAW_TOPIC": topic, "LOGHARBOR_GATEWAY_KEY_REFRESH_S": "1"})
 
 
 def deep_line(levels: int) -> bytes:
@@ -54,14 +38,14 @@ def test_deep_nesting_is_400_before_producing_and_never_drops_the_producer(gw, o
     key = new_key(os_url, unique_tenant)
     other = new_key(os_url, unique_tenant + "-b")
     for _ in range(5):  # three used to be enough to drop the producer for every tenant
-        r = post(gw, deep_line(300), key)
+        r = post(gw, deep_line(300), key, NDJSON)
         assert r.status_code == 400, r.text
         assert r.json()["rejected"][0]["errors"] == ["entry: nested deeper than the limit of 32 levels"]
     good = orjson.dumps({"timestamp": now_iso(), "message": "fine"})
-    mixed = post(gw, good + b"\n" + deep_line(40), key)
+    mixed = post(gw, good + b"\n" + deep_line(40), key, NDJSON)
     assert mixed.status_code == 202, mixed.text
     assert mixed.json()["accepted"] == 1 and mixed.json()["rejected"][0]["index"] == 1
-    r = post(gw, orjson.dumps({"timestamp": now_iso(), "msg": "other tenant still served"}), other)
+    r = post(gw, orjson.dumps({"timestamp": now_iso(), "msg": "other tenant still served"}), other, NDJSON)
     assert r.status_code == 202, r.text
     metrics = requests.get(gw.url + "/metrics", timeout=10).text
     errors = [ln for ln in metrics.splitlines() if ln.startswith("logharbor_gateway_kafka_produce_errors_total")]
@@ -82,16 +66,16 @@ def test_deep_nesting_is_400_before_producing_and_never_drops_the_producer(gw, o
 )
 def test_key_derived_paths_are_refused(gw, os_url, unique_tenant, extra: dict, path: str):
     key = new_key(os_url, unique_tenant)
-    r = post(gw, orjson.dumps({"timestamp": now_iso(), "message": "m", **extra}), key)
+    r = post(gw, orjson.dumps({"timestamp": now_iso(), "message": "m", **extra}), key, NDJSON)
     assert r.status_code == 400, r.text
     assert r.json()["rejected"][0]["errors"][0].startswith(f"{path}: set by the API key")
 
 
 def test_audit_key_cannot_escape_and_environment_is_the_keys(gw, os_url, kafka_bootstrap, topic, unique_tenant):
     audit = new_key(os_url, unique_tenant, audit=True, environment="prod")
-    r = post(gw, orjson.dumps({"timestamp": now_iso(), "message": "m", "meta": {"audit": False}}), audit)
+    r = post(gw, orjson.dumps({"timestamp": now_iso(), "message": "m", "meta": {"audit": False}}), audit, NDJSON)
     assert r.status_code == 400, r.text
-    r = post(gw, orjson.dumps({"timestamp": now_iso(), "message": "kept", "environment": "prod"}), audit)
+    r = post(gw, orjson.dumps({"timestamp": now_iso(), "message": "kept", "environment": "prod"}), audit, NDJSON)
     assert r.status_code == 202, r.text
     mine = [Envelope.from_bytes(rec.value) for rec in read_topic(kafka_bootstrap, topic)]
     env = next(e for e in mine if e.tenant == unique_tenant)
@@ -119,10 +103,10 @@ def test_partial_write_503_and_the_resend_carries_the_same_ids(servers, os_url, 
         body = orjson.dumps({"timestamp": now_iso(), "message": "small"}) + b"\n" + orjson.dumps(
             {"timestamp": now_iso(), "message": "big " + "x" * 4000}
         )
-        answers = [post(g, body, key)]
+        answers = [post(g, body, key, NDJSON)]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # the producer is replaced at once; resend until it is back
-            r = post(g, body, key)
+            r = post(g, body, key, NDJSON)
             if "Kafka is unavailable" not in r.text:
                 break
             time.sleep(0.5)

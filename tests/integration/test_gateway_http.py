@@ -9,11 +9,12 @@ from __future__ import annotations
 import gzip
 import socket
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import orjson
 import pytest
 import requests
+from gateway_support import events, new_key, now_iso, post, running_gateway
 
 from gateway.testing import GatewayProcess, create_topic, keys, read_topic
 from logharbor.envelope import Envelope
@@ -22,30 +23,9 @@ from logharbor.ids import stable_id
 pytestmark = pytest.mark.integration
 
 
-def now_iso(delta_s: float = 0) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=delta_s)).isoformat().replace("+00:00", "Z")
-
-
-def events(n: int, **kw) -> list[dict]:
-    return [{"timestamp": now_iso(), "level": "info", "message": f"event {i}", **kw} for i in range(n)]
-
-
-def post(
-    gw: GatewayProcess, body: bytes | list, key: str | None, headers: dict | None = None, path: str = "/ingest"
-) -> requests.Response:
-    h = {"Content-Type": "application/json"}
-    if key:
-        h["Authorization"] = f"Bearer {key}"
-    h.update(headers or {})
-    data = orjson.dumps(body) if isinstance(body, list) else body
-    return requests.post(gw.url + path, data=data, headers=h, timeout=30)
-
-
 @pytest.fixture(scope="module")
 def gw(servers, topic: str):
-    with GatewayProcess(env={"LOGHARBOR_KAFKA_RAW_TOPIC": topic, "LOGHARBOR_GATEWAY_KEY_REFRESH_S": "1"}) as g:
-        g.wait_ready()
-        yield g
+    yield from running_gateway({"LOGHARBOR_KAFKA_RAW_TOPIC": topic, "LOGHARBOR_GATEWAY_KEY_REFRESH_S": "1"})
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +39,7 @@ def tight(servers, kafka_bootstrap: str):
         "LOGHARBOR_GATEWAY_BODY_TIMEOUT_S": "2",
         "LOGHARBOR_GATEWAY_HEADER_TIMEOUT_S": "1",
     }
-    with GatewayProcess(env=env) as g:
-        g.wait_ready()
-        yield g
+    yield from running_gateway(env)
 
 
 async def _default_partition(bootstrap: str, topic: str, key: bytes) -> int:
@@ -80,11 +58,6 @@ def default_partition(bootstrap: str, key: bytes) -> int:
     from gateway.testing import run_async
 
     return run_async(_default_partition(bootstrap, create_topic(bootstrap, partitions=3), key))
-
-
-def new_key(os_url: str, tenant: str, source: str = "web", **kw) -> str:
-    token, _ = keys(os_url, "create", tenant=tenant, source=source, scopes=kw.pop("scopes", ["ingest"]), **kw)
-    return token
 
 
 def test_202_records_reach_kafka_with_envelope_from_the_key(gw, os_url, kafka_bootstrap, topic, unique_tenant):

@@ -11,9 +11,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import orjson
 import pytest
 import requests
+from gateway_support import post
 
 from gateway.testing import GatewayProcess, free_port, keys
 
@@ -30,8 +30,7 @@ def _devstack(action: str, env: dict[str, str], kafka_port: int, controller_port
 
 def _post(gw: GatewayProcess, key: str, i: int) -> requests.Response:
     body = [{"timestamp": datetime.now(UTC).isoformat(), "level": "info", "message": f"restart {i}"}]
-    return requests.post(gw.url + "/ingest", data=orjson.dumps(body), timeout=60,
-                         headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    return post(gw, body, key, timeout=60)
 
 
 def test_kafka_stopped_mid_run_gives_503_then_recovers_without_gateway_restart(os_url, tmp_path, unique_tenant):

@@ -13,6 +13,7 @@ import orjson
 import psutil
 import pytest
 import requests
+from gateway_support import post as post_batch
 
 from gateway.testing import GatewayProcess, create_topic, free_port, keys
 
@@ -21,12 +22,7 @@ pytestmark = pytest.mark.integration
 
 def post(gw: GatewayProcess, key: str, n: int = 5) -> requests.Response:
     ts = datetime.now(UTC).isoformat()
-    return requests.post(
-        gw.url + "/ingest",
-        data=orjson.dumps([{"timestamp": ts, "message": "m"}] * n),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        timeout=30,
-    )
+    return post_batch(gw, [{"timestamp": ts, "message": "m"}] * n, key)
 
 
 def test_two_workers_share_one_port_and_stop_cleanly(servers, os_url, kafka_bootstrap, unique_tenant):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
-import requests
+from gateway_support import post as post_batch
 
 from gateway.testing import REPO, GatewayProcess, create_topic, keys
 
@@ -23,13 +23,7 @@ DOCUMENTED_DELAY_S = 5.0
 
 def post(gw: GatewayProcess, key: str) -> int:
     ev = {"timestamp": datetime.now(UTC).isoformat(), "level": "info", "message": "m"}
-    r = requests.post(
-        gw.url + "/ingest",
-        data=orjson.dumps([ev]),
-        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        timeout=30,
-    )
-    return r.status_code
+    return post_batch(gw, [ev], key).status_code
 
 
 def test_revocation_reaches_a_second_gateway_within_the_refresh_interval(

@@ -5,7 +5,8 @@ JVM per node, and ages an index with a later ``now``: its shards are observed in
 on the warm node (read-only, force-merged) and then on the cold node; a fresh index gets one
 replica because a second eligible node exists (``auto_expand_replicas 0-1``). Then the JVM of a
 node holding a copy of the stream's write index (the hot one) is SIGKILLed: that index goes
-yellow, not red, and every document of the stream is still found by search (count and content).
+yellow, not red, and every document of the stream is still found by search (count and
+content); ``devstack up`` then starts that node's JVM again and the cluster returns to green.
 Aged indices have no replica here (one warm, one cold node: ``auto_expand_replicas`` respects
 the tier filters), so the node killed is never the one holding their only copy (docs/STORAGE.md).
 """
@@ -60,6 +61,10 @@ def _wait(pred, within_s: float) -> bool:
             pass
         time.sleep(1)
     return False
+
+
+def _settled(health: dict) -> bool:
+    return health["status"] == "green" and health["relocating_shards"] == 0 and health["initializing_shards"] == 0
 
 
 def _victim(client, index: str) -> str:
@@ -142,7 +147,8 @@ def test_index_moves_hot_warm_cold_and_a_killed_node_loses_nothing() -> None:
             body += [{"create": {"_index": stream}}, {"@timestamp": "2026-11-30T10:00:00Z", "message": f"2-{i}"}]
         assert not client.bulk(body=body, refresh="true")["errors"]
         write = client.indices.get_data_stream(name=stream)["data_streams"][0]["indices"][-1]["index_name"]
-        assert _wait(lambda: client.cluster.health()["status"] == "green", 90), client.cluster.health()
+        # green and settled: a shard the balancer is still moving has one STARTED copy only
+        assert _wait(lambda: _settled(client.cluster.health()), 120), client.cluster.health()
         victim = _victim(client, write)
         print(f"tiers test: third batch replicated at {time.monotonic() - t0:.0f}s; killing {victim}")
         client.close()
@@ -160,6 +166,12 @@ def test_index_moves_hot_warm_cold_and_a_killed_node_loses_nothing() -> None:
         assert hits["hits"]["total"]["value"] == 900
         assert sorted(h["_source"]["message"] for h in hits["hits"]["hits"]) == \
             sorted(f"{g}-{i}" for g in range(3) for i in range(300))
+
+        # `devstack up` starts the dead node's JVM again (same data dir); its copy recovers: green
+        stack.up(settings, ["opensearch"], log=lambda m: None)
+        assert _wait(lambda: client.cluster.health()["status"] == "green", 120), _where(client, write)
+        assert len(client.cat.nodes(format="json")) == 3 and len(_where(client, write)) == 2
+        print(f"tiers test: node restarted, green at {time.monotonic() - t0:.0f}s")
     finally:
         client.close()
         stack.down(settings, ["opensearch"], log=lambda m: None)

@@ -77,3 +77,4 @@ def test_cli_reports_config_errors_without_traceback(tmp_path):
 def test_node_temps_for_three_nodes():
     assert [opensearch_node.node_temp(i, 3) for i in range(3)] == ["hot", "warm", "cold"]
     assert opensearch_node.node_temp(0, 1) == "hot"
+    assert [opensearch_node.node_temp(i, 3, ["hot"] * 3) for i in range(3)] == ["hot", "hot", "hot"]

@@ -64,19 +64,20 @@ async def test_cleanup_in_the_task_runs_before_stop_returns() -> None:
     assert cleaned == ["closed"]
 
 
+async def _stubborn(started: asyncio.Event, release: asyncio.Event) -> None:
+    """A task that ignores every cancel until ``release`` is set."""
+    started.set()
+    while not release.is_set():
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            continue  # ignores the cancel
+
+
 async def test_a_task_that_ignores_cancel_does_not_hang_the_caller(caplog: pytest.LogCaptureFixture) -> None:
     release = asyncio.Event()
     started = asyncio.Event()
-
-    async def stubborn() -> None:
-        started.set()
-        while not release.is_set():
-            try:
-                await release.wait()
-            except asyncio.CancelledError:
-                continue  # ignores the cancel
-
-    task = asyncio.create_task(stubborn(), name="stubborn")
+    task = asyncio.create_task(_stubborn(started, release), name="stubborn")
     await started.wait()
     with caplog.at_level(logging.WARNING, logger="logharbor.tasks"):
         await stop_task(task, timeout_s=0.05)
@@ -89,16 +90,7 @@ async def test_a_task_that_ignores_cancel_does_not_hang_the_caller(caplog: pytes
 async def test_cancelling_the_caller_still_cancels_the_caller() -> None:
     release = asyncio.Event()
     started = asyncio.Event()
-
-    async def stubborn() -> None:
-        started.set()
-        while not release.is_set():
-            try:
-                await release.wait()
-            except asyncio.CancelledError:
-                continue
-
-    inner = asyncio.create_task(stubborn())
+    inner = asyncio.create_task(_stubborn(started, release))
     await started.wait()
     caller = asyncio.create_task(stop_task(inner, timeout_s=3600))
     await asyncio.sleep(0)

@@ -74,3 +74,14 @@ def test_client_settings_support_password_client_cert_and_ca(tmp_path):
     conn = client.transport.get_connection()
     assert conn.use_ssl and conn.host.startswith("https://")
     client.close()
+
+
+def test_several_node_urls_become_several_hosts():
+    s = OpenSearchSettings(url="http://127.0.0.1:9201, http://127.0.0.1:9202,http://127.0.0.1:9203")
+    assert s.urls == ["http://127.0.0.1:9201", "http://127.0.0.1:9202", "http://127.0.0.1:9203"]
+    client = sync_client(s)
+    try:
+        assert sorted(c.host for c in client.transport.connection_pool.connections) == s.urls  # pool shuffles
+    finally:
+        client.close()
+    assert _kwargs(OpenSearchSettings(url="http://a:9200"))["hosts"] == ["http://a:9200"]
