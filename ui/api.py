@@ -279,7 +279,7 @@ class QueryService:
         params = {"ignore_unavailable": "true", "allow_no_indices": "true"}
         query = filters_query(p.filters)
         with opensearch_errors():
-            rows = await stream_rollup.read_rows(self.client, principal.tenant, plan)
+            rows = await stream_rollup.read_rows(self.client, principal.tenant, plan, p, rules)
             if rows is None:
                 return None
             total, out = stream_rollup.answer(rows, p, plan, interval_s, rules.count_dimensions)

@@ -42,7 +42,7 @@ from pipeline.streamagg.rollup import ROLLUP_INDEX, AggregationRules
 from pipeline.streamagg.sketches import HyperLogLog, Moments, QuantileSketch
 
 DURATION_METRICS = frozenset({"avg", "sum", "min", "max", "stats", "stddev", "percentiles"})
-MAX_PARTIALS = 10_000  # partial documents read per request; more → answered from events
+MAX_PARTIALS = 5_000  # partial documents read per request; more → answered from events
 
 
 @dataclass(slots=True)
@@ -94,22 +94,41 @@ def plan(p: Any, interval_s: int | None, rules: AggregationRules) -> Plan | None
     return None
 
 
-async def read_rows(client: Any, tenant: str, plan_: Plan, index: str = ROLLUP_INDEX
-                    ) -> list[dict[str, Any]] | None:
-    """The partial rows of every kind for the plan's window and range; None when they could not
-    all be read (no index yet, or more than :data:`MAX_PARTIALS` partial documents)."""
+async def read_rows(client: Any, tenant: str, plan_: Plan, p: Any, rules: AggregationRules,
+                    index: str = ROLLUP_INDEX) -> list[dict[str, Any]] | None:
+    """The partial rows of every kind for the plan's window and range; None when they cannot
+    answer: not all readable (no index yet, more than :data:`MAX_PARTIALS` partial documents), or
+    written under other rules than this process reads (a dimension missing from a row, or
+    durations of another field) — the ui and the pipeline must share the aggregation rules."""
     body = {"size": MAX_PARTIALS, "track_total_hits": True, "query": {"bool": {"filter": [
         {"term": {"tenants": tenant}}, {"term": {"windows": plan_.window_s}},
         {"range": {"max_start": {"gte": plan_.start_ms}}}, {"range": {"min_start": {"lt": plan_.end_ms}}}]}}}
     if not await client.indices.exists(index=index):
         return None
+    if int((await client.count(index=index, body={"query": body["query"]}))["count"]) > MAX_PARTIALS:
+        return None  # counted first: a long range of small batches is not fetched only to be refused
     resp = await client.search(index=index, body=body)
     hits = resp["hits"]["hits"]
     if int(resp["hits"]["total"]["value"]) > len(hits):
         return None
+    default_field = AggregationRules().duration_field
+    if plan_.kind == "duration" and any(h["_source"].get("duration_field", default_field) != p.field for h in hits):
+        return None
     w = plan_.window_s
-    return [row for hit in hits for row in hit["_source"]["rows"]
+    rows = [row for hit in hits for row in hit["_source"]["rows"]
             if row["tenant"] == tenant and row["w"] == w and plan_.start_ms <= row["start"] < plan_.end_ms]
+    return rows if consistent(rows, plan_, rules) else None
+
+
+def consistent(rows: list[dict[str, Any]], plan_: Plan, rules: AggregationRules) -> bool:
+    """Every count row and every row of the plan's kind has the dimensions the rules name."""
+    names = {"count": rules.count_dimensions, "duration": rules.duration_dimensions,
+             "unique": rules.unique_dimensions}
+    for row in rows:
+        kind = row["kind"]
+        if kind in ("count", plan_.kind) and not set(names[kind]) <= row["dims"].keys():
+            return False
+    return True
 
 
 def _passes(row: dict[str, Any], levels: Sequence[str], sources: Sequence[str]) -> bool:
@@ -182,6 +201,7 @@ def answer(rows: list[dict[str, Any]], p: Any, plan_: Plan, interval_s: int | No
     those equal the events carrying the grouping fields (:func:`own_dimensions`).
     """
     f = p.filters
+    rows = [r for r in rows if r["w"] == plan_.window_s]
     kind_rows = [r for r in rows if r["kind"] == plan_.kind and _passes(r, f.levels, f.sources)]
     count_rows = [r for r in rows if r["kind"] == "count" and _passes(r, f.levels, f.sources)]
     total = sum(r["count"] for r in count_rows)

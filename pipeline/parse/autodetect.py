@@ -1,10 +1,15 @@
 """Auto-detection that scales: the families that parsed a source's recent lines are tried first.
 
-The cache key is (tenant, source, header shape): the shape is the line's first characters
-with digits as ``9`` and letters as ``a`` (``2026-01-19 10:3`` → ``9999-99-99 99:9``), one
-C-level ``str.translate``. One application writes one format, and a source that mixes formats
-(a container's stdout) still gives each format its own shape, so after the first line of each
-kind detection costs one regex attempt. A miss walks the library's candidates for the line's
+The cache key is (tenant, source, header shape): the shape is the line's first 24 characters
+with digits as ``9``, lower-case letters as ``a`` and capitals as ``A``
+(``2026-01-19 10:30:00 [INFO]`` → ``9999-99-99 99:99:99 [AAA``), one C-level ``str.translate``.
+One application writes one format, and a source that mixes formats (a container's stdout)
+still gives each format its own shape, so after the first line of each kind detection costs one
+regex attempt. The shape reaches past the timestamp and keeps case because families share
+timestamp layouts: an nginx error line (``2016/10/25 14:49:34 [error] 54053#0: ...``) and a Go
+``log`` line (``2021/05/27 10:46:32 [INFO] ...``) must not share a cache entry, or the family
+cached first would take the other's lines (Go's pattern accepts any text after the date).
+A miss walks the library's candidates for the line's
 first character (priority order), then the code parsers kept from before the library
 (nginx/Apache access, the product spec's app line, logfmt, JSON), then the generic fallback.
 """
@@ -28,14 +33,14 @@ LEGACY: tuple[tuple[str, frozenset[str] | None, Callable[[str], Fields | None]],
     ("logfmt", None, logfmt.parse),
 )
 LEGACY_BY_NAME = {name: fn for name, _, fn in LEGACY}
-SHAPE_CHARS = 14
+SHAPE_CHARS = 24
 _SHAPE = str.maketrans(
-    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "9" * 10 + "a" * 52
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", "9" * 10 + "a" * 26 + "A" * 26
 )
 
 
 def shape(line: str) -> str:
-    """The header shape of a line: digits → 9, letters → a, punctuation and spaces kept."""
+    """The header shape of a line: digits → 9, letters → a / A, punctuation and spaces kept."""
     return line[:SHAPE_CHARS].translate(_SHAPE)
 
 

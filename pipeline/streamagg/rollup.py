@@ -278,6 +278,7 @@ def partial_documents(topic: str, observations: Sequence[Observation], rules: Ag
             "start_offset": first, "end_offset": max(o.offset for o in obs_list),
             "tenants": sorted({o.tenant for o in obs_list}), "windows": sorted(set(rules.windows_s)),
             "min_start": min(starts), "max_start": max(starts), "written_at": now_ms, "rows": rows,
+            "duration_field": rules.duration_field,  # what "moments"/"quantiles" are of (the query side checks)
         }
         out.append((f"{topic}:{partition}:{doc['start_offset']}", doc))
     return out

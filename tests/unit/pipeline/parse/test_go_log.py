@@ -39,3 +39,18 @@ def test_bracketed_level(line: str, level: str, message: str) -> None:
     assert fields["log.level"] == level
     assert fields["message"] == message
 
+
+
+def test_one_source_mixing_go_and_nginx_error_lines_keeps_each_family() -> None:
+    """Both start with ``yyyy/MM/dd HH:mm:ss [``: the detection cache must not hand the nginx
+    lines to the Go family cached first for the source (a container's stdout mixes them)."""
+    det = Detector(load_library())
+    key = ("unit", "mixed")
+    go = "2021/05/27 10:46:32 [INFO] Terraform version: 0.12.24"
+    nginx = ('2016/10/25 14:49:34 [error] 54053#0: *1 open() "/usr/local/Cellar/nginx/1.10.2_1/html/favicon.ico" '
+             'failed (2: No such file or directory)')
+    for _ in range(3):
+        assert det.detect(go, key, UTC, NOW)[0] == "go-log"
+        family, fields = det.detect(nginx, key, UTC, NOW)
+        assert family == "nginx-error" and fields["log.level"] == "ERROR"
+        assert fields["message"].startswith("open() ")
