@@ -19,6 +19,7 @@ from pathlib import Path
 from logharbor.config import ConfigError
 
 POM = "pom.xml"
+VERSION_PROPERTY = {"opensearch": "opensearch.runner.version", "opensearch-security": "opensearch.security.version"}
 
 
 def pom_path() -> Path:
@@ -38,7 +39,7 @@ def _pom_hash() -> str:
 
 
 def lib_dir(cache_dir: Path, profile: str) -> Path:
-    version = pom_property("opensearch.runner.version" if profile == "opensearch" else "kafka.version")
+    version = pom_property(VERSION_PROPERTY.get(profile, "kafka.version"))
     return cache_dir / f"{profile}-{version}"
 
 
