@@ -253,8 +253,10 @@ class TailHub:
                 self.delivered += 1
                 self._tenant_delivered[tenant] = self._tenant_delivered.get(tenant, 0) + 1
 
-    async def subscribe(self, tenant: str, match: Matcher, key_id: str | None = None) -> Subscriber:
-        """Register a subscriber; returns once the consumer is positioned (events after this are seen)."""
+    async def subscribe(self, tenant: str, match: Matcher, key_id: str | None = None,
+                        factory: Callable[..., Subscriber] = Subscriber) -> Subscriber:
+        """Register a subscriber (``factory(tenant, match, buffer_size)``: the live overview's
+        counter is one); returns once the consumer is positioned (events after this are seen)."""
         if key_id is not None and self._per_key.get(key_id, 0) >= self.max_per_key:
             raise TailLimitError(f"key {key_id} already holds {self.max_per_key} live-tail streams "
                                  f"(limit ui.max_streams_per_key={self.max_per_key}); close one first")
@@ -269,7 +271,7 @@ class TailHub:
         except BaseException:
             self._release_key(key_id)
             raise
-        sub = Subscriber(tenant, match, self.buffer_size)
+        sub = factory(tenant, match, self.buffer_size)
         sub.key_id = key_id
         self._subs.setdefault(tenant, set()).add(sub)
         return sub

@@ -160,6 +160,17 @@ SCHEMAS: dict[str, Any] = {
         "key": {"type": "string", "description": "The full key: shown once, store it now."},
         "record": _ref("KeyRecord")}},
     "KeyChanged": {"type": "object", "required": ["record"], "properties": {"record": _ref("KeyRecord")}},
+    "LiveTick": {"type": "object", "properties": {
+        "type": {"const": "tick"}, "now": {"type": "integer"}, "window_s": {"type": "integer"},
+        "from": {"type": "integer", "description": "first second covered (epoch s)"},
+        "to": {"type": "integer", "description": "end of the window (epoch s, exclusive)"},
+        "events": {"type": "integer"}, "errors": {"type": "integer"},
+        "error_rate": {"type": ["number", "null"]}, "rate_per_s": {"type": "number"},
+        "late": {"type": "integer", "description": "events that arrived older than the window"},
+        "seconds": {"type": "array", "items": {"type": "object", "properties": {
+            "t": {"type": "integer"}, "events": {"type": "integer"}, "errors": {"type": "integer"},
+            "levels": {"type": "object", "additionalProperties": {"type": "integer"}}}}},
+        "recent_errors": {"type": "array", "items": _ref("Result")}}},
     "TailMessage": {"oneOf": [
         {"type": "object", "required": ["type"], "properties": {"type": {"enum": ["ready", "heartbeat"]}}},
         {"type": "object", "required": ["type", "data"], "properties": {
@@ -264,6 +275,13 @@ def openapi_document() -> dict[str, Any]:
             {"description": "Switching protocols / event stream", "content": {
                 "text/event-stream": {"schema": _ref("TailMessage")}}},
             extra={"101": {"description": "WebSocket upgrade"}})},
+        "/api/v1/live/overview": {"get": _op(
+            "Live overview from the stream (Server-Sent Events): one LiveTick a second with the "
+            "tenant's per-second event counts by level (by the events' own @timestamp), totals, "
+            "error rate and the newest errors — from the processed topic, not OpenSearch.",
+            [_param("window", "Seconds covered, 10 to 300 (default 60).", {"type": "integer"}),
+             _param("access_token", "Key, when ui.allow_query_token is on (EventSource cannot set headers).")],
+            {"description": "Event stream", "content": {"text/event-stream": {"schema": _ref("LiveTick")}}})},
     }
     return {
         "openapi": "3.1.0",

@@ -88,6 +88,42 @@ async def _serve_sse(request: web.Request, sub: Any, heartbeat_s: float, closed:
     return resp
 
 
+async def live_overview(request: web.Request) -> web.StreamResponse:
+    """``/api/v1/live/overview``: Server-Sent Events, one ``tick`` a second with the caller's
+    tenant's per-second counts by level for the last ``window`` seconds (10–300, default 60),
+    totals, error rate and the newest errors — from the live tail's consumer, not OpenSearch."""
+    from ui.live_overview import LiveCounter
+
+    settings = request.app[SETTINGS]
+    p = await authenticate(request, "read", allow_query_token=settings.allow_query_token)
+    try:
+        window = int(request.query.get("window", "60"))
+    except ValueError:
+        raise bad_request("window: seconds as a whole number (10 to 300)") from None
+    if not 10 <= window <= 300:
+        raise bad_request(f"window: {window} is outside 10 to 300 seconds")
+    hub = request.app[HUB]
+    try:
+        sub = await hub.subscribe(p.tenant, lambda _doc: True, key_id=p.key_id,
+                                  factory=lambda t, m, n: LiveCounter(t, m, n, window_s=window))
+    except TailLimitError as exc:
+        raise AuthError(429, str(exc), retry_after=5.0) from exc
+    except Exception as exc:
+        raise ApiError(503, f"live overview unavailable: cannot read Kafka ({exc})") from exc
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                       "X-Accel-Buffering": "no"})
+    try:
+        await resp.prepare(request)
+        with contextlib.suppress(ConnectionResetError, RuntimeError):
+            while True:  # a closed client shows up as a failed write within a second
+                await resp.write(b"data: " + orjson.dumps(sub.snapshot()) + b"\n\n")
+                await asyncio.sleep(1.0)
+        return resp
+    finally:
+        hub.unsubscribe(sub)
+
+
 ROUTES = [
     web.get("/api/v1/stream", stream),
+    web.get("/api/v1/live/overview", live_overview),
 ]

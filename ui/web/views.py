@@ -198,21 +198,24 @@ def _link(path: str, params: dict[str, str]) -> str:
 
 
 def overview_panels() -> list[Panel]:
-    """The live overview: refreshed every second from /api/v1 endpoints."""
+    """The overview's panels over /api/v1 endpoints. The per-second view (volume, error-rate
+    gauge, recent errors) is the live card above them, fed by ``/api/v1/live/overview`` (SSE
+    from the stream); these refresh every few seconds (the hourly view is answered from the
+    streaming rollup when it covers the range)."""
     hour = {"from": "now-1h"}
     return [
         Panel("rate", "Events per second, last hour (1-minute average, by level)", "stacked",
               _link("/api/v1/logs/aggregate", {**hour, "interval": "1m", "group_by": "level", "size": "5"}),
-              _link("/search", {"range": "1h"}), 1.0, wide=True, divide=60),
+              _link("/search", {"range": "1h"}), 10.0, wide=True, divide=60),
         Panel("error-rate", "Error rate, last 5 minutes", "gauge", "/api/v1/metrics",
-              _link("/search", {"range": "15m", "level": "ERROR,FATAL"}), 1.0),
+              _link("/search", {"range": "15m", "level": "ERROR,FATAL"}), 5.0),
         Panel("health", "Health", "health", "/api/v1/status", "/admin", 2.0),
         Panel("top-sources", "Busiest sources, last 15 minutes", "bars",
               _link("/api/v1/logs/aggregate", {"from": "now-15m", "group_by": "service.name", "size": "8"}),
               _link("/search", {"range": "15m"}), 5.0),
         Panel("recent-errors", "Recent errors", "events",
               _link("/api/v1/logs/search", {**hour, "level": "ERROR,FATAL", "limit": "10"}),
-              _link("/search", {"range": "1h", "level": "ERROR,FATAL"}), 2.0, wide=True),
+              _link("/search", {"range": "1h", "level": "ERROR,FATAL"}), 10.0, wide=True),
     ]
 
 

@@ -101,7 +101,51 @@
     }
   }
 
+  // The live card: one Server-Sent Events stream (/api/v1/live/overview), a tick a second with
+  // per-second counts by level from the processed topic — no OpenSearch query per tick.
+  function live(card) {
+    const status = document.getElementById("live-status");
+    let ticks = 0;
+    const es = new EventSource(card.dataset.stream);
+    es.onopen = () => { status.textContent = "streaming"; status.className = "muted small status-ok"; };
+    es.onerror = () => { status.textContent = "reconnecting…"; status.className = "muted small status-error"; };
+    es.onmessage = (msg) => {
+      let t;
+      try { t = JSON.parse(msg.data); } catch (_) { return; }
+      if (t.type !== "tick") return;
+      ticks += 1;
+      card.dataset.ticks = String(ticks);
+      card.dataset.from = String(t.from);
+      card.dataset.to = String(t.to);
+      document.getElementById("live-events").textContent = String(t.events);
+      document.getElementById("live-errors").textContent = String(t.errors);
+      document.getElementById("live-rate").textContent = String(t.rate_per_s);
+      C.gauge(document.getElementById("live-gauge"), t.error_rate, "error rate, last " + t.window_s + " s");
+      const rows = [];
+      for (const s of t.seconds) {
+        const at = new Date(s.t * 1000).toISOString();
+        const levels = Object.keys(s.levels);
+        if (!levels.length) rows.push({ key: { "@timestamp": at, level: "INFO" }, count: 0 });
+        for (const l of levels) rows.push({ key: { "@timestamp": at, level: l }, count: s.levels[l] });
+      }
+      C.stacked(document.getElementById("live-volume"), C.pivot(rows), { legend: true, height: 120, label: "events per second, last " + t.window_s + " s" });
+      const list = document.getElementById("live-errors-list");
+      if (!t.recent_errors.length) {
+        LH.state(list, "empty", "No errors in the last " + t.window_s + " seconds.");
+      } else {
+        const table = LH.el("table", { class: "results-table compact" });
+        const tb = LH.el("tbody");
+        t.recent_errors.forEach((r) => tb.appendChild(LH.resultRow(r)));
+        table.appendChild(tb);
+        list.replaceChildren(table);
+      }
+    };
+    window.addEventListener("beforeunload", () => es.close());
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
+    const card = document.getElementById("live-overview");
+    if (card && window.EventSource) live(card);
     document.querySelectorAll(".chart[data-api]").forEach((node) => {
       refresh(node);
       const every = parseFloat(node.dataset.refresh) || 0;
