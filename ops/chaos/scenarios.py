@@ -55,11 +55,20 @@ def pipeline_kill(stack: ChaosStack, clock: Clock) -> None:
 
 
 def kafka_leader_kill(stack: ChaosStack, clock: Clock) -> None:
-    """kill -9 the run's own broker (leader of every partition), restart it from its data dir."""
+    """kill -9 the broker leading most raw partitions of the run's own three-broker Kafka
+    (replication 3, min ISR 2), restart it 3 s later: leadership moves to an in-sync replica and
+    acks=all writes go on; nothing acknowledged is lost."""
     clock.at(0.25)
-    stack.kill_kafka()
+    leader = stack.kill_kafka()
     clock.mark("fault")
-    time.sleep(3.0)  # down long enough that gateways answer 503 and shippers retry/spool
+    clock.mark(f"killed-broker-{leader}")
+    # the controller fences a broker after broker.session.timeout.ms (9 s by default), then moves
+    # its leaderships to in-sync replicas
+    deadline = time.monotonic() + 45
+    while leader in stack.raw_leaders().values() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert leader not in stack.raw_leaders().values(), "no leadership moved off the killed broker within 45 s"
+    clock.mark("leaders-moved")
     stack.start_kafka()
     clock.mark("heal")
 
@@ -154,8 +163,8 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("gateway-kill", "kill -9 one of two gateways mid-load; shippers fail over; restart it", gateway_kill),
         Scenario("pipeline-kill", "kill -9 a pipeline process 4 times (alternating), restart each", pipeline_kill),
         Scenario("rolling-restart", "SIGTERM + restart every gateway, pipeline and shipper in turn", rolling_restart),
-        Scenario("kafka-leader-kill", "kill -9 the partition leader (a single broker of the run's own), restart it",
-                 kafka_leader_kill, own_kafka=True),
+        Scenario("kafka-leader-kill", "kill -9 the broker leading most raw partitions (3 brokers of the run's own, "
+                 "replication 3, min ISR 2), restart it", kafka_leader_kill, own_kafka=True),
         Scenario("network-partition", "cut one shipper off both gateways (network namespace + veth pair), heal",
                  network_partition, netns=True),
         Scenario("opensearch-pause", "SIGSTOP the run's own OpenSearch for 60 s (--fault-seconds), then SIGCONT",

@@ -128,6 +128,7 @@ class ChaosStack:
         self.want_netns = netns
         self.netns: Any = None  # ops.chaos.netns.NetNs: shipper-0 runs inside it
         self.kafka_settings: Any = None
+        self.kafka_brokers = 3  # own_kafka: a three-broker cluster (kafka-leader-kill kills one of them)
         self.kafka_starts = 0
         run = uuid.uuid4().hex[:10]
         self.run_id = run
@@ -230,15 +231,19 @@ class ChaosStack:
                 p.wait_http("/health", 90)
 
     def start_kafka(self) -> None:
-        """A broker of the run's own (devstack machinery, scratch data dir, free ports); idempotent."""
+        """Three brokers of the run's own (devstack machinery, scratch data dir, free ports; topics
+        with replication 3 and min.insync.replicas 2); idempotent — starts again a killed broker."""
         from ops.devstack import stack as devstack
+        from ops.devstack.kafka_broker import bootstrap_of
         from ops.devstack.settings import DevstackSettings
 
         if self.kafka_settings is None:
+            base = free_port_run(6)  # broker n on base + 2(n-1), its controller on base + 2(n-1) + 1
             self.kafka_settings = DevstackSettings(
-                data_dir=self.workdir / "kafka", kafka_port=free_port(), kafka_controller_port=free_port()
+                data_dir=self.workdir / "kafka", kafka_port=base, kafka_controller_port=base + 1,
+                kafka_brokers=self.kafka_brokers, kafka_heap_mb=256,
             )
-            self.bootstrap = f"127.0.0.1:{self.kafka_settings.kafka_port}"
+            self.bootstrap = bootstrap_of(self.kafka_settings)
         devstack.up(self.kafka_settings, ["kafka"], log=lambda _msg: None)
         self.kafka_starts += 1
 
@@ -279,17 +284,50 @@ class ChaosStack:
         assert rec is not None and rec.alive(), "the run's OpenSearch is not running"
         return rec.pid
 
-    def kill_kafka(self) -> None:
-        """kill -9 the run's own broker (never the shared one: the pid comes from the run's data dir)."""
+    def raw_leaders(self, attempts: int = 20) -> dict[int, int]:
+        """Partition → leader broker id of the run's raw topic (retried: right after a broker died
+        the admin client may pick that broker for its request)."""
+        for i in range(attempts):
+            try:
+                return self._raw_leaders()
+            except Exception:
+                if i == attempts - 1:
+                    raise
+                time.sleep(0.5)
+        return {}
+
+    def _raw_leaders(self) -> dict[int, int]:
+        from gateway.testing import run_async
+
+        async def describe() -> dict[int, int]:
+            from aiokafka.admin import AIOKafkaAdminClient
+
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+            await admin.start()
+            try:
+                (meta,) = await admin.describe_topics([self.raw])
+                return {p["partition"]: p["leader"] for p in meta["partitions"]}
+            finally:
+                await admin.close()
+
+        return run_async(describe())
+
+    def kill_kafka(self) -> int:
+        """kill -9 the broker leading most partitions of the raw topic (never the shared broker: the
+        pid comes from the run's data dir); returns its broker id."""
         from ops.devstack.process import load_record
 
         assert self.own_kafka and self.kafka_settings is not None, "only a broker of the run's own is killed"
         rec = load_record(self.kafka_settings.data_dir, "kafka")
-        if rec is not None and rec.alive():
-            os.kill(rec.pid, signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while rec.alive() and time.monotonic() < deadline:
-                time.sleep(0.1)
+        assert rec is not None and rec.alive(), "the run's Kafka is not running"
+        leaders = list(self.raw_leaders().values())
+        leader = max(set(leaders), key=leaders.count)
+        victim = next(p for p in rec.processes() if int(p.info.get("broker", 1)) == leader)
+        os.kill(victim.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while victim._alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return leader
 
     def close(self) -> None:
         """Stop every process, delete the run's topics, key-scoped data streams and key."""

@@ -17,7 +17,7 @@ def _settings(args: argparse.Namespace) -> DevstackSettings:
     overrides = {}
     for arg, field in (("data_dir", "data_dir"), ("nodes", "nodes"), ("opensearch_port", "opensearch_port"),
                        ("transport_port", "opensearch_transport_port"), ("kafka_port", "kafka_port"),
-                       ("controller_port", "kafka_controller_port")):
+                       ("controller_port", "kafka_controller_port"), ("kafka_brokers", "kafka_brokers")):
         value = getattr(args, arg, None)
         if value is not None:
             overrides[field] = value
@@ -63,6 +63,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if k["running"]:
         print(f"kafka {k['configured_version']}: {'reachable' if k['reachable'] else 'NOT reachable'} at "
               f"{k['bootstrap']} (pid {k['pid']}, Java {k['java']}, heap {k['heap_mb']} MB, ports {k['ports']})")
+        if len(k.get("brokers", {})) > 1:
+            print("  brokers: " + ", ".join(f"{b} pid {v['pid']}{'' if v['running'] else ' (DOWN)'}"
+                                           for b, v in k["brokers"].items()))
     else:
         print(f"kafka {k['configured_version']}: not running")
     return 0
@@ -107,6 +110,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     up = dsub.add_parser("up", help="fetch (first time), start and wait until healthy; idempotent")
     common(up)
     up.add_argument("--nodes", type=int, help="OpenSearch nodes (3 gives temp=hot/warm/cold)")
+    up.add_argument("--kafka-brokers", type=int,
+                    help="Kafka brokers, one JVM each (3: topics with replication 3 and min.insync.replicas 2)")
     up.set_defaults(handler=cmd_up)
     down = dsub.add_parser("down", help="stop exactly what `up` started")
     common(down)

@@ -31,6 +31,9 @@ class DevstackSettings(SectionSettings):
     # --nodes N > 1: each node is its own JVM with this heap (opensearch_heap_mb is the one-JVM heap)
     opensearch_node_heap_mb: int = Field(default=320, ge=256)
     kafka_heap_mb: int = Field(default=512, ge=128)
+    # --kafka-brokers N > 1: N KRaft broker+controller JVMs (broker n on kafka_port + 2(n-1),
+    # its controller on kafka_controller_port + 2(n-1)); topics get replication 3, min ISR 2
+    kafka_brokers: int = Field(default=1, ge=1, le=5)
     opensearch_java_home: Path | None = None
     kafka_java_home: Path | None = None
     maven: str = "mvn"

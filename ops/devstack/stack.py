@@ -109,7 +109,9 @@ def status(settings: DevstackSettings) -> dict:
     if k_rec:
         k_info.update(pid=k_rec.pid, bootstrap=k_rec.info["bootstrap"], ports=k_rec.ports, log=k_rec.log,
                       java=k_rec.info["java_major"], heap_mb=k_rec.info["heap_mb"],
-                      reachable=port_in_use(k_rec.ports[0]))
+                      reachable=port_in_use(k_rec.ports[0]),
+                      brokers={f"127.0.0.1:{p.ports[0]}": {"pid": p.pid, "running": p._alive()}
+                               for p in k_rec.processes()})
     out["kafka"] = k_info
     return out
 

@@ -25,7 +25,7 @@ EXPORT = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 
 
 def _client(endpoint: str, token: str, prefix: str, n: int, ca: Path | None = None) -> None:
-    cmd = [sys.executable, str(CLIENTS / "otel_grpc_client.py"), endpoint, token, prefix, str(n)]
+    cmd = [sys.executable, str(CLIENTS / "otel_python_client.py"), "grpc", endpoint, token, prefix, str(n)]
     out = subprocess.run([*cmd, str(ca)] if ca else cmd, capture_output=True, text=True, timeout=120,
                          env=dict(os.environ))
     assert out.returncode == 0 and "flushed" in out.stdout, out.stdout + out.stderr
