@@ -62,7 +62,10 @@ def watermarks(client: OpenSearch) -> dict[str, Any]:
 
 def blocked_indices(client: OpenSearch) -> list[str]:
     """Indices carrying the flood-stage block (LogHarbor's and its system indices)."""
-    got = client.indices.get_settings(index="*", name=BLOCK, expand_wildcards="all", ignore=[404])
+    # LogHarbor's own patterns, not "*": with the security plugin the least-privilege user may
+    # read only these (ops/opensearch-security/roles.yml), and "*" is refused whole (403)
+    got = client.indices.get_settings(index=".ds-logs-*,logs-*,.logharbor-*", name=BLOCK,
+                                      expand_wildcards="all", ignore=[404])
     return sorted(i for i, v in (got or {}).items() if isinstance(v, dict) and
                   str(((v.get("settings") or {}).get("index") or {}).get("blocks", {}).get("read_only_allow_delete"))
                   == "true")

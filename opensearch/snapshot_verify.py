@@ -31,7 +31,9 @@ def doc_hash(source: dict[str, Any]) -> str:
 
 def _write_indices(client: OpenSearch) -> set[str]:
     try:
-        streams = client.indices.get_data_stream(name="*")["data_streams"]
+        # LogHarbor's streams only: the least-privilege user (ops/opensearch-security/roles.yml)
+        # may not list every data stream, and "*" is refused whole (403)
+        streams = client.indices.get_data_stream(name="logs-*")["data_streams"]
     except NotFoundError:
         return set()
     return {ds["indices"][-1]["index_name"] for ds in streams if ds.get("indices")}

@@ -160,6 +160,8 @@ def write_config(conf: Path, http_port: int, transport_port: int, cluster: str) 
         "cluster.name": cluster, "network.host": "127.0.0.1", "http.port": http_port,
         "transport.port": transport_port, "discovery.type": "single-node", "node.attr.temp": "hot",
         "action.auto_create_index": True,
+        # as compose: the fs snapshot repository's folder (logharbor snapshots repo --location)
+        "path.repo": [str(conf.parent / "snapshots")],
         "plugins.security.ssl.http.enabled": True,
         "plugins.security.ssl.http.pemcert_filepath": f"{certs}/node.pem",
         "plugins.security.ssl.http.pemkey_filepath": f"{certs}/node-key.pem",

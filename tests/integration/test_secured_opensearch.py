@@ -188,6 +188,23 @@ def test_gateway_pipeline_and_query_api_as_logharbor_user(node, kafka_bootstrap,
     assert pipeline.returncode == 0, "pipeline did not stop cleanly"
 
 
+def test_operator_commands_as_logharbor_user(node):
+    """Disk check and the snapshot round trip (register, snapshot, restore-verify) as ``logharbor``."""
+    env = {**os.environ, **node.env()}
+
+    def cli(*args: str) -> str:
+        run = subprocess.run([sys.executable, "-m", "ops.cli", *args], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=180)
+        assert run.returncode == 0, (args, run.stdout[-3000:], run.stderr[-3000:])
+        return run.stdout
+
+    assert "watermarks" in cli("indices", "disk")
+    cli("snapshots", "repo", "--location", str(node.home / "node_1" / "snapshots"))
+    cli("snapshots", "create", "--wait")
+    verified = orjson.loads(cli("snapshots", "verify"))
+    assert verified["ok"] is True and verified["restored_docs"] >= N, verified
+
+
 def test_least_privilege_user_is_refused_the_rest(node):
     # the security index: neither readable nor deletable
     assert lh(node, "GET", "/.opendistro_security/_search")[0] == 403

@@ -55,7 +55,8 @@ def test_security_config_refuses_anonymous_and_gives_logharbor_least_privilege()
     role = roles["logharbor_service"]
     assert "*" not in role["cluster_permissions"] and "cluster_all" not in role["cluster_permissions"]
     patterns = {p for ip in role["index_permissions"] for p in ip["index_patterns"]}
-    assert patterns == {"logs-*", ".ds-logs-*", ".logharbor-*"}  # never "*" or the security index
+    # never "*" or the security index; lhverify-* are snapshot verify's scratch restores
+    assert patterns == {"logs-*", ".ds-logs-*", ".logharbor-*", "lhverify-*"}
     for ip in role["index_permissions"]:
         assert "*" not in ip["allowed_actions"] and "indices_all" not in ip["allowed_actions"]
     users = (SEC / "internal_users.yml.template").read_text()
