@@ -25,10 +25,63 @@ log = logging.getLogger(__name__)
 _COUNTED = (Outcome.CREATED, Outcome.DUPLICATE)
 
 
+DAY_MS = 86_400_000
+
+
+def expired_query(rules: AggregationRules, now_ms: int) -> dict[str, Any] | None:
+    """The partials every window of which is past its retention (``rules.retention_days``).
+
+    A partial holds the rows of every window of one batch, so it may go once the window it
+    holds with the *longest* retention has expired: per window ``w``, the partials holding ``w``
+    and no window retained longer, whose newest window start is older than ``w``'s days.
+    Windows without a retention are kept forever.
+    """
+    kept = {w: d for w, d in rules.retention_days.items() if w in rules.windows_s}
+    forever = [w for w in rules.windows_s if w not in kept]
+    clauses = []
+    for w, days in kept.items():
+        longer = [x for x, d in kept.items() if d > days] + forever
+        clause: dict[str, Any] = {"bool": {"filter": [
+            {"term": {"windows": w}}, {"range": {"max_start": {"lt": now_ms - days * DAY_MS}}}]}}
+        if longer:
+            clause["bool"]["must_not"] = [{"terms": {"windows": longer}}]
+        clauses.append(clause)
+    if not clauses:
+        return None
+    return {"bool": {"should": clauses, "minimum_should_match": 1}}
+
+
 class StreamAggregates:
-    def __init__(self, client: Any, rules: AggregationRules, index: str = ROLLUP_INDEX, attempts: int = 5) -> None:
+    def __init__(self, client: Any, rules: AggregationRules, index: str = ROLLUP_INDEX, attempts: int = 5,
+                 prune_every_s: float = 3600.0) -> None:
         self.client, self.rules, self.index, self.attempts = client, rules, index, attempts
         self._ready = False
+        self.prune_every_s = prune_every_s
+        self._pruned_at = 0.0
+        self.pruned = 0
+
+    async def prune(self, now_ms: int | None = None) -> int:
+        """Delete the partials past their retention (any worker may; deletes are idempotent)."""
+        query = expired_query(self.rules, int(time.time() * 1000) if now_ms is None else now_ms)
+        if query is None:
+            return 0
+        resp = await self.client.delete_by_query(index=self.index, body={"query": query},
+                                                 params={"conflicts": "proceed", "refresh": "true",
+                                                         "ignore_unavailable": "true"})
+        n = int(resp.get("deleted", 0))
+        self.pruned += n
+        return n
+
+    async def _maybe_prune(self) -> None:
+        if self.prune_every_s <= 0 or time.monotonic() - self._pruned_at < self.prune_every_s:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            n = await self.prune()
+            if n:
+                log.info("stream rollups: deleted %d partials past their retention", n)
+        except Exception:  # retention is housekeeping: never fail a batch for it
+            log.warning("stream rollups: retention pass failed; next in %.0f s", self.prune_every_s, exc_info=True)
 
     async def _ensure(self) -> None:
         if self._ready:
@@ -80,6 +133,7 @@ class StreamAggregates:
                 await self._ensure()
                 resp = await self.client.bulk(body=body)
                 if not resp.get("errors"):
+                    await self._maybe_prune()
                     return len(docs)
                 raise RuntimeError(f"rollup partial write failed: {resp['items'][0]}")
             except Exception:

@@ -66,3 +66,45 @@ def test_crash_replay_neither_loses_nor_doubles(os_client) -> None:
         assert abs(uniq[0]["unique"]["user.id"] - 40) <= 2
     finally:
         os_client.indices.delete(index=index, ignore=[404])
+
+
+async def test_partials_past_their_retention_are_deleted(os_url) -> None:
+    """retention_days per window: a partial goes once the longest-retained window it holds has
+    expired; a partial holding a window kept longer stays; fresh partials stay."""
+    import time
+
+    from logharbor.config import OpenSearchSettings
+    from opensearch.client import async_client
+    from pipeline.streamagg.sink import DAY_MS, StreamAggregates
+
+    tenant = "t" + uuid.uuid4().hex[:10]
+    index = f".logharbor-stream-rollups-test-{tenant}"
+    now = int(time.time() * 1000)
+    only10 = AggregationRules(windows_s=[10], retention_days={10: 2})
+    both = AggregationRules(windows_s=[10, 60], retention_days={10: 2, 60: 30})
+
+    def docs(rules: AggregationRules, ts_ms: int, offset: int) -> list:
+        obs = [Observation(0, offset + i, tenant, ts_ms + i, {"service.name": "s", "log.level": "INFO"})
+               for i in range(3)]
+        return partial_documents(f"t-{tenant}", obs, rules, 0)
+
+    client = async_client(OpenSearchSettings(url=os_url))
+    try:
+        from opensearch.client import sync_client
+
+        sync = sync_client(OpenSearchSettings(url=os_url))
+        old10 = docs(only10, now - 3 * DAY_MS, 0)        # 10-s rows only, 3 days old: past 2 d → deleted
+        old_both = docs(both, now - 3 * DAY_MS, 100)     # also 60-s rows (30 d): kept
+        ancient = docs(both, now - 31 * DAY_MS, 200)     # both past: deleted
+        fresh = docs(only10, now - 60_000, 300)          # a minute old: kept
+        write_partials(sync, old10 + old_both + ancient + fresh, index, refresh=True)
+        sink = StreamAggregates(client, both, index=index)
+        assert await sink.prune(now) == len(old10) + len(ancient)
+        hits = sync.search(index=index, body={"size": 100, "query": {"match_all": {}}})["hits"]["hits"]
+        left = {h["_id"] for h in hits}
+        assert left == {i for i, _ in old_both + fresh}
+        assert await sink.prune(now) == 0  # idempotent
+        sync.indices.delete(index=index, ignore=[404])
+        sync.close()
+    finally:
+        await client.close()
