@@ -36,6 +36,15 @@ if ! command -v openssl >/dev/null 2>&1; then
   fi
 fi
 
+# iproute2 (`ip netns`) for the chaos suite's network-partition scenario (issue 20) — idempotent and quiet
+if ! command -v ip >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+  else
+    echo "[test] iproute2 is missing: install it (sudo apt-get install iproute2) for the network-partition test" >&2
+  fi
+fi
+
 # protocol clients for the gateway's protocol tests (issue 18): rsyslog, an extracted syslog-ng,
 # the Node.js OTLP exporter (npm ci) and pip clients of other majors — idempotent and quiet
 ./ops/protocol_clients.sh
