@@ -200,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
                         publish_in_thread(kafka.bootstrap, kafka.processed_topic, tenant, 25)
                         page.wait_for_selector("#tail-body tr", timeout=10_000)
                         page.wait_for_timeout(1000)
+                    if name == "overview":  # the live card counts what is published from now on
+                        for _ in range(4):
+                            publish_in_thread(kafka.bootstrap, kafka.processed_topic, tenant, 30)
+                            page.wait_for_timeout(1000)
+                        page.wait_for_selector("#live-volume svg", timeout=10_000)
                     page.wait_for_timeout(400)
                     suffix = "" if theme == "light" else "-dark"
                     page.screenshot(path=str(args.out / f"{name}{suffix}.png"), full_page=False)
