@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     run = uuid.uuid4().hex[:8]
     topic, tenant = f"lh-bench-streams-{run}", f"bench{run}"
     ensure_topics_sync(args.bootstrap, {topic: 1})
-    key, record = keys(os_url, "create", tenant=tenant, source="bench", scopes=["read"])
+    # a key whose request rate admits opening every stream at once (the rate limit is per key)
+    key, record = keys(os_url, "create", tenant=tenant, source="bench", scopes=["read"], rate=1e5, burst=1e5)
     per_ui = math.ceil(args.streams / args.ui) + 10
     env = {**os.environ, "LOGHARBOR_KAFKA_PROCESSED_TOPIC": topic, "LOGHARBOR_UI_MAX_SUBSCRIBERS": str(per_ui),
            "LOGHARBOR_UI_MAX_STREAMS_PER_KEY": str(args.streams + 10), "LOGHARBOR_UI_ROLLUP_INTERVAL_S": "0"}
