@@ -18,9 +18,19 @@ AGGREGATABLE = frozenset({
 MAX_TOP_FIELDS = 100
 
 
+# Storage variants of one query type, reported as that type: a data stream whose older backing
+# indices map ``message`` as ``text`` and newer ones as ``match_only_text`` (issue 13's lean
+# mapping) has one full-text field, not two disagreeing ones.
+REPORTED_AS = {"match_only_text": "text"}
+
+
 def merge_mapping_types(mappings: dict[str, Any]) -> dict[str, set[str]]:
     """``get_mapping`` of several indices → {dotted field: {types}} (multi-fields included)."""
     out: dict[str, set[str]] = {}
+
+    def kind(spec: dict[str, Any]) -> str:
+        t = spec.get("type", "object")
+        return REPORTED_AS.get(t, t)
 
     def walk(props: dict[str, Any], prefix: str) -> None:
         for name, spec in props.items():
@@ -28,9 +38,9 @@ def merge_mapping_types(mappings: dict[str, Any]) -> dict[str, set[str]]:
             if "properties" in spec:
                 walk(spec["properties"], path + ".")
                 continue
-            out.setdefault(path, set()).add(spec.get("type", "object"))
+            out.setdefault(path, set()).add(kind(spec))
             for sub, sub_spec in (spec.get("fields") or {}).items():
-                out.setdefault(f"{path}.{sub}", set()).add(sub_spec.get("type", "object"))
+                out.setdefault(f"{path}.{sub}", set()).add(kind(sub_spec))
 
     for index_mapping in mappings.values():
         walk(index_mapping.get("mappings", {}).get("properties", {}), "")
