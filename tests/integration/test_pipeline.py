@@ -405,24 +405,22 @@ async def test_dead_letters_and_mapping_conflicts(topics: Topics, os_url: str, o
     async with pipeline_running(topics, os_url) as task:
         assert await wait_for_count(os_client, t, 1, within_s=120, task=task) == 1
         await produce(kafka_bootstrap, topics.raw, later)
-        # 1, 2 (reshaped) and 4 stored; 3 dead-lettered into logs-<tenant>-dlq
+        # 1, 2 (reshaped), 3 (its fields beyond the total-fields limit moved to logharbor.overflow,
+        # docs/STORAGE.md "Field explosion") and 4 stored; only the non-envelope is dead-lettered
         assert await wait_for_count(os_client, t, 4, within_s=120, task=task) >= 4
-        dead = await read_topic(kafka_bootstrap, topics.kafka.dlq_topic, 2)
+        dead = await read_topic(kafka_bootstrap, topics.kafka.dlq_topic, 1)
 
     os_client.indices.refresh(index=f"logs-{t}-*")
     reshaped = os_client.search(index=f"logs-{t}-standard", body={"query": {"term": {"event.id": f"{t}-2"}}})
     src = reshaped["hits"]["hits"][0]["_source"]
     assert src["_malformed"] == 'client="acme-corp"' and "client" not in src
-    assert stored_count(os_client, t, "standard") == 3
+    assert stored_count(os_client, t, "standard") == 4
+    wide = os_client.search(index=f"logs-{t}-standard", body={"query": {"term": {"event.id": f"{t}-3"}}})
+    wide_src = wide["hits"]["hits"][0]["_source"]
+    assert wide_src["message"] == "far too many fields" and wide_src["logharbor"]["overflow_fields"]
 
-    kinds = {d["reason_kind"] for d in dead}
-    assert kinds == {"envelope", "indexing"}, dead
-    wide = next(d for d in dead if d["reason_kind"] == "indexing")
-    assert wide["id"] == f"{t}-3" and "total fields" in wide["reason"]
-    assert f'"{t}-3"' in wide["original"]
-    dlq_docs = os_client.search(index=f"logs-{t}-dlq", body={"query": {"match_all": {}}})["hits"]["hits"]
-    assert [d["_source"]["event"]["id"] for d in dlq_docs] == [f"{t}-3"]
-    assert "total fields" in dlq_docs[0]["_source"]["error"]["message"]
+    assert {d["reason_kind"] for d in dead} == {"envelope"}, dead
+    assert not os_client.indices.exists(index=f"logs-{t}-dlq")  # nothing of the tenant's was refused
 
 
 async def test_rules_file_hot_reload_while_running(
