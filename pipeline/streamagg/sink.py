@@ -33,8 +33,10 @@ def expired_query(rules: AggregationRules, now_ms: int) -> dict[str, Any] | None
 
     A partial holds the rows of every window of one batch, so it may go once the window it
     holds with the *longest* retention has expired: per window ``w``, the partials holding ``w``
-    and no window retained longer, whose newest window start is older than ``w``'s days.
-    Windows without a retention are kept forever.
+    and no window retained longer, written more than ``w``'s days ago. Age counts from the
+    write, not from the events' time: a backfill of old events keeps its rollup for the days
+    configured (by event time it would be deleted as soon as written, and the aggregate answers
+    for that range would silently lose it). Windows without a retention are kept forever.
     """
     kept = {w: d for w, d in rules.retention_days.items() if w in rules.windows_s}
     forever = [w for w in rules.windows_s if w not in kept]
@@ -42,7 +44,7 @@ def expired_query(rules: AggregationRules, now_ms: int) -> dict[str, Any] | None
     for w, days in kept.items():
         longer = [x for x, d in kept.items() if d > days] + forever
         clause: dict[str, Any] = {"bool": {"filter": [
-            {"term": {"windows": w}}, {"range": {"max_start": {"lt": now_ms - days * DAY_MS}}}]}}
+            {"term": {"windows": w}}, {"range": {"written_at": {"lt": now_ms - days * DAY_MS}}}]}}
         if longer:
             clause["bool"]["must_not"] = [{"terms": {"windows": longer}}]
         clauses.append(clause)

@@ -69,8 +69,9 @@ def test_crash_replay_neither_loses_nor_doubles(os_client) -> None:
 
 
 async def test_partials_past_their_retention_are_deleted(os_url) -> None:
-    """retention_days per window: a partial goes once the longest-retained window it holds has
-    expired; a partial holding a window kept longer stays; fresh partials stay."""
+    """retention_days per window, counted from the partial's write: a partial goes once the
+    longest-retained window it holds has expired; one holding a window kept longer stays; a
+    fresh partial of old events (a backfill) stays."""
     import time
 
     from logharbor.config import OpenSearchSettings
@@ -83,10 +84,11 @@ async def test_partials_past_their_retention_are_deleted(os_url) -> None:
     only10 = AggregationRules(windows_s=[10], retention_days={10: 2})
     both = AggregationRules(windows_s=[10, 60], retention_days={10: 2, 60: 30})
 
-    def docs(rules: AggregationRules, ts_ms: int, offset: int) -> list:
-        obs = [Observation(0, offset + i, tenant, ts_ms + i, {"service.name": "s", "log.level": "INFO"})
+    def docs(rules: AggregationRules, written_ms: int, offset: int, ts_ms: int | None = None) -> list:
+        ts = written_ms if ts_ms is None else ts_ms
+        obs = [Observation(0, offset + i, tenant, ts + i, {"service.name": "s", "log.level": "INFO"})
                for i in range(3)]
-        return partial_documents(f"t-{tenant}", obs, rules, 0)
+        return partial_documents(f"t-{tenant}", obs, rules, written_ms)
 
     client = async_client(OpenSearchSettings(url=os_url))
     try:
@@ -97,12 +99,13 @@ async def test_partials_past_their_retention_are_deleted(os_url) -> None:
         old_both = docs(both, now - 3 * DAY_MS, 100)     # also 60-s rows (30 d): kept
         ancient = docs(both, now - 31 * DAY_MS, 200)     # both past: deleted
         fresh = docs(only10, now - 60_000, 300)          # a minute old: kept
-        write_partials(sync, old10 + old_both + ancient + fresh, index, refresh=True)
+        backfill = docs(only10, now - 60_000, 400, ts_ms=now - 90 * DAY_MS)  # old events, written now: kept
+        write_partials(sync, old10 + old_both + ancient + fresh + backfill, index, refresh=True)
         sink = StreamAggregates(client, both, index=index)
         assert await sink.prune(now) == len(old10) + len(ancient)
         hits = sync.search(index=index, body={"size": 100, "query": {"match_all": {}}})["hits"]["hits"]
         left = {h["_id"] for h in hits}
-        assert left == {i for i, _ in old_both + fresh}
+        assert left == {i for i, _ in old_both + fresh + backfill}
         assert await sink.prune(now) == 0  # idempotent
         sync.indices.delete(index=index, ignore=[404])
         sync.close()
