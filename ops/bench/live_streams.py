@@ -20,8 +20,8 @@ import asyncio
 import math
 import os
 import statistics
-import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -32,24 +32,7 @@ import psutil
 from gateway.testing import free_port, keys
 from logharbor.config import KafkaSettings, OpenSearchSettings
 from logharbor.topics import ensure_topics_sync
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _wait_health(port: int, proc: subprocess.Popen, timeout_s: float = 90) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"ui on {port} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/openapi.json", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(f"ui on {port} not healthy within {timeout_s} s")
+from ops.chaos.stack import Proc
 
 
 async def _stream(session, url: str, key: str, opened: list[int], got: list[float], go: asyncio.Event) -> None:
@@ -146,21 +129,21 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "LOGHARBOR_KAFKA_PROCESSED_TOPIC": topic, "LOGHARBOR_UI_MAX_SUBSCRIBERS": str(per_ui),
            "LOGHARBOR_UI_MAX_STREAMS_PER_KEY": str(args.streams + 10), "LOGHARBOR_UI_ROLLUP_INTERVAL_S": "0"}
     ports = [free_port() for _ in range(args.ui)]
-    procs = [subprocess.Popen([sys.executable, "-m", "ops.cli", "ui", "--port", str(port)], cwd=REPO, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for port in ports]
+    logs = Path(tempfile.mkdtemp(prefix="logharbor-bench-streams-"))
+    procs = [Proc(f"ui-{i}", [sys.executable, "-m", "ops.cli", "ui", "--port", str(port)], env,
+                  logs / f"ui-{i}.log", port) for i, port in enumerate(ports)]
     try:
-        for port, proc in zip(ports, procs, strict=True):
-            _wait_health(port, proc)
+        for proc in procs:  # boot concurrently, then wait for each (the ui has no /health)
+            proc.start(wait=False)
+        for proc in procs:
+            proc.wait_http("/api/v1/openapi.json", 90)
         print(f"{args.ui} ui processes up; opening {args.streams} streams", file=sys.stderr, flush=True)
-        out = asyncio.run(_run(args, ports, key, topic, tenant, [pr.pid for pr in procs]))
+        out = asyncio.run(_run(args, ports, key, topic, tenant, [pr.proc.pid for pr in procs if pr.proc]))
     finally:
         for proc in procs:
-            proc.terminate()
+            proc.stop(wait=False)
         for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            proc.stop(30)
         keys(os_url, "revoke", getattr(record, "key_id", None) or key.split("_")[2])
         from gateway.testing import run_async
 

@@ -21,9 +21,6 @@ as the fallback and safety net.
 Why one module of ~630 lines: discovery, rotation, truncation and checkpointing share one
 per-file state machine (``TrackedFile``) whose transitions must be read together to see that no
 line is skipped or read twice; the config model sits beside it as for every source type.
-
-Why one module of ~600 lines: file identity, rotation, truncation and checkpoints are one state
-machine per tracked file; its config model lives here too (beside its source, like every source).
 """
 
 from __future__ import annotations

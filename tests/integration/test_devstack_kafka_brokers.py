@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,19 +19,10 @@ import uuid
 import psutil
 import pytest
 
+from ops.chaos.stack import free_port_run
 from ops.devstack.process import load_record, port_in_use
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-def _free_run(n: int) -> int:
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + n < 65000 and not any(port_in_use(base + i) for i in range(n)):
-            return base
-    raise RuntimeError("no run of free ports")
 
 
 def _cli(args: list[str], env: dict[str, str], timeout: float = 400) -> subprocess.CompletedProcess:
@@ -82,7 +72,7 @@ async def _produce_and_read(bootstrap: str, topic: str, n: int) -> list[bytes]:
 
 
 def test_three_brokers_replicate_and_survive_a_leader_kill(tmp_path):
-    kport, cport = _free_run(6), 0
+    kport = free_port_run(6)
     cport = kport + 1  # broker n: kport + 2(n-1), its controller cport + 2(n-1)
     data = tmp_path / "ds"
     env = {**os.environ, "LOGHARBOR_DEVSTACK_DATA_DIR": str(data), "LOGHARBOR_DEVSTACK_KAFKA_HEAP_MB": "256"}
