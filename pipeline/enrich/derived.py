@@ -44,7 +44,7 @@ def duration_ms(field: str, value: object) -> float | None:
     """Milliseconds for a duration value; a bare number is ms unless the field says seconds."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         number, unit = float(value), None
     elif isinstance(value, str):
         m = _DURATION_TEXT.match(value)
