@@ -17,14 +17,16 @@ machine, so ratios are paired within a run):
    the load spreads over every partition as many sources would. Figures: accepted events/s in
    total, and per gateway process the CPU (psutil user+system of it and its children) ÷ the
    events *it* accepted.
-2. **pipelines** — ``--docs`` envelopes (``ops/bench/ingest.py``'s mix) pre-produced evenly
-   over the partitions of a fresh raw topic, then 1 vs 2 ``logharbor pipeline`` processes (one
-   consumer group) drain it into the 3-node OpenSearch. The window runs from the moment every
-   pipeline has indexed something (all joined the group) until the last event is indexed
-   (progress read from each pipeline's /metrics, no refresh load); the count in OpenSearch is
-   checked to equal ``--docs`` afterwards. Figures: drained events/s, CPU µs/event per pipeline
-   process (÷ the events it indexed in the window), and the OpenSearch JVMs' and Kafka JVMs'
-   CPU per event over the same window.
+2. **pipelines** — 1 vs 2 ``logharbor pipeline`` processes (one consumer group) on a fresh raw
+   topic; once the group is stable (every partition assigned, each process holding some, read
+   from their /metrics), ``--docs`` envelopes (``ops/bench/ingest.py``'s mix) are produced
+   evenly over the partitions, acks=all, several times faster than they drain: a backlog. The
+   window runs from the last record's ack until the last event is indexed (progress from each
+   pipeline's /metrics, no refresh load), so it holds neither start-up nor a rebalance; the
+   count in OpenSearch is checked to equal ``--docs`` afterwards. Figures: drained events/s,
+   CPU µs/event per pipeline process (÷ the events *it* indexed in the window), and the
+   OpenSearch JVMs' and Kafka JVMs' CPU per event over the same window. The servers' idle CPU
+   (5 s without traffic, before each phase) is reported beside them.
 3. **the box** — cores, load average before each measurement, share of the box's CPU busy
    during it, and a Python yardstick (``sum(range(1000))`` µs, as ops/bench/cost.py prints).
 
@@ -61,6 +63,12 @@ from typing import Any
 def us_per_event(cpu_s: float, events: int) -> float:
     """CPU microseconds per event; NaN when no event was handled (an idle process has no cost)."""
     return cpu_s / events * 1e6 if events > 0 else float("nan")
+
+
+def net_us_per_event(cpu_s: float, idle_cores: float, seconds: float, events: int) -> float:
+    """CPU µs per event after taking out what the process burns with no traffic at all
+    (``idle_cores`` × ``seconds``): a JVM's background is a fixed cost per cluster, not per event."""
+    return us_per_event(max(0.0, cpu_s - idle_cores * seconds), events)
 
 
 def events_per_core(us: float) -> float:
@@ -105,9 +113,17 @@ def paired_ratio(runs: Sequence[Mapping[str, Any]], role: str) -> dict[str, Any]
     return {"per_round": [round(x, 3) for x in ratios], "median": _r(_median(ratios), 3) if ratios else None}
 
 
+def _server_us(run: Mapping[str, Any], server: str) -> float:
+    """A server's µs/event of a run, net of its idle background when that was measured."""
+    fig = run["servers"][server]
+    net = fig.get("net_cpu_us_per_event")
+    return float(net) if net is not None else float(fig["cpu_us_per_event"])
+
+
 def derive(runs: Sequence[Mapping[str, Any]], cores: int) -> dict[str, Any]:
     """The sizing figures of a run: per role, medians over rounds of the per-process CPU µs/event
-    (1 and 2 processes), the servers' µs/event, the 2 ÷ 1 events/s ratio, the CPU a whole event
+    (1 and 2 processes), the servers' µs/event (net of their idle background), the 2 ÷ 1 events/s
+    ratio, the CPU a whole event
     costs on this stack and the ceiling that gives on ``cores`` cores."""
     out: dict[str, Any] = {"cores": cores}
     for role, servers in (("gateway", ("kafka",)), ("pipeline", ("opensearch", "kafka"))):
@@ -123,13 +139,13 @@ def derive(runs: Sequence[Mapping[str, Any]], cores: int) -> dict[str, Any]:
             per[str(n)] = {
                 "events_per_s": _r(_median(r["events_per_s"] for r in these)),
                 "process_cpu_us_per_event": _r(proc_us, 1),
-                **{f"{s}_cpu_us_per_event": _r(_median(r["servers"][s]["cpu_us_per_event"] for r in these), 1)
-                   for s in servers},
+                **{f"{s}_cpu_us_per_event": _r(_median(_server_us(r, s) for r in these), 1) for s in servers},
                 "box_busy": _r(_median(r["box_busy"] for r in these), 3),
+                "stack_cores": _r(_median(r.get("stack_cores", float("nan")) for r in these), 2),
             }
         # the sizing figure: per-process CPU per event, all runs of the role pooled
         proc_us = _median(p["cpu_us_per_event"] for r in mine for p in r["per_process"])
-        server_us = {s: _median(r["servers"][s]["cpu_us_per_event"] for r in mine) for s in servers}
+        server_us = {s: _median(_server_us(r, s) for r in mine) for s in servers}
         # what one event costs on this box along this leg, every process counted once
         path_us = proc_us + sum(server_us.values()) + _median(r["loadgen_cpu_us_per_event"] for r in mine)
         best = max((r["events_per_s"] for r in mine), default=0)
@@ -143,6 +159,7 @@ def derive(runs: Sequence[Mapping[str, Any]], cores: int) -> dict[str, Any]:
             "path_cpu_us_per_event": _r(path_us, 1),
             "box_ceiling_events_per_s": _r(ceiling),
             "best_share_of_ceiling": _r(best / ceiling, 2) if ceiling > 0 else None,
+            "stack_cores": _r(_median(r.get("stack_cores", float("nan")) for r in mine), 2),
         }
     return out
 
@@ -158,13 +175,14 @@ def sizing_lines(derived: Mapping[str, Any]) -> list[str]:
     """The honest reading of :func:`derive`'s figures, one sentence per line."""
     cores = derived["cores"]
     lines = []
-    names = {"gateway": ("gateway", "Kafka's 3 brokers", "kafka"),
-             "pipeline": ("pipeline", "OpenSearch's 3 nodes", "opensearch")}
+    names = {"gateway": ("gateway", "Kafka's 3 brokers", "kafka", "the Kafka brokers saturate"),
+             "pipeline": ("pipeline", "OpenSearch's 3 nodes", "opensearch",
+                          "there are more processes than raw partitions or OpenSearch indexing saturates")}
     for role in ("gateway", "pipeline"):
         d = derived.get(role)
         if not d:
             continue
-        what, servers, server = names[role]
+        what, servers, server, limit = names[role]
         by = d["by_processes"]
         ratio = d["ratio_2_over_1"]["median"]
         if "1" in by and "2" in by:
@@ -177,14 +195,15 @@ def sizing_lines(derived: Mapping[str, Any]) -> list[str]:
         lines.append(
             f"sizing: one {what} process costs {_f(d['process_cpu_us_per_event'])} µs CPU per event → one core "
             f"takes ≈ {_f(d['events_per_s_per_core_per_process'])} events/s per {what} process; a box with K spare "
-            f"cores takes ≈ K × that with K {what} processes until Kafka partitions or OpenSearch indexing "
-            f"saturate ({servers}: {_f(server_us)} µs CPU per event, i.e. "
+            f"cores takes ≈ K × that with K {what} processes until {limit} ({servers}: {_f(server_us)} µs CPU "
+            f"per event, i.e. "
             f"{_f(server_us / 100 if server_us is not None else None, '.2f')} cores per 10,000 events/s).")
         lines.append(
             f"this box: the whole {what} leg costs {_f(d['path_cpu_us_per_event'])} µs CPU per event (every "
             f"process of the run's stack counted once) → {cores} cores top out near "
             f"{_f(d['box_ceiling_events_per_s'])} events/s whatever the number of {what} processes; the best run "
-            f"reached {_f(d['best_share_of_ceiling'], '.0%')} of that.")
+            f"reached {_f(d['best_share_of_ceiling'], '.0%')} of that, with the run's stack getting "
+            f"{_f(d.get('stack_cores'), '.2f')} of the {cores} cores (median; the rest went to other work on the box).")
     return lines
 
 
@@ -230,9 +249,23 @@ class Meter:
         import psutil
 
         out = {name: sum(cpu_s(pid) for pid in pids) for name, pids in self.groups.items()}
-        out["loadgen"] = cpu_s(os.getpid())
+        me = psutil.Process().cpu_times()  # this process only: its children are the stack under test
+        out["loadgen"] = me.user + me.system
         out["_box"] = psutil.cpu_times()  # type: ignore[assignment]
         return out
+
+
+def metric(port: int, name: str) -> float:
+    """Sum of a metric's samples (every label set) in a process's /metrics; 0 while it is not up."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as resp:
+            text = resp.read().decode()
+    except OSError:
+        return 0.0
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name) and line[len(name):len(name) + 1] in ("{", " "))
 
 
 def sources_per_partition(partitions: int, prefix: str) -> list[str]:
@@ -263,6 +296,7 @@ class ScalingBench:
                                 own_opensearch=True, opensearch_nodes=3)
         self.runs: list[dict[str, Any]] = []
         self.facts: dict[str, Any] = {}
+        self.idle: dict[str, float] = {}  # the servers' idle cores, measured before each phase
 
     def log(self, text: str) -> None:
         say(self.t0, text)
@@ -326,7 +360,8 @@ class ScalingBench:
 
     def describe_topic(self, topic: str) -> dict[str, Any]:
         """Replication of a topic (from metadata) and its min.insync.replicas (from its config)."""
-        from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+        from aiokafka.admin import AIOKafkaAdminClient
+        from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
         from gateway.testing import run_async
 
@@ -391,7 +426,7 @@ class ScalingBench:
                 saturate(f"http://127.0.0.1:{g.port}/ingest", k, self.bodies, c, seconds, 100)
                 for (g, k), c in zip(pairs, clients, strict=True) if c > 0))
 
-        asyncio.run(load(2.0))  # warm-up: connections, key cache, producer metadata
+        asyncio.run(load(2.0))  # connections, key cache, producer metadata
         meter = Meter({**{g.name: [g.proc.pid] for g in gws if g.proc},
                        "kafka": self.kafka_pids, "opensearch": self.os_pids})
         load_avg = os.getloadavg()[0]
@@ -411,7 +446,7 @@ class ScalingBench:
 
     # -------------------------------------------------------------- pipelines
 
-    def produce_backlog(self, topic: str, tenant: str) -> float:
+    def produce_backlog(self, topic: str, tenant: str, docs: int) -> float:
         """``--docs`` envelopes round-robin over the partitions (explicitly, so 2 pipelines get
         equal shares; ops/bench/ingest.produce keys by source, 7 sources over 6 partitions)."""
         from aiokafka import AIOKafkaProducer
@@ -419,7 +454,7 @@ class ScalingBench:
         from logharbor.topics import ensure_topics
         from ops.bench.ingest import make_envelopes
 
-        envelopes = make_envelopes(tenant, self.args.docs)
+        envelopes = make_envelopes(tenant, docs)
         parts = self.args.partitions
 
         async def go() -> float:
@@ -446,20 +481,26 @@ class ScalingBench:
                                      allow_no_indices=True)["count"])
 
     def replicas(self, tenant: str) -> list[int]:
-        got = self.client.indices.get_settings(index=f".ds-logs-{tenant}-*", name="index.number_of_replicas")
-        return sorted({int(v["settings"]["index"]["number_of_replicas"]) for v in got.values()})
+        """number_of_replicas of the tenant's backing indices (1 on three hot nodes)."""
+        with contextlib.suppress(Exception):
+            got = self.client.indices.get_settings(index=f".ds-logs-{tenant}-*", name="index.number_of_replicas")
+            return sorted({int(v["settings"]["index"]["number_of_replicas"]) for v in got.values()})
+        return []
 
-    def pipeline_run(self, n: int, rnd: int) -> dict[str, Any]:
-        from gateway.testing import free_port
+    def pipeline_run(self, n: int, rnd: int, docs: int | None = None) -> dict[str, Any]:
+        """Start ``n`` pipelines on an empty topic, wait until the group is stable (every partition
+        assigned, every process holding some), then produce the backlog — far faster than it
+        drains — and measure from the last produced record's ack to the last event indexed. So
+        the window sees neither interpreter start-up nor the join/rebalance of a late process."""
+        from gateway.testing import create_topic, free_port
         from ops.bench.ingest import indexed_so_far
         from ops.chaos.stack import Proc
 
-        tag = f"{self.stack.run_id}-r{rnd}p{n}"
+        docs = docs or self.args.docs
+        tag = f"{self.stack.run_id}-r{rnd if rnd >= 0 else 'w'}p{n}"
         tenant, topic, group = f"scale{tag.replace('-', '')}", f"lh-scale-raw-{tag}", f"lh-scale-{tag}"
-        self.log(f"round {rnd + 1}: producing {self.args.docs:,} events into {topic} "
-                 f"({self.args.partitions} partitions)")
-        rate = self.produce_backlog(topic, tenant)
-        self.log(f"round {rnd + 1}: backlog produced ({rate:,.0f} records/s); starting {n} pipeline(s)")
+        label = "warm-up" if rnd < 0 else f"round {rnd + 1}"
+        create_topic(self.stack.bootstrap, topic, self.args.partitions)
         py = [sys.executable, "-m", "ops.cli"]
         procs = []
         for i in range(n):
@@ -472,58 +513,95 @@ class ScalingBench:
             procs.append(Proc(f"pipeline-{i}", [*py, "pipeline", "--port", str(port)], env,
                               self.workdir / f"pipeline-{tag}-{i}.log", port))
         self.stack.pipelines.extend(procs)  # so ChaosStack.close() stops them whatever happens
+        self.log(f"{label}: starting {n} pipeline(s) on {topic} ({self.args.partitions} partitions)")
         spawned = time.monotonic()
         for p in procs:
             p.start(wait=False)
-        meter = Meter({**{p.name: [p.proc.pid] for p in procs if p.proc},
-                       "kafka": self.kafka_pids, "opensearch": self.os_pids})
-        load_avg = os.getloadavg()[0]
         try:
-            counts = [0] * n
-            before: dict[str, Any] | None = None
-            counts0: list[int] = []
-            t_start = 0.0
-            last_progress, last_total = time.monotonic(), 0
-            deadline = time.monotonic() + self.args.drain_timeout
-            next_say = time.monotonic() + 10
+            for p in procs:
+                p.wait_http("/health", 120)
+            self.wait_assigned(procs)
+            self.log(f"{label}: group stable after {time.monotonic() - spawned:.1f} s; producing "
+                     f"{docs:,} events")
+            meter = Meter({**{p.name: [p.proc.pid] for p in procs if p.proc},
+                           "kafka": self.kafka_pids, "opensearch": self.os_pids})
+            load_avg = os.getloadavg()[0]
+            rate = self.produce_backlog(topic, tenant, docs)
+            counts = [max(0, indexed_so_far(p.port or 0)) for p in procs]
+            before, counts0, t_start = meter.read(), list(counts), time.monotonic()
+            self.log(f"{label}: backlog produced ({rate:,.0f} records/s, {sum(counts0):,} already indexed)")
+            last_progress, last_total = t_start, sum(counts0)
+            deadline = t_start + self.args.drain_timeout
+            next_say = t_start + 10
             while True:
                 for i, p in enumerate(procs):
                     if not p.alive():
                         raise RuntimeError(f"{p.name} exited: {p.tail()}")
                     counts[i] = max(counts[i], indexed_so_far(p.port or 0))
-                now = time.monotonic()
-                total = sum(counts)
-                if before is None and all(c > 0 for c in counts):
-                    before, counts0, t_start = meter.read(), list(counts), now
-                if total >= self.args.docs:
+                now, total = time.monotonic(), sum(counts)
+                if total >= docs:
                     break
                 if total > last_total:
                     last_progress, last_total = now, total
                 if now > deadline or now - last_progress > 60:
-                    raise RuntimeError(f"drain stalled or too slow: {total:,} of {self.args.docs:,} indexed "
-                                       f"after {now - spawned:.0f} s")
+                    raise RuntimeError(f"drain stalled or too slow: {total:,} of {docs:,} indexed "
+                                       f"{now - t_start:.0f} s after the backlog was produced")
                 if now >= next_say:
-                    self.log(f"  … {total:,} of {self.args.docs:,} indexed ({', '.join(map(str, counts))})")
+                    self.log(f"  … {total:,} of {docs:,} indexed ({', '.join(map(str, counts))})")
                     next_say = now + 10
                 time.sleep(0.2)
             after, t_end = meter.read(), time.monotonic()
-            wall = t_end - spawned
-            if before is None:  # cannot happen once total ≥ docs with every process alive, but stay honest
-                raise RuntimeError("a pipeline indexed nothing: the window never opened")
             stored = self.stored(tenant)
-            if stored != self.args.docs:
+            if stored != docs:
                 raise RuntimeError(f"pipelines reported {sum(counts):,} indexed, OpenSearch holds {stored:,}")
-            replicas = self.replicas(tenant)
             per = {p.name: counts[i] - counts0[i] for i, p in enumerate(procs)}
-            run = self._record("pipeline", n, rnd, sum(per.values()), t_end - t_start, before, after, per, load_avg,
-                               wall_events_per_s=round(self.args.docs / wall), window_share=round(
-                                   sum(per.values()) / self.args.docs, 3), stored=stored, replicas=replicas)
-            return run
+            return self._record(
+                "pipeline", n, rnd, sum(per.values()), t_end - t_start, before, after, per, load_avg,
+                produce_records_per_s=round(rate), window_share=round(sum(per.values()) / docs, 3),
+                stored=stored, replicas=self.replicas(tenant))
         finally:
             for p in procs:
                 p.stop(wait=False)
             for p in procs:
                 p.stop(30)
+
+    def wait_assigned(self, procs: Sequence[Any], timeout_s: float = 90.0) -> None:
+        """Until every partition is assigned and every process holds some, twice in a row
+        (``logharbor_pipeline_assigned_partitions`` of each process's /metrics)."""
+        deadline, stable = time.monotonic() + timeout_s, 0
+        while time.monotonic() < deadline:
+            got = [metric(p.port or 0, "logharbor_pipeline_assigned_partitions") for p in procs]
+            stable = stable + 1 if all(g > 0 for g in got) and sum(got) == self.args.partitions else 0
+            if stable >= 2:
+                return
+            time.sleep(0.5)
+        raise TimeoutError(f"the consumer group did not settle within {timeout_s:.0f} s")
+
+    def warm_up(self, role: str) -> None:
+        """Before a phase's first measurement: one unmeasured run (JIT, caches, the first data
+        streams of a fresh cluster would otherwise land on whichever configuration comes first),
+        then the servers' idle cores, subtracted from their per-event figures."""
+        if role == "gateway":
+            self.log("warm-up: both gateways, 5 s (not measured)")
+            saved, self.args.gateway_seconds = self.args.gateway_seconds, 5.0
+            try:
+                self.gateway_run(2, -1)
+            finally:
+                self.args.gateway_seconds = saved
+        elif self.args.warmup_docs > 0:
+            self.log(f"warm-up: 1 pipeline, {self.args.warmup_docs:,} events (not measured)")
+            self.pipeline_run(1, -1, docs=self.args.warmup_docs)
+        self.idle = self.facts[f"idle_cores_before_{role}s"] = self.idle_cores()
+        self.log(f"servers idle before the {role} runs: {self.idle} cores")
+
+    def idle_cores(self, seconds: float = 8.0) -> dict[str, float]:
+        """Cores the servers burn with no LogHarbor traffic (JVM background: GC, cluster state,
+        replication heartbeats) — part of every per-event server figure, shown so it can be told apart."""
+        meter = Meter({"kafka": self.kafka_pids, "opensearch": self.os_pids})
+        a = meter.read()
+        time.sleep(seconds)
+        b = meter.read()
+        return {k: round((b[k] - a[k]) / seconds, 3) for k in ("kafka", "opensearch")}
 
     # -------------------------------------------------------------- common
 
@@ -534,22 +612,30 @@ class ScalingBench:
                         "cpu_us_per_event": round(us_per_event(after[name] - before[name], ev), 1)}
                        for name, ev in per_events.items()]
         servers = {s: {"cpu_s": round(after[s] - before[s], 3),
-                       "cpu_us_per_event": round(us_per_event(after[s] - before[s], events), 1)}
+                       "cpu_us_per_event": round(us_per_event(after[s] - before[s], events), 1),
+                       "net_cpu_us_per_event": round(net_us_per_event(after[s] - before[s], self.idle.get(s, 0.0),
+                                                                      seconds, events), 1)}
                    for s in ("kafka", "opensearch")}
+        stack_cpu = sum(after[k] - before[k] for k in after if k != "_box")
         run = {
             "role": role, "processes": n, "round": rnd, "events": events, "seconds": round(seconds, 2),
             "events_per_s": round(events / seconds) if seconds > 0 else 0,
             "per_process": per_process, "servers": servers,
             "loadgen_cpu_us_per_event": round(us_per_event(after["loadgen"] - before["loadgen"], events), 1),
             "box_busy": round(busy_share(before["_box"], after["_box"]), 3), "load_avg_1m": round(load_avg, 2),
+            # cores the run's stack used (its processes, the 6 JVMs, this process): the rest of a busy box
+            # went to other work on the machine
+            "stack_cores": round(stack_cpu / seconds, 2) if seconds > 0 else None,
             **extra,
         }
-        self.runs.append(run)
+        if rnd >= 0:  # a warm-up run (round -1) is not a measurement
+            self.runs.append(run)
         procs = ", ".join(f"{p['name']} {p['cpu_us_per_event']:.0f} µs/ev ({p['events']:,})" for p in per_process)
-        self.log(f"round {rnd + 1}: {n} {role}(s): {run['events_per_s']:,} events/s over {seconds:.1f} s; {procs}; "
-                 f"kafka {servers['kafka']['cpu_us_per_event']:.0f}, opensearch "
-                 f"{servers['opensearch']['cpu_us_per_event']:.0f} µs/ev; box busy {run['box_busy']:.0%}, "
-                 f"load {load_avg:.1f}")
+        label = "warm-up" if rnd < 0 else f"round {rnd + 1}"
+        self.log(f"{label}: {n} {role}(s): {run['events_per_s']:,} events/s over {seconds:.1f} s; {procs}; "
+                 f"kafka {servers['kafka']['net_cpu_us_per_event']:.0f}, opensearch "
+                 f"{servers['opensearch']['net_cpu_us_per_event']:.0f} µs/ev (net of idle); stack "
+                 f"{run['stack_cores']} cores, box busy {run['box_busy']:.0%}, load {load_avg:.1f}")
         return run
 
     def run(self) -> dict[str, Any]:
@@ -570,6 +656,8 @@ class ScalingBench:
                     if self.over_time():
                         incomplete.append(f"{role} round {rnd + 1} × {n}")
                         continue
+                    if f"idle_cores_before_{role}s" not in self.facts:
+                        self.warm_up(role)
                     if role == "gateway":
                         self.log(f"round {rnd + 1}: {n} gateway(s), {self.args.clients} clients, "
                                  f"{self.args.gateway_seconds:g} s")
@@ -584,16 +672,16 @@ class ScalingBench:
 
 
 def table(summary: Mapping[str, Any]) -> str:
-    """Markdown table of every measurement (the doc copies it)."""
+    """Markdown table of every measurement (the doc copies it); server figures net of idle."""
     rows = ["| round | role | procs | events/s | per-process CPU µs/event (events) | Kafka µs/ev | "
-            "OpenSearch µs/ev | loadgen µs/ev | box busy | load 1m |",
-            "|---|---|---|---|---|---|---|---|---|---|"]
+            "OpenSearch µs/ev | bench process µs/ev | stack cores | box busy | load 1m |",
+            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in summary["runs"]:
-        per = " / ".join(f"{p['cpu_us_per_event']:.0f} ({p['events']:,})" for p in r["per_process"])
+        per = " / ".join(f"{_f(p['cpu_us_per_event'])} ({p['events']:,})" for p in r["per_process"])
         rows.append(f"| {r['round'] + 1} | {r['role']} | {r['processes']} | {r['events_per_s']:,} | {per} | "
-                    f"{r['servers']['kafka']['cpu_us_per_event']:.0f} | "
-                    f"{r['servers']['opensearch']['cpu_us_per_event']:.0f} | {r['loadgen_cpu_us_per_event']:.0f} | "
-                    f"{r['box_busy']:.0%} | {r['load_avg_1m']:.1f} |")
+                    f"{_f(_server_us(r, 'kafka'))} | {_f(_server_us(r, 'opensearch'))} | "
+                    f"{_f(r['loadgen_cpu_us_per_event'])} | {_f(r.get('stack_cores'), '.2f')} | "
+                    f"{_f(r['box_busy'], '.0%')} | {r['load_avg_1m']:.1f} |")
     return "\n".join(rows)
 
 
@@ -608,6 +696,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                    "kafka.raw_partitions)")
     p.add_argument("--bulk", type=int, default=500, help="pipeline max poll records and bulk docs (default 500, "
                    "as the chaos stack: more progress steps in the window)")
+    p.add_argument("--warmup-docs", type=int, default=5000,
+                   help="events of the unmeasured 1-pipeline warm-up drain (default 5000; 0 = none)")
     p.add_argument("--drain-timeout", type=float, default=180.0, help="most seconds per pipeline drain (180)")
     p.add_argument("--max-minutes", type=float, default=12.0,
                    help="start no new measurement after this many minutes (default 12)")

@@ -18,6 +18,7 @@ from ops.bench.scaling import (
     clean,
     derive,
     events_per_core,
+    net_us_per_event,
     paired_ratio,
     sizing_lines,
     sources_per_partition,
@@ -32,7 +33,7 @@ def _run(role: str, n: int, rnd: int, rate: float, per_us: list[float], server_u
         "role": role, "processes": n, "round": rnd, "events_per_s": rate,
         "per_process": [{"name": f"{role}-{i}", "events": 1000, "cpu_us_per_event": us} for i, us in enumerate(per_us)],
         "servers": {s: {"cpu_us_per_event": v} for s, v in server_us.items()},
-        "loadgen_cpu_us_per_event": loadgen, "box_busy": busy,
+        "loadgen_cpu_us_per_event": loadgen, "box_busy": busy, "stack_cores": 0.9,
     }
 
 
@@ -87,9 +88,18 @@ def test_derive_pools_every_process_and_prices_the_whole_leg() -> None:
     assert p["box_ceiling_events_per_s"] == round(2e6 / 970)
     assert p["best_share_of_ceiling"] == round(1100 / (2e6 / 970), 2)
     assert p["ratio_2_over_1"]["per_round"] == [1.1, round(1000 / 900, 3)]
+    assert p["stack_cores"] == 0.9
     lines = sizing_lines(d)
     assert any("4,545 events/s per pipeline process" in line for line in lines)  # 1e6 / 220
     assert any("7.00 cores per 10,000 events/s" in line for line in lines)  # 700 µs × 10,000 / 1e6
+
+
+def test_server_figures_are_net_of_idle_when_measured() -> None:
+    assert net_us_per_event(3.0, 0.1, 10.0, 10_000) == 200.0  # (3 s − 0.1 core × 10 s) / 10,000
+    assert net_us_per_event(0.5, 0.1, 10.0, 10_000) == 0.0  # never below zero
+    run = _run("gateway", 1, 0, 1000, [40], {"kafka": 30})
+    run["servers"]["kafka"]["net_cpu_us_per_event"] = 20.0
+    assert derive([run], cores=2)["gateway"]["kafka_cpu_us_per_event"] == 20.0
 
 
 def test_unmeasured_figures_read_as_na_and_the_json_stays_valid() -> None:
