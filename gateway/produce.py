@@ -1,8 +1,9 @@
 """Kafka producing for the gateway: 202 only after Kafka acknowledged every accepted record.
 
-The producer is idempotent with ``acks="all"`` (docs/ARCHITECTURE.md §3). A batch is sent record by record
-into aiokafka's accumulator and then all delivery futures are awaited together, so one
-request costs one round of broker requests, not one per event. If Kafka is unreachable at
+The producer is idempotent with ``acks="all"`` (docs/ARCHITECTURE.md §3). A request's records are
+appended to the open Kafka batch of their partition, shared with concurrent requests (``_Lane``),
+and the request waits for the acknowledgement of each batch holding its records, so one request
+costs one round of broker requests, not one per event. If Kafka is unreachable at
 start the gateway still starts (answering 503) and keeps reconnecting in the background.
 
 Backpressure (the pipeline group's lag) lives in :mod:`gateway.lag`.
