@@ -209,6 +209,9 @@ def field_cost_variants(template: dict[str, Any]) -> list[Variant]:
         Variant("minus-text-grams", "message/event.original without their .prefixes/.suffixes edge grams",
                 with_mappings(_text_edit(base, lambda m: [m.get("fields", {}).pop(k, None)
                                                           for k in ("prefixes", "suffixes")])), _edge_clause, cur),
+        Variant("minus-all-grams", "minus-text-grams and minus-keyword-wildcards: no wildcard index at all",
+                with_mappings(_without_keyword_wildcards(_text_edit(base, lambda m: [
+                    m.get("fields", {}).pop(k, None) for k in ("prefixes", "suffixes")]))), _edge_clause, cur),
         Variant("minus-event-id", "the document without event.id (it is the _id; search sorts on it)",
                 with_mappings(copy.deepcopy(base)), _edge_clause, cur, doc=no_event_id),
     ]

@@ -114,6 +114,9 @@ def test_further_variants_change_one_thing_each() -> None:
         "type": "keyword", "index": False}
     assert query_body(v["edge-all"], "suffix", "-1", ("host.name",)) == {"bool": {"should": [
         {"term": {"host.name.suffixes": {"value": "1-"}}}], "minimum_should_match": 1}}
+    nogram = v["minus-all-grams"].body["mappings"]["properties"]
+    assert nogram["service"]["properties"]["name"] == {"type": "keyword"}  # keyword subfields gone
+    assert not {"prefixes", "suffixes"} & set(nogram["message"].get("fields", {}))
     nodv = v["no-keyword-dv"].body["mappings"]
     assert nodv["properties"]["service"]["properties"]["name"].get("doc_values") is None  # kept
     assert nodv["dynamic_templates"][-1]["s"]["mapping"]["doc_values"] is False
