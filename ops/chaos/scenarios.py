@@ -182,8 +182,9 @@ def _until(pred: Callable[[], bool], within_s: float, step: float = 0.5) -> bool
 def disk_watermark(stack: ChaosStack, clock: Clock) -> None:
     """Make the run's own OpenSearch node believe its disk is full: byte watermarks (low, high and
     flood stage) 50 GiB above its real free space, set at 5 % of the load. On its next disk check
-    (the stack's node checks every 10 s, the first time 30 s after it started) OpenSearch puts ``index.blocks.read_only_allow_delete`` on every index, bulk items
-    get 429 ``cluster_block_exception``, and the pipelines keep their batches, pause consumption and
+    (the stack's node checks every 10 s, the first time 30 s after it started) OpenSearch puts
+    ``index.blocks.read_only_allow_delete`` on every index, bulk items get 429
+    ``cluster_block_exception``, and the pipelines keep their batches, pause consumption and
     commit nothing (``pipeline.indexer.is_flood_stage_block``); Kafka holds the backlog.
 
     ``fault`` is marked only once the block is verified on every backing index of the run. While
