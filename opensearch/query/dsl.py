@@ -2,9 +2,10 @@
 
 Everything runs in filter context (``bool.filter``/``should``/``must_not``): log search sorts by
 time, scores are meaningless and filters are cacheable. Only cheap query types are emitted —
-``term(s)``, ``range`` on numbers/dates/IPs, ``exists``, ``match_phrase``, and ``prefix`` on
-fields with ``index_prefixes`` (a single term lookup, no expansion; for text fields also a term
-on the pre-issue-13 ``_index_prefix`` field, see fields.py) — so the output runs with
+``term(s)`` (a wildcard word is a term on an edge-gram subfield), ``range`` on numbers/dates/IPs,
+``exists``, ``match_phrase``, and — for older backing indices — ``prefix`` on subfields with
+``index_prefixes`` and a term on the pre-issue-13 ``_index_prefix`` field (single term lookups,
+no expansion; see fields.py) — so the output runs with
 ``search.allow_expensive_queries=false``. ``wildcard`` and keyword ``range`` appear only when
 the settings explicitly allow expensive queries. The compiler never names an index: the
 caller picks the tenant's indices.
@@ -34,7 +35,7 @@ from opensearch.query.ast import (
 )
 from opensearch.query.calendar import local_windows
 from opensearch.query.errors import QuerySyntaxError
-from opensearch.query.fields import LEGACY_PREFIX, FieldKind
+from opensearch.query.fields import LEGACY_PREFIX, OLDER_PREFIX, OLDER_SUFFIX, FieldKind
 from opensearch.query.parser import default_settings
 from opensearch.query.settings import QuerySettings
 from opensearch.query.timeexpr import to_epoch_millis
@@ -64,11 +65,14 @@ def _compile(node: Node) -> dict[str, Any]:
     if isinstance(node, TextMatch):
         if node.mode == "phrase":
             return _any([{"match_phrase": {f: {"query": node.text}}} for f in node.query_fields])
-        value = node.tokens[0] if node.mode == "prefix" else node.tokens[0][::-1]
-        clauses = [{"prefix": {f: {"value": value}}} for f in node.query_fields]
-        if node.mode == "prefix":  # backing indices from before the .prefix subfield (fields.py)
-            clauses += [{"term": {f + LEGACY_PREFIX: {"value": value}}} for f in node.fields
-                        if f + ".prefix" in node.query_fields]
+        prefix = node.mode == "prefix"
+        value = node.tokens[0] if prefix else node.tokens[0][::-1]
+        # the edge-gram subfields (current template), then older backing indices' forms (fields.py)
+        clauses = [{"term": {f: {"value": value}}} for f in node.query_fields]
+        clauses += [{"prefix": {f + (OLDER_PREFIX if prefix else OLDER_SUFFIX): {"value": value}}}
+                    for f in node.fields]
+        if prefix:
+            clauses += [{"term": {f + LEGACY_PREFIX: {"value": value}}} for f in node.fields]
         return _any(clauses)
     if isinstance(node, Term):
         values = list(node.values)
@@ -80,10 +84,12 @@ def _compile(node: Node) -> dict[str, Any]:
         if node.kind is FieldKind.DATE:
             body["format"] = "epoch_millis"
         return {"range": {node.field: body}}
-    if isinstance(node, Prefix):
-        return {"prefix": {node.query_field: {"value": node.value}}}
-    if isinstance(node, Suffix):
-        return {"prefix": {node.query_field: {"value": node.value[::-1]}}}
+    if isinstance(node, Prefix | Suffix):
+        value = node.value if isinstance(node, Prefix) else node.value[::-1]
+        if node.query_field == node.field:  # no subfields: expensive mode's plain prefix query
+            return {"prefix": {node.field: {"value": value}}}
+        older = node.field + (OLDER_PREFIX if isinstance(node, Prefix) else OLDER_SUFFIX)
+        return _any([{"term": {node.query_field: {"value": value}}}, {"prefix": {older: {"value": value}}}])
     if isinstance(node, Pattern):
         return {"wildcard": {node.field: {"value": node.pattern}}}
     if isinstance(node, Exists):

@@ -12,20 +12,28 @@ kind of a field decides how both back ends compare values, so it is fixed here o
   holds: the template maps dynamic strings to ``keyword`` and JSON numbers to numbers, so the
   matcher compares with the type of the value it finds in the event.
 
-``prefix_field``/``suffix_field`` name the subfields that make ``x*`` and ``*x`` cheap
-(``index_prefixes`` on a ``.prefix`` subfield and on a reversed twin; see
-mapping_requirements.json). A field without them rejects wildcards unless expensive queries
-are allowed.
+``prefix_field``/``suffix_field`` name the subfields that make ``x*`` and ``*x`` cheap (edge
+grams of the words and of the reversed words; see mapping_requirements.json). A field without
+them rejects wildcards unless expensive queries are allowed.
 
-Text fields changed shape in issue 13: ``message``/``event.original`` used to be ``text`` with
-``index_prefixes`` on the field itself; now they are ``match_only_text`` (which refuses
-``index_prefixes``) with a docs-only ``.prefix`` subfield. A data stream keeps its old backing
-indices until retention deletes them, so ``x*`` on a text field is compiled for both: a prefix
-query on ``<field>.prefix`` (unmapped on old indices, so it rewrites to match_none there) OR a
-term on ``<field>._index_prefix`` — the field OpenSearch itself builds for ``index_prefixes``
-and answers the old prefix query from (unmapped on new indices). Neither is expensive on
-either kind of index; a plain ``prefix`` on ``<field>`` would be refused on the new ones under
-``search.allow_expensive_queries=false``. ``.reversed`` kept its name and meaning.
+Text and wildcard keyword fields changed shape twice in issue 13, and a data stream keeps its
+old backing indices until retention deletes them, so the DSL asks every generation's field (each
+is unmapped — OpenSearch rewrites the clause to match_none — on the other generations, and none is
+an expensive query anywhere):
+
+1. before issue 13: text fields ``text`` with ``index_prefixes`` on the field itself — ``x*`` is a
+   term on ``<field>._index_prefix`` (the field OpenSearch builds for them); keyword fields with
+   ``.prefix``/``.reversed`` text subfields carrying ``index_prefixes``;
+2. the lean mapping (2026-12-01): text fields ``match_only_text`` (which refuses
+   ``index_prefixes``) with docs-only ``.prefix``/``.reversed`` subfields carrying them — ``x*`` is
+   ``prefix`` on ``.prefix``, ``*x`` ``prefix`` of the reversed word on ``.reversed``; keyword
+   fields as in 1;
+3. now (2026-12-02): ``.prefixes``/``.suffixes`` edge-gram subfields on both kinds, holding only
+   the 1..19-character prefixes of each word (of each reversed word): ``x*`` and ``*x`` are one
+   ``term`` there, without the second copy of the whole words ``.prefix`` indexed.
+
+``prefix_field``/``suffix_field`` name generation 3; ``OLDER_PREFIX``/``OLDER_SUFFIX`` and
+``LEGACY_PREFIX`` the others.
 """
 
 from __future__ import annotations
@@ -58,25 +66,31 @@ class FieldSpec:
 
 
 LEGACY_PREFIX = "._index_prefix"  # appended to a text field: its pre-issue-13 index_prefixes field
+# Appended to a text or wildcard keyword field: generations 1-2's subfields with index_prefixes
+# (``prefix`` queries there); generation 3's edge-gram subfields are the spec's own fields.
+OLDER_PREFIX = ".prefix"
+OLDER_SUFFIX = ".reversed"
+PREFIX_GRAMS = ".prefixes"
+SUFFIX_GRAMS = ".suffixes"
 
 
 def _text(name: str) -> FieldSpec:
-    return FieldSpec(FieldKind.TEXT, prefix_field=f"{name}.prefix", suffix_field=f"{name}.reversed")
+    return FieldSpec(FieldKind.TEXT, prefix_field=name + PREFIX_GRAMS, suffix_field=name + SUFFIX_GRAMS)
 
 
 def _keyword_wild(name: str) -> FieldSpec:
-    return FieldSpec(FieldKind.KEYWORD, prefix_field=f"{name}.prefix", suffix_field=f"{name}.reversed")
+    return FieldSpec(FieldKind.KEYWORD, prefix_field=name + PREFIX_GRAMS, suffix_field=name + SUFFIX_GRAMS)
 
 
 _KW = FieldSpec(FieldKind.KEYWORD)
 _NUM = FieldSpec(FieldKind.NUMBER)
 
-# Keyword fields that carry .prefix/.reversed subfields (so `web*` and `%@gmail.com` are cheap).
+# Keyword fields that carry .prefixes/.suffixes subfields (so `web*` and `%@gmail.com` are cheap).
 WILDCARD_KEYWORD_FIELDS: tuple[str, ...] = (
     ecs.SERVICE, ecs.HOST, "user.email", "user.name", "user.id", "url.path", "url.original",
     "user_agent.original", "labels.environment",
 )
-# Text fields carrying .prefix and .reversed subfields (both with index_prefixes).
+# Text fields carrying .prefixes and .suffixes subfields (edge grams of words / reversed words).
 WILDCARD_TEXT_FIELDS: tuple[str, ...] = (ecs.MESSAGE, ecs.RAW)
 
 DEFAULT_FIELD_SPECS: dict[str, FieldSpec] = {

@@ -68,23 +68,24 @@ def missing_mapping_requirements(mappings: dict[str, Any]) -> list[str]:
     props = mappings.get("properties", {})
     missing: list[str] = []
 
-    def need_prefixes(name: str, field: dict[str, Any] | None) -> None:
+    def need_grams(name: str, field: dict[str, Any] | None, want: dict[str, Any]) -> None:
+        # a wildcard word is a term on these subfields: the analyzer must make its edge grams
         if field is None:
             missing.append(f"{name}: missing")
-        elif "index_prefixes" not in field:
-            missing.append(f"{name}: needs index_prefixes")
+        elif field.get("analyzer") != want["analyzer"]:
+            missing.append(f"{name}: needs analyzer {want['analyzer']}")
 
     for name in req["text_fields"]:
         field = _lookup(props, name)
         if field is None:
             missing.append(f"{name}: missing")
             continue
-        for sub in ("prefix", "reversed"):
-            need_prefixes(f"{name}.{sub}", field.get("fields", {}).get(sub))
+        for sub, want in req["text_field_template"]["fields"].items():
+            need_grams(f"{name}.{sub}", field.get("fields", {}).get(sub), want)
     for name in req["keyword_fields_with_wildcards"]:
         subfields = (_lookup(props, name) or {}).get("fields", {})
-        for sub in ("prefix", "reversed"):
-            need_prefixes(f"{name}.{sub}", subfields.get(sub))
+        for sub, want in req["keyword_field_with_wildcards_template"]["fields"].items():
+            need_grams(f"{name}.{sub}", subfields.get(sub), want)
     for name, mapping in req["typed_fields"].items():
         field = _lookup(props, name)
         numeric = {"long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float"}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import statistics
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from opensearchpy import OpenSearch
+from opensearchpy import OpenSearch, TransportError
 from opensearchpy.helpers import async_bulk
 
 from logharbor.config import KafkaSettings, OpenSearchSettings
@@ -39,10 +40,26 @@ from logharbor.envelope import Envelope
 from logharbor.ids import stable_id
 from opensearch.client import async_client, sync_client
 from ops.bench.cost_math import median_ratios, per_event, raw_bytes_per_line, same_answers, storage_ratio
-from ops.bench.cost_variants import QUERIES, Variant, build_variants, query_body
+from ops.bench.cost_variants import FURTHER, QUERIES, QUERY_FIELDS, Variant, build_variants, query_body
 from ops.bench.ingest import delete_topics, make_envelopes, processing_rate, python_reference_us
 
-CORPUS = Path(__file__).resolve().parents[2] / "tests" / "data" / "formats"
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = ROOT / "tests" / "data" / "formats"
+COMPONENTS = ROOT / "index_templates" / "component_templates"
+DATA_DIR: Path | None = None  # --data-dir: print each index's bytes per Lucene structure
+
+
+def repo_template() -> dict[str, Any]:
+    """The ``logs-*-standard`` template as this checkout's files compose it (settings, then the
+    ECS component; the class template only adds ``_meta``): what the next rollover would get,
+    which is what a template change must be measured on — the devstack may run an older one."""
+    settings: dict[str, Any] = {"index": {}}
+    mappings: dict[str, Any] = {}
+    for name in ("logharbor-settings", "logharbor-ecs-mappings"):
+        part = json.loads((COMPONENTS / f"{name}.json").read_text())["template"]
+        settings["index"].update(part.get("settings", {}).get("index", {}))
+        mappings.update(part.get("mappings", {}))
+    return {"settings": settings, "mappings": mappings}
 
 
 def say(text: str) -> None:
@@ -128,6 +145,24 @@ def store_bytes(client: OpenSearch, index: str) -> tuple[int, int]:
     return sum(int(s["size"]) for s in segs), int(client.count(index=index)["count"])
 
 
+# Lucene file extension → what it holds (the breakdown of ``--data-dir``)
+STRUCTURES = {"fdt": "stored (_source, _id)", "fdx": "stored (_source, _id)", "fdm": "stored (_source, _id)",
+              "tim": "terms", "tip": "terms", "tmd": "terms", "doc": "postings", "pos": "positions",
+              "pay": "positions", "dvd": "doc values", "dvm": "doc values", "kdd": "points", "kdi": "points",
+              "kdm": "points", "nvd": "norms", "nvm": "norms"}
+
+
+def file_breakdown(client: OpenSearch, index: str, data_dir: Path) -> dict[str, int]:
+    """Bytes per Lucene structure of the index's primary shard, read from the node's data
+    directory (``--data-dir``; only where the bench runs beside the node)."""
+    uuid_ = client.indices.get_settings(index=index)[index]["settings"]["index"]["uuid"]
+    out: dict[str, int] = {}
+    for f in (data_dir / "indices" / uuid_ / "0" / "index").iterdir():
+        kind = STRUCTURES.get(f.suffix.lstrip("."), "other")
+        out[kind] = out.get(kind, 0) + f.stat().st_size
+    return out
+
+
 def answers(client: OpenSearch, index: str, query: dict[str, Any]) -> set[str] | str:
     try:
         res = client.search(index=index, body={"query": query, "size": 10_000, "_source": False,
@@ -145,6 +180,10 @@ def load(client: OpenSearch, index: str, v: Variant, docs: list[tuple[str, dict[
         docs = [(i, v.doc(d)) for i, d in docs]
     rate, errors = asyncio.run(_bulk(index, docs, chunk))
     size, count = store_bytes(client, index)
+    if DATA_DIR is not None:
+        parts = file_breakdown(client, index, DATA_DIR)
+        say(f"  {index}: " + ", ".join(f"{k} {per_event(b, count):,.0f}" for k, b in
+                                       sorted(parts.items(), key=lambda kv: -kv[1])) + " B/event")
     return rate, errors, size, count
 
 
@@ -161,7 +200,7 @@ def compare_answers(
         if text not in ref and isinstance(compiled, set):
             ref[text] = compiled  # the template under the compiler's DSL is the reference
         want = ref.get(text, set())
-        mine = answers(client, index, query_body(v, kind, word))
+        mine = answers(client, index, query_body(v, kind, word, QUERY_FIELDS.get(text)))
         own, comp = (got if isinstance(got, str) else same_answers(got, want) for got in (mine, compiled))
         out[text] = (own + ("" if v.allowed[kind] else " ✗"), comp)
     return out
@@ -179,10 +218,16 @@ def main() -> None:
                         help="take every k-th line of the real-format corpus (default 1: all 5,043)")
     parser.add_argument("--field-costs", action="store_true",
                         help="instead of the design variants: the template minus one thing each (docs/STORAGE.md)")
+    parser.add_argument("--data-dir", type=Path,
+                        help="the node's data path (…/nodes/0): print bytes per Lucene structure per index")
+    parser.add_argument("--cluster-template", action="store_true",
+                        help="measure the template installed in the cluster (default: this checkout's files)")
     parser.add_argument("--quick", action="store_true", help="3000 docs, 1 round, 3 s gateway: a smoke run")
     args = parser.parse_args()
     if args.quick:
         args.docs, args.rounds, args.gateway_seconds = 3000, 1, 3.0
+    global DATA_DIR
+    DATA_DIR = args.data_dir
 
     # SIGTERM → SystemExit, so the finally below still deletes this run's indices.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -210,18 +255,22 @@ def main() -> None:
         say(f"gateway CPU (1 worker, 100-event gzip batches): {gw_us:.1f} µs/event at {gw_rate:,.0f} events/s")
 
     client = sync_client()
-    tmpl = client.transport.perform_request("POST", f"/_index_template/_simulate_index/logs-{tenant}-standard")
-    if "template" not in tmpl:  # a fresh cluster: LogHarbor's templates are not installed yet
-        sys.exit("cost bench: no LogHarbor index template matches logs-*-standard on this cluster; "
-                 "run `logharbor indices bootstrap` first")
-    variants = build_variants({"settings": tmpl["template"]["settings"], "mappings": tmpl["template"]["mappings"]})
+    if args.cluster_template:
+        tmpl = client.transport.perform_request("POST", f"/_index_template/_simulate_index/logs-{tenant}-standard")
+        if "template" not in tmpl:  # a fresh cluster: LogHarbor's templates are not installed yet
+            sys.exit("cost bench: no LogHarbor index template matches logs-*-standard on this cluster; "
+                     "run `logharbor indices bootstrap` first (or drop --cluster-template)")
+        variants = build_variants({"settings": tmpl["template"]["settings"],
+                                   "mappings": tmpl["template"]["mappings"]})
+    else:
+        variants = build_variants(repo_template())
     if args.only:
         keep = {"template", "default", *args.only.split(",")}
         variants = [v for v in variants if v.name in keep]
     elif args.field_costs:
         variants = [v for v in variants if v.name in ("template", "default") or v.name.startswith("minus-")]
     else:
-        variants = [v for v in variants if not v.name.startswith("minus-")]
+        variants = [v for v in variants if not v.name.startswith("minus-") and v.name not in FURTHER]
     rates: dict[str, list[float]] = {v.name: [] for v in variants}
     sizes: dict[str, list[float]] = {v.name: [] for v in variants}
     errors: dict[str, list[str]] = {v.name: [] for v in variants}
@@ -236,9 +285,19 @@ def main() -> None:
             order = variants[r % len(variants):] + variants[: r % len(variants)]
             if r == 0:  # the reference answers come from the template, so it goes first
                 order = variants
-            for v in order:
+            for v in list(order):
                 index = f"{prefix}-r{r}-{v.name}".lower()
-                rate, errs, size, count = load(client, index, v, mix, args.chunk)
+                try:
+                    rate, errs, size, count = load(client, index, v, mix, args.chunk)
+                except TransportError as exc:  # a variant OpenSearch refuses is reported, not fatal
+                    if v.name in ("template", "default"):
+                        raise
+                    say(f"round {r + 1}/{args.rounds} {v.name:<22} refused by OpenSearch: {str(exc)[:300]}")
+                    variants.remove(v)
+                    rates.pop(v.name)
+                    sizes.pop(v.name)
+                    client.indices.delete(index=index, ignore=[404])
+                    continue
                 rates[v.name].append(rate)
                 sizes[v.name].append(per_event(size, count))
                 errors[v.name] += errs

@@ -31,9 +31,17 @@ QUERIES = (
     ('message LIKE "%timeout%"', "infix", "timeout"),
     ("login*", "prefix", "login"),
     ("*service", "suffix", "service"),
+    ("source:svc-1*", "prefix", "svc-1"),
+    ("host:*-1", "suffix", "-1"),
+    ('path LIKE "/api/users/1%"', "prefix", "/api/users/1"),
 )
+# the keyword field a form above asks (case-sensitive, one keyword value), else the text fields
+QUERY_FIELDS = {"source:svc-1*": ("service.name",), "host:*-1": ("host.name",),
+                'path LIKE "/api/users/1%"': ("url.path",)}
 # The ECS component template as it was before issue 13's lean mapping (kept for the migration test).
 BEFORE_13 = Path(__file__).resolve().parents[2] / "tests/data/templates/logharbor-ecs-mappings-v1.json"
+# ... and as the lean mapping left it (2026-12-01), before the further lean mapping.
+LEAN_V2 = Path(__file__).resolve().parents[2] / "tests/data/templates/logharbor-ecs-mappings-v2.json"
 _WORD = "[^a-z0-9_]"  # approximates a standard-tokenizer boundary for the regexp forms
 
 
@@ -126,7 +134,8 @@ def before_13_document(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _without_keyword_wildcards(mappings: dict[str, Any]) -> dict[str, Any]:
-    """The ``.prefix``/``.reversed`` subfields of keyword fields (``source:web*``) removed."""
+    """The wildcard subfields of keyword fields (``source:web*``) removed: ``.prefix``/``.reversed``
+    (templates before 2026-12-02) or ``.prefixes``/``.suffixes`` (now)."""
     mappings = copy.deepcopy(mappings)
     stack = [mappings]
     while stack:
@@ -134,7 +143,7 @@ def _without_keyword_wildcards(mappings: dict[str, Any]) -> dict[str, Any]:
         if isinstance(node, dict):
             subs = node.get("fields")
             if node.get("type") == "keyword" and isinstance(subs, dict):
-                for sub in ("prefix", "reversed"):
+                for sub in ("prefix", "reversed", "prefixes", "suffixes"):
                     subs.pop(sub, None)
                 if not subs:
                     node.pop("fields")
@@ -171,6 +180,11 @@ def field_cost_variants(template: dict[str, Any]) -> list[Variant]:
         doc.get("event", {}).pop("original", None)
         return doc
 
+    def no_event_id(doc: dict[str, Any]) -> dict[str, Any]:
+        doc = copy.deepcopy(doc)
+        doc.get("event", {}).pop("id", None)
+        return doc
+
     def no_tenant(doc: dict[str, Any]) -> dict[str, Any]:
         doc = copy.deepcopy(doc)
         doc.get("labels", {}).pop("tenant", None)
@@ -179,9 +193,9 @@ def field_cost_variants(template: dict[str, Any]) -> list[Variant]:
     cur = {"prefix": True, "suffix": True, "infix": True}
     return [
         Variant("minus-labels-tenant", "the document without labels.tenant (the stream names the tenant)",
-                with_mappings(copy.deepcopy(base)), _mot_prefix_clause, cur, doc=no_tenant),
+                with_mappings(copy.deepcopy(base)), _edge_clause, cur, doc=no_tenant),
         Variant("minus-event-original", "the document without event.original", with_mappings(copy.deepcopy(base)),
-                _current_clause, cur, doc=no_original),
+                _edge_clause, cur, doc=no_original),
         Variant("minus-text-keyword", "message/event.original without .keyword",
                 with_mappings(_text_edit(base, lambda m: m.get("fields", {}).pop("keyword", None))),
                 _current_clause, cur),
@@ -190,8 +204,198 @@ def field_cost_variants(template: dict[str, Any]) -> list[Variant]:
                 _current_clause, cur),
         Variant("minus-index-prefixes", "message/event.original (+ twins) without index_prefixes",
                 with_mappings(_text_edit(base, _no_prefixes)), _current_clause, cur),
-        Variant("minus-keyword-wildcards", "keyword fields without their .prefix/.reversed subfields",
-                with_mappings(_without_keyword_wildcards(base)), _current_clause, cur),
+        Variant("minus-keyword-wildcards", "keyword fields without their wildcard subfields",
+                with_mappings(_without_keyword_wildcards(base)), _edge_clause, cur),
+        Variant("minus-text-grams", "message/event.original without their .prefixes/.suffixes edge grams",
+                with_mappings(_text_edit(base, lambda m: [m.get("fields", {}).pop(k, None)
+                                                          for k in ("prefixes", "suffixes")])), _edge_clause, cur),
+        Variant("minus-all-grams", "minus-text-grams and minus-keyword-wildcards: no wildcard index at all",
+                with_mappings(_without_keyword_wildcards(_text_edit(base, lambda m: [
+                    m.get("fields", {}).pop(k, None) for k in ("prefixes", "suffixes")]))), _edge_clause, cur),
+        Variant("minus-event-id", "the document without event.id (it is the _id; search sorts on it)",
+                with_mappings(copy.deepcopy(base)), _edge_clause, cur, doc=no_event_id),
+    ]
+
+
+# The analyzers of the templates before the edge grams (lh_reversed for the .reversed twins,
+# lh_keyword_* for the keyword .prefix/.reversed subfields).
+OLDER_ANALYZERS: dict[str, Any] = {
+    "lh_reversed": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "reverse"]},
+    "lh_keyword_exact": {"type": "custom", "tokenizer": "keyword"},
+    "lh_keyword_reversed": {"type": "custom", "tokenizer": "keyword", "filter": ["reverse"]},
+}
+# Edge-gram subfields (issue 13, further lean mapping): ONLY the prefixes of each word (of the
+# reversed word for suffixes), 1..19 characters — what ``index_prefixes`` builds in its hidden
+# ``._index_prefix`` field, without the second copy of the whole words that a ``.prefix`` text
+# subfield indexes beside it (``message`` itself already indexes them). ``data*`` is then a
+# ``term`` on ``<field>.prefixes``, ``*base`` a ``term`` ``esab`` on ``<field>.suffixes``.
+EDGE_ANALYSIS: dict[str, Any] = {
+    "filter": {"lh_edge": {"type": "edge_ngram", "min_gram": 1, "max_gram": 19}},
+    "analyzer": {
+        "lh_prefixes": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "lh_edge"]},
+        "lh_suffixes": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "reverse", "lh_edge"]},
+        "lh_keyword_prefixes": {"type": "custom", "tokenizer": "keyword", "filter": ["lh_edge"]},
+        "lh_keyword_suffixes": {"type": "custom", "tokenizer": "keyword", "filter": ["reverse", "lh_edge"]},
+    },
+}
+_GRAMS = {"type": "text", "index_options": "docs", "norms": False}
+
+
+def _edge_clause(fld: str, kind: str, word: str) -> dict[str, Any]:
+    if kind == "prefix":
+        return {"term": {f"{fld}.prefixes": {"value": word}}}
+    if kind == "suffix":
+        return {"term": {f"{fld}.suffixes": {"value": word[::-1]}}}
+    return {"match_phrase": {fld: {"query": word}}}
+
+
+def _keyword_wildcard_nodes(mappings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every keyword mapping in ``mappings`` that carries ``.prefix``/``.reversed`` subfields."""
+    out, stack = [], [mappings]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "keyword" and "prefix" in node.get("fields", {}):
+                out.append(node)
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(node)
+    return out
+
+
+def _keyword_subfields(mappings: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    mappings = copy.deepcopy(mappings)
+    for node in _keyword_wildcard_nodes(mappings):
+        edit(node["fields"])
+    return mappings
+
+
+def _kw_docs_only(subs: dict[str, Any]) -> None:
+    for sub in ("prefix", "reversed"):
+        subs[sub].update({"index_options": "docs", "norms": False})
+
+
+def _kw_edge(subs: dict[str, Any]) -> None:
+    subs.pop("prefix", None)
+    subs.pop("reversed", None)
+    subs["prefixes"] = {**_GRAMS, "analyzer": "lh_keyword_prefixes"}
+    subs["suffixes"] = {**_GRAMS, "analyzer": "lh_keyword_suffixes"}
+
+
+def _text_edge(old: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "match_only_text", "analyzer": "standard", "fields": {
+        "prefixes": {**_GRAMS, "analyzer": "lh_prefixes"}, "suffixes": {**_GRAMS, "analyzer": "lh_suffixes"}}}
+
+
+def _set_field(mappings: dict[str, Any], dotted: str, edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    mappings = copy.deepcopy(mappings)
+    props = mappings["properties"]
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        props = props.setdefault(p, {"properties": {}})["properties"]
+    edit(props.setdefault(leaf, {"type": "keyword"}))
+    return mappings
+
+
+def _no_keyword_doc_values(mappings: dict[str, Any], keep: tuple[str, ...]) -> dict[str, Any]:
+    """``doc_values: false`` on every mapped keyword outside ``keep`` (dynamic ones included)."""
+    mappings = copy.deepcopy(mappings)
+
+    def walk(props: dict[str, Any], path: str) -> None:
+        for name, spec in props.items():
+            if "properties" in spec:
+                walk(spec["properties"], f"{path}{name}.")
+            elif spec.get("type") == "keyword" and f"{path}{name}" not in keep:
+                spec["doc_values"] = False
+
+    walk(mappings["properties"], "")
+    kept = [{f"keep_{i}": {"path_match": p, "mapping": {"type": "keyword", "ignore_above": 1024}}}
+            for i, p in enumerate(keep)]
+    for tmpl in mappings.get("dynamic_templates", []):
+        for body in tmpl.values():
+            if body.get("mapping", {}).get("type") == "keyword":
+                body["mapping"]["doc_values"] = False
+    mappings["dynamic_templates"] = kept + mappings.get("dynamic_templates", [])
+    return mappings
+
+
+# What the pipeline derives or copies into every document (bench-side transform; the pipeline
+# is not changed here): hour/day/business-hours/is_error are functions of @timestamp and
+# log.level, the pattern template is one lookup by pattern id, service.environment repeats
+# labels.environment, url.original repeats url.path when they are equal.
+DERIVED_COPIES = ("logharbor.hour_of_day", "logharbor.day_of_week", "logharbor.business_hours",
+                  "logharbor.is_error", "logharbor.pattern.template")
+
+
+def without_derived_copies(doc: dict[str, Any]) -> dict[str, Any]:
+    """The document without what a query can compute from other fields (``DERIVED_COPIES``,
+    ``service.environment`` equal to ``labels.environment``, ``url.original`` equal to ``url.path``)."""
+    doc = copy.deepcopy(doc)
+    for dotted in DERIVED_COPIES:
+        *parents, leaf = dotted.split(".")
+        node: Any = doc
+        for p in parents:
+            node = node.get(p, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            node.pop(leaf, None)
+    svc, labels, url = doc.get("service", {}), doc.get("labels", {}), doc.get("url", {})
+    if svc.get("environment") is not None and svc.get("environment") == labels.get("environment"):
+        svc.pop("environment")
+    if url.get("original") is not None and url.get("original") == url.get("path"):
+        url.pop("original")
+    return doc
+
+
+FURTHER = ("kw-docs", "edge-text", "edge-all", "event-id-dv", "sort-service", "no-keyword-dv", "doc-derived",
+           "further", "further+sort")
+
+
+def further_variants(template: dict[str, Any]) -> list[Variant]:
+    """Candidates after the lean mapping (docs/BENCHMARKS.md "Further lean mapping"): each is
+    the template with ONE change; ``edge-all`` and the sort variants change how wildcards are
+    queried, so their own DSL is the term form (the compiler asks both forms since then)."""
+    settings, base = template["settings"], template["mappings"]
+    cur = {"prefix": True, "suffix": True, "infix": True}
+
+    def body(mappings: dict[str, Any] | None = None, patch: dict[str, Any] | None = None,
+             analysis: dict[str, Any] | None = None) -> dict[str, Any]:
+        s = copy.deepcopy(settings)
+        s["index"].update(copy.deepcopy(patch or {}))
+        for kind, defs in (analysis or {}).items():
+            s["index"].setdefault("analysis", {}).setdefault(kind, {}).update(copy.deepcopy(defs))
+        return {"settings": s, "mappings": copy.deepcopy(mappings if mappings is not None else base)}
+
+    m_edge = copy.deepcopy(base)
+    _map_text(m_edge, _text_edge)
+    m_edge_all = _keyword_subfields(m_edge, _kw_edge)
+    id_no_index = _set_field(base, "event.id", lambda f: f.update({"index": False}))
+    sort_svc = {"sort.field": ["service.name", "@timestamp"], "sort.order": ["asc", "desc"]}
+    return [
+        Variant("kw-docs", "keyword .prefix/.reversed subfields docs-only, no norms",
+                body(_keyword_subfields(base, _kw_docs_only)), _edge_clause, cur),
+        Variant("edge-text", "message/event.original: .prefixes/.suffixes edge-gram subfields instead of "
+                ".prefix/.reversed with index_prefixes", body(m_edge, analysis=EDGE_ANALYSIS), _edge_clause, cur),
+        Variant("edge-all", "edge-text + the same on keyword fields (.prefixes/.suffixes)",
+                body(m_edge_all, analysis=EDGE_ANALYSIS), _edge_clause, cur),
+        Variant("event-id-dv", "event.id index:false (doc values kept: the sort tie-breaker)",
+                body(id_no_index), _edge_clause, cur),
+        Variant("sort-service", "index sort service.name asc, @timestamp desc", body(patch=sort_svc),
+                _edge_clause, cur),
+        Variant("no-keyword-dv", "doc_values false on every keyword but event.id/service.name/log.level/"
+                "logharbor.pattern.* (information only: the fields API offers every keyword)",
+                body(_no_keyword_doc_values(base, ("event.id", "service.name", "log.level", "logharbor.pattern.id",
+                                                   "logharbor.pattern.template"))),
+                _edge_clause, cur),
+        Variant("doc-derived", "document without derived copies (hour/day/business hours/is_error, "
+                "pattern template, service.environment, url.original = url.path)", body(),
+                _edge_clause, cur, doc=without_derived_copies),
+        Variant("further", "edge-all + event-id-dv", body(_set_field(m_edge_all, "event.id",
+                                                                      lambda f: f.update({"index": False})),
+                                                           analysis=EDGE_ANALYSIS), _edge_clause, cur),
+        Variant("further+sort", "further + sort-service", body(_set_field(m_edge_all, "event.id",
+                                                                           lambda f: f.update({"index": False})),
+                                                                patch=sort_svc, analysis=EDGE_ANALYSIS),
+                _edge_clause, cur),
     ]
 
 
@@ -205,17 +409,27 @@ def build_variants(template: dict[str, Any]) -> list[Variant]:
              analysis: dict[str, Any] | None = None) -> dict[str, Any]:
         settings = copy.deepcopy(base_settings)
         settings["index"].update(settings_patch or {})
+        if mappings is not None:  # the design variants below name the earlier templates' analyzers
+            analysis = {"analyzer": {**OLDER_ANALYZERS, **(analysis or {}).get("analyzer", {})},
+                        **{k: v for k, v in (analysis or {}).items() if k != "analyzer"}}
         for kind, defs in (analysis or {}).items():
             settings["index"].setdefault("analysis", {}).setdefault(kind, {}).update(defs)
         return {"settings": settings, "mappings": copy.deepcopy(mappings or base_mappings)}
 
-    before = json.loads(BEFORE_13.read_text())["template"]["mappings"]
+    before_13 = json.loads(BEFORE_13.read_text())["template"]
+    before = before_13["mappings"]
+    lean_v2 = json.loads(LEAN_V2.read_text())["template"]
     out = [
-        Variant("template", "LogHarbor's data-stream template today (issue 13: match_only_text + .prefix/.reversed)",
-                body(), _mot_prefix_clause, current_allowed),
+        Variant("template", "LogHarbor's data-stream template today (match_only_text + edge-gram .prefixes/.suffixes)",
+                body(), _edge_clause, current_allowed),
         Variant("before-13", "the template and document before issue 13 (text + index_prefixes, .keyword, "
-                "event.original always)", body(mappings=before), _current_clause, current_allowed,
+                "event.original always)", body(mappings=before, analysis=before_13["settings"]["index"]["analysis"]),
+                _current_clause, current_allowed,
                 doc=before_13_document),
+        Variant("lean-v2", "the lean mapping of 2026-12-01 (match_only_text + .prefix/.reversed with "
+                "index_prefixes; keyword .prefix/.reversed)", body(mappings=lean_v2["mappings"],
+                                                                   analysis=lean_v2["settings"]["index"]["analysis"]),
+                _mot_prefix_clause, current_allowed),
         Variant("default", "OpenSearch default dynamic mapping, default codec",
                 {"settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}}},
                 _plain_clause, {"prefix": False, "suffix": False, "infix": True}, compiler_dsl=False),
@@ -264,24 +478,26 @@ def build_variants(template: dict[str, Any]) -> list[Variant]:
                        _ngram_clause, {"prefix": True, "suffix": True, "infix": True}, compiler_dsl=False))
 
     out.append(Variant("sort-timestamp", "template + index.sort @timestamp desc",
-                       body({"sort.field": "@timestamp", "sort.order": "desc"}), _mot_prefix_clause, current_allowed))
+                       body({"sort.field": "@timestamp", "sort.order": "desc"}), _edge_clause, current_allowed))
 
     m = strip_key(base_mappings, "ignore_above")
     for dotted in ("log.syslog.structured_data",):  # flat_object cannot derive its source
         drop_field(m, dotted)
     out.append(Variant("derived-source", "template + index.derived_source.enabled (needs ignore_above and "
                        "flat_object removed)", body({"derived_source": {"enabled": True}}, mappings=m),
-                       _mot_prefix_clause, current_allowed))
+                       _edge_clause, current_allowed))
 
     out.append(Variant("lean-doc", "template, document without the redundant copies (bench-side transform)",
-                       body(), _mot_prefix_clause, current_allowed, doc=lean_document))
+                       body(), _edge_clause, current_allowed, doc=lean_document))
     lean_mot = next(v for v in out if v.name == "mot-prefixes")
     out.append(Variant("lean-doc+mot-prefixes", "lean document + mot-prefixes mapping", copy.deepcopy(lean_mot.body),
                        _mot_prefix_clause, current_allowed, doc=lean_document, compiler_dsl=False))
-    return out + field_cost_variants(template)
+    return out + field_cost_variants(template) + further_variants(template)
 
 
-def query_body(variant: Variant, kind: str, word: str) -> dict[str, Any]:
-    """The variant's query over the fields the compiler would search for this form."""
-    fields = TEXT_FIELDS[:1] if kind == "infix" else TEXT_FIELDS
+def query_body(variant: Variant, kind: str, word: str, fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The variant's query over the fields the compiler would search for this form (``fields``
+    for a keyword form: its ``.prefix``/``.reversed`` — or ``.prefixes``/``.suffixes`` — subfield)."""
+    if fields is None:
+        fields = TEXT_FIELDS[:1] if kind == "infix" else TEXT_FIELDS
     return {"bool": {"should": [variant.clause(f, kind, word) for f in fields], "minimum_should_match": 1}}

@@ -44,7 +44,8 @@ def test_document_lands_in_backing_index_with_ecs_mapping(bootstrapped, unique_t
         assert props["client"]["properties"]["ip"]["type"] == "ip"
         assert props["client"]["properties"]["geo"]["properties"]["location"]["type"] == "geo_point"
         assert props["labels"]["properties"]["team"]["type"] == "keyword"
-        assert props["message"]["fields"]["reversed"]["analyzer"] == "lh_reversed"
+        assert props["message"]["fields"]["suffixes"]["analyzer"] == "lh_suffixes"
+        assert props["event"]["properties"]["id"] == {"type": "keyword", "index": False}  # doc values only
         settings = client.indices.get_settings(index=backing)[backing]["settings"]["index"]
         assert settings["codec"] == "best_compression"
         assert settings["mapping"]["total_fields"]["limit"] == "2000"
@@ -167,21 +168,24 @@ def test_all_definitions_cover_every_class():
 
 
 def test_wildcards_run_without_expensive_queries(bootstrapped, unique_tenant):
-    """Suffix/prefix wildcards compile to prefix lookups the template indexes, so they work when the
-    cluster forbids expensive queries (as hardened clusters do)."""
+    """Suffix/prefix wildcards compile to term lookups on the edge grams the template indexes, so
+    they work when the cluster forbids expensive queries (as hardened clusters do); so does an
+    ``id:`` query, although event.id is doc values only (a doc-values term query is not expensive)."""
     from opensearch.query import compile_query, parse
 
     client = bootstrapped
     ds = f"logs-{unique_tenant}-standard"
     docs = [("database down", "web-api"), ("codebase ready", "worker-01"), ("unrelated", "billing")]
     try:
-        for msg, svc in docs:
-            client.index(index=ds, op_type="create", body={"@timestamp": "2026-11-29T10:00:00Z", "message": msg,
-                                                           "service": {"name": svc}})
+        for i, (msg, svc) in enumerate(docs, 1):
+            client.index(index=ds, op_type="create", id=f"e-{i}", body={
+                "@timestamp": "2026-11-29T10:00:00Z", "message": msg, "service": {"name": svc},
+                "event": {"id": f"e-{i}"}})
         client.indices.refresh(index=ds)
         client.cluster.put_settings(body={"transient": {"search.allow_expensive_queries": False}})
         for q, expected in (("data*", {"database down"}), ("*base", {"database down", "codebase ready"}),
-                            ("source:web*", {"database down"}), ("source:*-01", {"codebase ready"})):
+                            ("source:web*", {"database down"}), ("source:*-01", {"codebase ready"}),
+                            ("id:e-2", {"codebase ready"}), ("id IN (e-1, e-3)", {"database down", "unrelated"})):
             res = client.search(index=ds, body={"query": compile_query(parse(q)), "size": 10})
             assert {h["_source"]["message"] for h in res["hits"]["hits"]} == expected, q
     finally:

@@ -89,3 +89,40 @@ def test_field_cost_variants_remove_one_thing_each() -> None:
     assert "index_prefixes" not in str(msg) and "reversed" in msg["fields"]
     assert "reversed" not in v["minus-text-reversed"].body["mappings"]["properties"]["message"]["fields"]
     assert v["minus-event-original"].doc({"event": {"original": "x", "id": "i"}}) == {"event": {"id": "i"}}
+
+
+def test_further_variants_change_one_thing_each() -> None:
+    from ops.bench.cost_variants import FURTHER, without_derived_copies
+
+    template = {"settings": {"index": {}}, "mappings": {
+        "dynamic_templates": [{"s": {"match_mapping_type": "string", "mapping": {"type": "keyword"}}}],
+        "properties": {
+            "message": {"type": "match_only_text", "fields": {"prefix": {"type": "text"},
+                                                              "reversed": {"type": "text"}}},
+            "event": {"properties": {"id": {"type": "keyword"}, "original": {"type": "match_only_text"}}},
+            "service": {"properties": {"name": {"type": "keyword", "fields": {
+                "prefix": {"type": "text"}, "reversed": {"type": "text"}}}}}}}}
+    v = {x.name: x for x in build_variants(template)}
+    assert set(FURTHER) <= set(v)
+    edge = v["edge-all"].body
+    assert set(edge["mappings"]["properties"]["message"]["fields"]) == {"prefixes", "suffixes"}
+    assert set(edge["mappings"]["properties"]["service"]["properties"]["name"]["fields"]) == {"prefixes", "suffixes"}
+    assert edge["settings"]["index"]["analysis"]["filter"]["lh_edge"]["max_gram"] == 19
+    assert set(v["edge-text"].body["mappings"]["properties"]["service"]["properties"]["name"]["fields"]) == {
+        "prefix", "reversed"}  # text fields only
+    assert v["event-id-dv"].body["mappings"]["properties"]["event"]["properties"]["id"] == {
+        "type": "keyword", "index": False}
+    assert query_body(v["edge-all"], "suffix", "-1", ("host.name",)) == {"bool": {"should": [
+        {"term": {"host.name.suffixes": {"value": "1-"}}}], "minimum_should_match": 1}}
+    nogram = v["minus-all-grams"].body["mappings"]["properties"]
+    assert nogram["service"]["properties"]["name"] == {"type": "keyword"}  # keyword subfields gone
+    assert not {"prefixes", "suffixes"} & set(nogram["message"].get("fields", {}))
+    nodv = v["no-keyword-dv"].body["mappings"]
+    assert nodv["properties"]["service"]["properties"]["name"].get("doc_values") is None  # kept
+    assert nodv["dynamic_templates"][-1]["s"]["mapping"]["doc_values"] is False
+    assert template["mappings"]["properties"]["event"]["properties"]["id"] == {"type": "keyword"}  # untouched
+    doc = {"message": "m", "logharbor": {"hour_of_day": 10, "pattern": {"id": "p", "template": "t"}},
+           "service": {"environment": "e"}, "labels": {"environment": "e"},
+           "url": {"path": "/a", "original": "/a"}}
+    assert without_derived_copies(doc) == {"message": "m", "logharbor": {"pattern": {"id": "p"}},
+                                           "service": {}, "labels": {"environment": "e"}, "url": {"path": "/a"}}

@@ -38,15 +38,21 @@ def test_boolean_structure_is_filter_context(q):
 
 
 def test_prefix_and_suffix_wildcards_compile_to_index_prefix_lookups(q):
-    # .prefix subfield (new backing indices) OR the field's own _index_prefix (old ones)
+    # edge-gram .prefixes (current template) OR the .prefix subfield (lean mapping of 2026-12-01)
+    # OR the field's own _index_prefix (before issue 13): each is unmapped on the other indices
     assert compile_query(q("Data*")) == {"bool": {"should": [
+        {"term": {"message.prefixes": {"value": "data"}}}, {"term": {"event.original.prefixes": {"value": "data"}}},
         {"prefix": {"message.prefix": {"value": "data"}}}, {"prefix": {"event.original.prefix": {"value": "data"}}},
         {"term": {"message._index_prefix": {"value": "data"}}},
         {"term": {"event.original._index_prefix": {"value": "data"}}}], "minimum_should_match": 1}}
     assert compile_query(q('message LIKE "time%"')) == {"bool": {"should": [
+        {"term": {"message.prefixes": {"value": "time"}}},
         {"prefix": {"message.prefix": {"value": "time"}}},
         {"term": {"message._index_prefix": {"value": "time"}}}], "minimum_should_match": 1}}
-    assert compile_query(q("*base")) == both(lambda f: {"prefix": {f + ".reversed": {"value": "esab"}}})
+    assert compile_query(q("*base")) == {"bool": {"should": [
+        {"term": {"message.suffixes": {"value": "esab"}}}, {"term": {"event.original.suffixes": {"value": "esab"}}},
+        {"prefix": {"message.reversed": {"value": "esab"}}},
+        {"prefix": {"event.original.reversed": {"value": "esab"}}}], "minimum_should_match": 1}}
 
 
 def test_field_terms(q):
@@ -79,9 +85,12 @@ def test_in_is_terms(q):
 
 def test_like(q):
     assert compile_query(q('message LIKE "%timeout%"')) == {"match_phrase": {"message": {"query": "timeout"}}}
-    assert compile_query(q('user_email LIKE "%@gmail.com"')) == {
-        "prefix": {"user.email.reversed": {"value": "moc.liamg@"}}}
-    assert compile_query(q('host LIKE "db-%"')) == {"prefix": {"host.name.prefix": {"value": "db-"}}}
+    assert compile_query(q('user_email LIKE "%@gmail.com"')) == {"bool": {"should": [
+        {"term": {"user.email.suffixes": {"value": "moc.liamg@"}}},
+        {"prefix": {"user.email.reversed": {"value": "moc.liamg@"}}}], "minimum_should_match": 1}}
+    assert compile_query(q('host LIKE "db-%"')) == {"bool": {"should": [
+        {"term": {"host.name.prefixes": {"value": "db-"}}},
+        {"prefix": {"host.name.prefix": {"value": "db-"}}}], "minimum_should_match": 1}}
 
 
 def test_exists_and_null(q):
@@ -177,6 +186,11 @@ def test_default_output_needs_no_expensive_queries_and_names_no_index(q, text):
         (field, body), = clause.items()
         assert len(body["value"]) <= 19
         assert field.endswith((".prefix", ".reversed"))
+    # and every edge-gram lookup is a term no longer than the grams (max_gram 19)
+    for clause in _find(dsl, "term"):
+        (field, body), = clause.items()
+        if field.endswith((".prefixes", ".suffixes")):
+            assert len(body["value"]) <= 19
 
 
 def _find(obj, key):

@@ -97,13 +97,13 @@ def test_prefix_wildcard_on_free_text(q):
     node = q("data*").ast
     assert isinstance(node, TextMatch) and node.mode == "prefix" and node.tokens == ("data",)
     assert node.fields == FREE
-    assert node.query_fields == ("message.prefix", "event.original.prefix")
+    assert node.query_fields == ("message.prefixes", "event.original.prefixes")
 
 
 def test_suffix_wildcard_uses_reversed_subfields(q):
     node = q("*BASE").ast
     assert node.mode == "suffix" and node.tokens == ("base",)
-    assert node.query_fields == ("message.reversed", "event.original.reversed")
+    assert node.query_fields == ("message.suffixes", "event.original.suffixes")
 
 
 def test_lone_star_matches_all(q):
@@ -185,18 +185,18 @@ def test_like_contains_on_text_is_a_phrase(q):
 
 
 def test_like_suffix_on_keyword_uses_reversed_subfield(q):
-    assert q('user_email LIKE "%@gmail.com"').ast == Suffix("user.email", "@gmail.com", "user.email.reversed", 1)
+    assert q('user_email LIKE "%@gmail.com"').ast == Suffix("user.email", "@gmail.com", "user.email.suffixes", 1)
 
 
 def test_like_prefix_and_exact_on_keyword(q):
-    assert q('source LIKE "web%"').ast == Prefix("service.name", "web", "service.name.prefix", 1)
+    assert q('source LIKE "web%"').ast == Prefix("service.name", "web", "service.name.prefixes", 1)
     assert q('source LIKE "web"').ast.values == ("web",)
     assert q(r'source LIKE "100\%"').ast.values == ("100%",)
 
 
 def test_keyword_wildcards_with_colon(q):
-    assert q("source:web*").ast == Prefix("service.name", "web", "service.name.prefix", 1)
-    assert q("host:*-01").ast == Suffix("host.name", "-01", "host.name.reversed", 1)
+    assert q("source:web*").ast == Prefix("service.name", "web", "service.name.prefixes", 1)
+    assert q("host:*-01").ast == Suffix("host.name", "-01", "host.name.suffixes", 1)
     assert q("host:*").ast == Exists("host.name", 1)
     # `=` and quotes are exact: the star is literal
     assert q("host = web*").ast.values == ("web*",)

@@ -63,9 +63,11 @@ def test_mapping_requirements_cover_the_field_specs():
                 node = node[p]["properties"]
             assert leaf in node[parts[-1]]["fields"], sub
     assert props["message"]["type"] == "match_only_text"
-    assert props["message"]["fields"]["prefix"]["index_prefixes"]["max_chars"] == 19
+    assert props["message"]["fields"]["prefixes"]["analyzer"] == "lh_prefixes"
+    # every wildcard word the parser accepts (max_prefix_chars, at most 19) is one gram
+    assert body["settings"]["analysis"]["filter"]["lh_edge"] == {"type": "edge_ngram", "min_gram": 1, "max_gram": 19}
     assert set(body["settings"]["analysis"]["analyzer"]) == {
-        "lh_reversed", "lh_keyword_exact", "lh_keyword_reversed"}
+        "lh_prefixes", "lh_suffixes", "lh_keyword_prefixes", "lh_keyword_suffixes"}
     assert mapping_requirements()["dynamic_templates"][0]["strings_as_keyword"]["mapping"]["type"] == "keyword"
 
 
@@ -75,9 +77,10 @@ def test_missing_mapping_requirements_reports_gaps():
     body = required_index_body()
     assert missing_mapping_requirements(body["mappings"]) == []
     props = body["mappings"]["properties"]
-    del props["message"]["fields"]["prefix"]["index_prefixes"]
-    del props["service"]["properties"]["name"]["fields"]["reversed"]
+    props["message"]["fields"]["prefixes"]["analyzer"] = "standard"
+    del props["service"]["properties"]["name"]["fields"]["suffixes"]
     props["http"]["properties"]["response"]["properties"]["status_code"]["type"] = "integer"  # still numeric
     props["client"]["properties"]["ip"]["type"] = "keyword"
     assert missing_mapping_requirements(body["mappings"]) == [
-        "message.prefix: needs index_prefixes", "service.name.reversed: missing", "client.ip: is keyword, want ip"]
+        "message.prefixes: needs analyzer lh_prefixes", "service.name.suffixes: missing",
+        "client.ip: is keyword, want ip"]
