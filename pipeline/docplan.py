@@ -4,7 +4,7 @@ Why (issue 13, docs/BENCHMARKS.md "Pipeline processing CPU"): walking every flat
 the vocabulary and the nesting loop cost ~20 µs per event, the largest single cost of the
 pipeline. Events of one format carry the same keys in the same order, and where no two names
 conflict every key's stored place depends on the key set alone. So the first time a key set
-recurs, :func:`plan_for` decides each key's place once — exactly as :func:`pipeline.document._canonical`
+recurs often enough, :func:`plan_for` decides each key's place once — exactly as :func:`pipeline.document._canonical`
 and the nesting of ``_general`` would, key order included — and compiles the whole document into
 one nested dict display (the fastest way CPython builds dicts, ~3× ``dict(zip())``). Each event
 then costs one ``itemgetter`` over its values, the vocabulary coercions, and that one expression.
@@ -103,21 +103,27 @@ class Plan:
         return self.make(values, tenant, source, event_id, tags)
 
 
+# Compiling costs about as much as 30-40 walks, so a key set is compiled on its COMPILE_AFTER-th
+# event: rare key sets (a format corpus, one-off JSON shapes) never pay for it.
+COMPILE_AFTER = 16
 _PLANS: dict[PlanKey, Plan | None] = {}
-_SEEN: set[PlanKey] = set()
+_SEEN: dict[PlanKey, int] = {}
+_NOT_YET: Any = object()
 
 
 def plan_for(key: PlanKey) -> Plan | None:
-    """The plan of a key set seen before (None the first time, and for key sets ``_general`` must
-    build): a stream of ever-new key sets never pays for compiling."""
-    plan = _PLANS.get(key, _SEEN)
-    if plan is not _SEEN:
-        return plan  # type: ignore[return-value]
-    if key not in _SEEN:
+    """The plan of a recurring key set (None before its COMPILE_AFTER-th event, and for key sets
+    ``_general`` must build): a stream of ever-new key sets never pays for compiling."""
+    plan = _PLANS.get(key, _NOT_YET)
+    if plan is not _NOT_YET:
+        return plan  # type: ignore[no-any-return]
+    seen = _SEEN.get(key, 0) + 1
+    if seen < COMPILE_AFTER:
         if len(_SEEN) >= MAX_PLANS:
             _SEEN.clear()
-        _SEEN.add(key)
+        _SEEN[key] = seen
         return None
+    _SEEN.pop(key, None)
     if len(_PLANS) >= MAX_PLANS:
         _PLANS.clear()
     plan = _PLANS[key] = compile_plan(*key)

@@ -243,6 +243,9 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=2000, help="docs per bulk in the direct phase")
     parser.add_argument("--rounds", type=int, default=3, help="alternating direct/pipeline rounds (median)")
     parser.add_argument("--processing-only", action="store_true", help="only the no-I/O processing rate")
+    parser.add_argument("--corpus", action="store_true",
+                        help="also the processing µs/event of the real-format corpus (tests/data/formats/, "
+                             "as ops.bench.cost prints it)")
     args = parser.parse_args()
 
     run = uuid.uuid4().hex[:8]
@@ -251,7 +254,15 @@ def main() -> None:
     print(f"python speed here: sum(range(1000)) = {python_reference_us():.1f} µs")
     chain_rate, proc_rate, docs = processing_rate(make_envelopes(direct_tenant, args.docs))
     print(f"rules chain (parse+filter+redact+enrich+route):     {chain_rate:,.0f} events/s per process")
-    print(f"processing (decode+chain+ECS document+JSON, no I/O): {proc_rate:,.0f} events/s per process")
+    print(f"processing (decode+chain+ECS document+JSON, no I/O): {proc_rate:,.0f} events/s per process "
+          f"= {1e6 / proc_rate:.1f} µs/event (CPU)")
+    if args.corpus:
+        from ops.bench.cost import corpus_envelopes, corpus_lines  # cost imports this module: import late
+
+        lines = corpus_lines()
+        _, corpus_rate, corpus_docs = processing_rate(corpus_envelopes(direct_tenant, lines))
+        print(f"processing, real-format corpus ({len(lines)} lines, {len(corpus_docs)} kept):   "
+              f"{1e6 / corpus_rate:.1f} µs/event (CPU)")
     if args.processing_only:
         return
 
