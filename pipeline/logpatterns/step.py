@@ -108,7 +108,7 @@ class PatternsStep(Step):
             message = message[: self.max_chars]
         key = (str(doc.get(ecs.TENANT) or ""), str(doc.get(ecs.SERVICE) or ""))
         miner = self.miners.get(key)
-        if miner is None or key in self.unloaded:
+        if miner is None or (self.unloaded and key in self.unloaded):
             miner = self.miner(*key)
         template = miner.add(message, self.tokens.tokens(message))
         doc[PATTERN_ID] = template.id

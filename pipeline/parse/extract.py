@@ -53,23 +53,27 @@ class ExtractStep(Step):
     def __init__(self, config: ExtractConfig) -> None:
         self.name = config.rule_name
         self.max_chars = config.max_chars
+        # Plain tuples, read per event (not the pydantic rules' attributes, issue 13).
         self.rules = [
             (
-                r,
-                re.compile(r.pattern),
+                r.format,
                 re.compile(fnmatch.translate(r.source)) if r.source else None,
+                r.field,
+                re.compile(r.pattern),
+                dict(r.add),
+                r.stop,
             )
             for r in config.rules
         ]
 
     def process(self, event: Event) -> Event:
         doc = event.doc
-        for rule, rx, source_rx in self.rules:
-            if rule.format is not None and rule.format != event.format:
+        for fmt, source_rx, field_name, rx, add, stop in self.rules:
+            if fmt is not None and fmt != event.format:
                 continue
             if source_rx is not None and not source_rx.match(event.envelope.source):
                 continue
-            value = doc.get(rule.field)
+            value = doc.get(field_name)
             if not isinstance(value, str):
                 continue
             m = rx.search(value, 0, self.max_chars)
@@ -78,7 +82,7 @@ class ExtractStep(Step):
             for key, group in m.groupdict().items():
                 if group is not None:
                     doc[key] = group
-            doc.update(rule.add)
-            if rule.stop:
+            doc.update(add)
+            if stop:
                 break
         return event
