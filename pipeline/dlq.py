@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -30,8 +31,12 @@ log = logging.getLogger(__name__)
 _INVALID_INDEX_CHARS = re.compile(r"[^a-z0-9_.+-]")
 
 
+@lru_cache(maxsize=4096)
 def safe_tenant(tenant: str) -> str:
-    """Tenants become part of index names: lowercase, no characters OpenSearch forbids."""
+    """Tenants become part of index names: lowercase, no characters OpenSearch forbids.
+
+    Cached: it runs for every stored event, and a worker sees few tenants.
+    """
     cleaned = _INVALID_INDEX_CHARS.sub("_", tenant.lower()).lstrip("_.+-")
     return cleaned or "default"
 

@@ -46,7 +46,7 @@ class Event:
             set_level(doc, env.level)
         if env.message is not None:
             doc[ecs.MESSAGE] = env.message
-        return cls(envelope=env, doc=doc)
+        return cls(env, doc)
 
     @property
     def message(self) -> str:
