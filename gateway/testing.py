@@ -108,10 +108,16 @@ def keys(os_url: str, op: str, *args: Any, **kwargs: Any) -> Any:
 class GatewayProcess:
     """``logharbor gateway`` as a subprocess on a free port, with its own env overrides."""
 
-    def __init__(self, port: int | None = None, env: dict[str, str] | None = None, workers: int = 1) -> None:
+    def __init__(
+        self, port: int | None = None, env: dict[str, str] | None = None, workers: int = 1, repo: Path | None = None
+    ) -> None:
+        """``repo``: run the gateway code of another checkout (a benchmark's "before"); default this one."""
         self.port = port or free_port()
         self.workers = workers
+        self.repo = repo or REPO
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        if repo is not None:
+            self.env["PYTHONPATH"] = str(repo)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="lh-gateway-", suffix=".log", delete=False)
 
@@ -121,7 +127,7 @@ class GatewayProcess:
 
     def start(self, timeout_s: float = 60.0) -> GatewayProcess:
         cmd = [sys.executable, "-m", "ops.cli", "gateway", "--port", str(self.port), "--workers", str(self.workers)]
-        self.proc = subprocess.Popen(cmd, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, cwd=self.repo, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

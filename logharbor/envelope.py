@@ -39,6 +39,9 @@ RAW_FORMATS: frozenset[str] = frozenset(
 )
 
 
+_EMPTY: dict[str, Any] = {}
+
+
 @dataclass(slots=True)
 class Envelope:
     """One event on its way through Kafka."""
@@ -58,8 +61,41 @@ class Envelope:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
-        """Serialise, leaving out empty members to keep records small."""
-        return orjson.dumps({k: v for k, v in self.as_dict().items() if v not in (None, {})})
+        """Serialise, leaving out empty members (None or ``{}``) to keep records small.
+
+        Written out member by member rather than filtering ``as_dict()``: the gateway calls this
+        once per event, and the generic filter (13 members, two comparisons each, a throwaway
+        dict) cost more than orjson's encoding. Same members in the same order, so the bytes are
+        identical.
+        """
+        d: dict[str, Any] = {}
+        if (v := self.id) is not None and (v.__class__ is str or v != _EMPTY):
+            d["id"] = v
+        if (v := self.tenant) is not None and (v.__class__ is str or v != _EMPTY):
+            d["tenant"] = v
+        if (v := self.source) is not None and (v.__class__ is str or v != _EMPTY):
+            d["source"] = v
+        if (v := self.received_at) is not None and (v.__class__ is str or v != _EMPTY):
+            d["received_at"] = v
+        if (v := self.key_id) is not None and (v.__class__ is str or v != _EMPTY):
+            d["key_id"] = v
+        if (v := self.timestamp) is not None and (v.__class__ is str or v != _EMPTY):
+            d["timestamp"] = v
+        if (v := self.level) is not None and (v.__class__ is str or v != _EMPTY):
+            d["level"] = v
+        if (v := self.message) is not None and (v.__class__ is str or v != _EMPTY):
+            d["message"] = v
+        if (v := self.host) is not None and (v.__class__ is str or v != _EMPTY):
+            d["host"] = v
+        if (v := self.fields) is not None and (v.__class__ is str or v != _EMPTY):
+            d["fields"] = v
+        if (v := self.raw) is not None and (v.__class__ is str or v != _EMPTY):
+            d["raw"] = v
+        if (v := self.format) is not None and (v.__class__ is str or v != _EMPTY):
+            d["format"] = v
+        if (v := self.meta) is not None and (v.__class__ is str or v != _EMPTY):
+            d["meta"] = v
+        return orjson.dumps(d)
 
     def as_dict(self) -> dict[str, Any]:
         return {

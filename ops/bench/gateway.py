@@ -10,6 +10,13 @@ For each worker count it starts ``logharbor gateway --workers N`` on a fresh top
    → p50/p99 request time.
 The load generator runs in this process on the same machine, so on a small box it competes
 with the gateway for CPU; the figures are a floor, and the output says how many CPUs there were.
+
+``--baseline DIR`` (a checkout of the code before a change, e.g. ``git worktree add --detach
+/tmp/before main``) runs only the saturation phase, ``--rounds`` times, alternating that
+checkout's gateway with this one's on the same bodies, key and topic settings, and prints the CPU
+per event of each and their ratio: a before/after from one run, which a busy box moves far less
+than two runs an hour apart. ``--stages`` prints the CPU per event of ``/ingest``'s pure steps
+(gunzip, parse, validate, envelope serialisation, Kafka record batch) without any server.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import os
 import statistics
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import aiohttp
 import orjson
@@ -118,6 +126,106 @@ def gateway_cpu_s(gw: GatewayProcess) -> float:
     return total
 
 
+def saturation_cpu(
+    workers: int, args: argparse.Namespace, key: str, bodies: list[bytes], repo: Path | None = None
+) -> dict:
+    """Saturate one fresh gateway (of ``repo``, default this checkout): events/s and CPU µs per event."""
+    kafka = KafkaSettings()
+    topic = create_topic(kafka.bootstrap, partitions=6)
+    env = {
+        "LOGHARBOR_KAFKA_RAW_TOPIC": topic,
+        "LOGHARBOR_GATEWAY_MAX_CONSUMER_LAG": "0",
+        "LOGHARBOR_GATEWAY_MAX_CONCURRENT_REQUESTS": "4096",
+    }
+    with GatewayProcess(env=env, workers=workers, repo=repo) as gw:
+        gw.wait_ready()
+        url = gw.url + "/ingest"
+        asyncio.run(saturate(url, key, bodies, args.clients, 2.0, args.batch))  # warm-up
+        cpu0, t0 = gateway_cpu_s(gw), time.perf_counter()
+        rate, statuses = asyncio.run(saturate(url, key, bodies, args.clients, args.duration, args.batch))
+        events = rate * (time.perf_counter() - t0)
+        cpu = gateway_cpu_s(gw) - cpu0
+    return {"events_per_s": rate, "gateway_cpu_us_per_event": cpu / max(events, 1) * 1e6, "statuses": statuses}
+
+
+def yardstick_us() -> float:
+    """Best of 20 timings of ``sum(range(1000))``: how slow this box's CPU is right now (quiet core < 10 µs)."""
+    best = float("inf")
+    for _ in range(20):
+        t0 = time.perf_counter()
+        sum(range(1000))
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e6
+
+
+def compare(args: argparse.Namespace, key: str, bodies: list[bytes]) -> None:
+    """Before (``--baseline`` checkout) and after (this one), interleaved, saturation CPU only."""
+    baseline = Path(args.baseline).resolve()
+    workers = int(args.workers.split(",")[0])
+    cpu: dict[str, list[float]] = {"before": [], "after": []}
+    print("| round | code | events/s | gateway CPU per event | load average | yardstick |")
+    print("|---|---|---|---|---|---|")
+    for r in range(args.rounds):
+        order = [("before", baseline), ("after", None)]
+        if r % 2:
+            order.reverse()
+        for label, repo in order:
+            res = saturation_cpu(workers, args, key, bodies, repo)
+            cpu[label].append(res["gateway_cpu_us_per_event"])
+            load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+            print(f"| {r + 1} | {label} | {res['events_per_s']:,.0f} | {res['gateway_cpu_us_per_event']:.1f} µs "
+                  f"| {load} | {yardstick_us():.1f} µs |", flush=True)
+            if set(res["statuses"]) != {202}:
+                print(f"  statuses: {res['statuses']}")
+    before, after = statistics.median(cpu["before"]), statistics.median(cpu["after"])
+    print(f"\nmedian gateway CPU per event: before {before:.1f} µs, after {after:.1f} µs "
+          f"(after/before {after / before:.2f}, {workers} worker(s), {args.clients} clients, "
+          f"{args.batch}-event gzip batches, acks=all)")
+
+
+def stages(args: argparse.Namespace, bodies: list[bytes]) -> None:
+    """CPU µs per event of the pure steps of ``POST /ingest``, cumulative, on the bench's bodies."""
+    from aiokafka.producer.message_accumulator import BatchBuilder
+
+    from gateway.decompress import CappedDecompressor, DecompressLimits
+    from gateway.retry_ids import body_digest
+    from gateway.validate import KeyContext, ValidationLimits, parse_batch, validate_batch
+
+    limits, ctx = ValidationLimits(), KeyContext(key_id="benchkey0001", tenant="bench", source="bench")
+    steps = ("gunzip", "parse", "validate", "serialise", "record batch")
+
+    def run(upto: int) -> float:
+        n = 0
+        t0 = time.process_time()
+        for _ in range(args.rounds):
+            for b in bodies:
+                dec = CappedDecompressor("gzip", DecompressLimits())
+                body = b"".join(dec.feed(b))
+                dec.finish()
+                if upto >= 1:
+                    entries = parse_batch(body, "json", limits)
+                    body_digest(ctx.key_id, body)
+                if upto >= 2:
+                    result = validate_batch(entries, ctx, limits=limits)
+                if upto >= 3:
+                    payloads = [e.to_bytes() for e in result.envelopes]
+                if upto >= 4:
+                    builder = BatchBuilder(1 << 20, 0)
+                    for p in payloads:
+                        builder.append(timestamp=None, key=b"bench", value=p)
+                    builder._build()
+                n += args.batch
+        return (time.process_time() - t0) / n * 1e6
+
+    print(f"/ingest steps, CPU µs per event ({len(bodies)} bodies x {args.rounds} rounds, best of 3; "
+          f"yardstick {yardstick_us():.1f} µs; load {os.getloadavg()[0]:.1f})")
+    prev = 0.0
+    for i, name in enumerate(steps):
+        total = min(run(i) for _ in range(3))
+        print(f"  {name:13s} {total - prev:6.2f}  (cumulative {total:6.2f})")
+        prev = total
+
+
 def run_one(workers: int, args: argparse.Namespace, key: str, bodies: list[bytes]) -> dict:
     kafka = KafkaSettings()
     topic = create_topic(kafka.bootstrap, partitions=6)
@@ -161,7 +269,14 @@ def main() -> None:
     )
     parser.add_argument("--protocols", action="store_true",
                         help="instead: /ingest vs ES _bulk vs OTLP in one gateway (ops/bench/gateway_protocols.py)")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="checkout of the code before a change: interleaved before/after saturation CPU")
+    parser.add_argument("--rounds", type=int, default=3, help="--baseline rounds (default 3); --stages repeats")
+    parser.add_argument("--stages", action="store_true", help="CPU per event of the pure /ingest steps, no server")
     args = parser.parse_args()
+    if args.stages:
+        stages(args, make_batches(200, args.batch))
+        return
     if args.protocols:
         from ops.bench.gateway_protocols import run
 
@@ -174,6 +289,9 @@ def main() -> None:
         f"gateway bench: {os.cpu_count()} CPUs, {args.clients} clients, {args.batch}-event gzip batches "
         f"(~{sum(map(len, bodies)) // len(bodies)} B each), {args.duration:g} s per phase, acks=all"
     )
+    if args.baseline:
+        compare(args, key, bodies)
+        return
     results = []
     for w in (int(x) for x in args.workers.split(",")):
         res = run_one(w, args, key, bodies)

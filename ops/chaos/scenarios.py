@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from ops.chaos.stack import ChaosStack
 
@@ -157,6 +157,111 @@ def opensearch_node_kill(stack: ChaosStack, clock: Clock) -> None:
     clock.mark("heal")
 
 
+WM = "cluster.routing.allocation.disk.watermark."
+WATERMARKS = (WM + "low", WM + "high", WM + "flood_stage")
+
+
+def _tenant_backing(client: Any, tenant: str) -> list[str]:
+    """Every backing index of the run's data streams."""
+    try:
+        streams = client.indices.get_data_stream(name=f"logs-{tenant}-*")["data_streams"]
+    except Exception:
+        return []
+    return sorted(i["index_name"] for ds in streams for i in ds["indices"])
+
+
+def _until(pred: Callable[[], bool], within_s: float, step: float = 0.5) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+def disk_watermark(stack: ChaosStack, clock: Clock) -> None:
+    """Make the run's own OpenSearch node believe its disk is full: byte watermarks (low, high and
+    flood stage) 50 GiB above its real free space, set at 5 % of the load. On its next disk check
+    (the stack's node checks every 10 s, the first time 30 s after it started) OpenSearch puts
+    ``index.blocks.read_only_allow_delete`` on every index, bulk items get 429
+    ``cluster_block_exception``, and the pipelines keep their batches, pause consumption and
+    commit nothing (``pipeline.indexer.is_flood_stage_block``); Kafka holds the backlog.
+
+    ``fault`` is marked only once the block is verified on every backing index of the run. While
+    it lasts (``--fault-seconds``, 30 by default) LogHarbor's disk monitor is run once the way its
+    scheduler would (``disk_monitor.protect``): it sees ``flood``, lifts the block from its own
+    bookkeeping indices and finds nothing to delete (a run's streams have only write indices) —
+    verified, as is that nothing was indexed during the hold. Heal: the watermarks are reset and
+    OpenSearch lifts the block itself on its next disk check once usage is under the high
+    watermark (``block-released``); if it did not within 60 s, the block is removed by hand as an
+    operator would (``block-removed-by-hand``); the same for the cluster-wide create-index block.
+    Nothing outside the run's own node is touched."""
+    from logharbor.config import OpenSearchSettings
+    from opensearch import disk_monitor, lifecycle_audit
+    from opensearch.client import sync_client
+
+    client = sync_client(OpenSearchSettings(url=stack.os_url, timeout_s=30))
+    tenant = stack.tenant
+    try:
+        assert stack.own_opensearch, "disk-watermark changes cluster settings: only on a node of the run's own"
+        lifecycle_audit.ensure_index(client)  # as in a running deployment; not creatable once "full"
+        # OpenSearch lifts its cluster-wide create-index block only once the node has left its
+        # "over the high watermark" set, which it does at most once per reroute interval (60 s by
+        # default; measured: the block lingered 70 s after the watermarks were reset). 5 s on the
+        # run's own node so the heal is observed within seconds.
+        client.cluster.put_settings(body={"persistent": {"cluster.routing.allocation.disk.reroute_interval": "5s"}})
+        clock.at(0.05)
+        rows = client.cat.allocation(format="json", bytes="b")
+        free = min(int(r["disk.avail"]) for r in rows if r.get("disk.avail"))
+        over = f"{free + 50 * 2**30}b"  # 50 GiB more free space required than the node has
+        client.cluster.put_settings(body={"persistent": dict.fromkeys(WATERMARKS, over)})
+        clock.mark("watermarks-set")
+        try:
+            def all_blocked() -> bool:
+                backing = _tenant_backing(client, tenant)
+                return bool(backing) and set(backing) <= set(disk_monitor.blocked_indices(client))
+
+            assert _until(all_blocked, 90), (
+                f"OpenSearch did not put the flood-stage block on the run's indices within 90 s "
+                f"(blocked: {disk_monitor.blocked_indices(client)})")
+            clock.mark("fault")
+            health = disk_monitor.disk_health(client)
+            assert health["state"] == "flood", f"the disk monitor sees {health['state']!r}, not 'flood'"
+            emergency = disk_monitor.protect(client)
+            clock.mark(f"emergency-{emergency.get('outcome')}")
+            assert emergency.get("outcome") == "nothing_deletable" and not emergency["deleted"], emergency
+            assert all_blocked(), "the disk monitor lifted the block from the run's data indices"
+            time.sleep(2.0)  # a bulk already past the block check when it landed may still finish
+            held_from = stored_no_refresh(client, tenant)
+            time.sleep(max(stack.fault_s if stack.fault_s is not None else 30.0, 2.0) - 2.0)
+            held_to = stored_no_refresh(client, tenant)
+            assert held_to == held_from, f"{held_to - held_from} documents indexed while the block held"
+            clock.mark("held-verified")
+        finally:
+            client.cluster.put_settings(body={"persistent": dict.fromkeys(WATERMARKS)})
+            clock.mark("heal")
+        if _until(lambda: not (set(_tenant_backing(client, tenant)) & set(disk_monitor.blocked_indices(client))),
+                  60):
+            clock.mark("block-released")
+        else:  # what an operator does when a cluster does not auto-release (older versions)
+            client.indices.put_settings(index=f"logs-{tenant}-*", body={disk_monitor.BLOCK: None})
+            clock.mark("block-removed-by-hand")
+        # while "full" OpenSearch also set its cluster-wide create-index block (no rollover, no new
+        # stream); it lifts it on a later disk check — or by hand, as above
+        if _until(lambda: not disk_monitor.create_index_blocked(client), 30):
+            clock.mark("create-index-block-released")
+        else:
+            client.cluster.put_settings(body={"persistent": {"cluster.blocks.create_index": None}})
+            clock.mark("create-index-block-removed-by-hand")
+    finally:
+        client.close()
+
+
+def stored_no_refresh(client: Any, tenant: str) -> int:
+    """Documents of the run searchable now (no refresh: a refresh is a write the block refuses)."""
+    return int(client.count(index=f"logs-{tenant}-*", ignore_unavailable=True, allow_no_indices=True)["count"])
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -171,11 +276,11 @@ SCENARIOS: dict[str, Scenario] = {
                  opensearch_pause, own_opensearch=True),
         Scenario("opensearch-node-kill", "kill -9 the data node with the run's write indices in a 3-node OpenSearch "
                  "of the run's own; restart it", opensearch_node_kill, own_opensearch=True, opensearch_nodes=3),
+        Scenario("disk-watermark", "push the run's own OpenSearch past its flood stage (byte watermarks) for 30 s "
+                 "(--fault-seconds), verify the block, restore the watermarks", disk_watermark, own_opensearch=True),
     )
 }
 
-# Named by issue 20 but not implemented yet (they need servers of the run's own): listed so
-# `logharbor chaos list` says so instead of pretending.
-PLANNED: dict[str, str] = {
-    "disk-watermark": "push the run's own node past its flood stage (byte watermarks) under load, then clear it",
-}
+# Named by issue 20 but not implemented yet: listed so `logharbor chaos list` says so instead of
+# pretending (every scenario the issue names is implemented now).
+PLANNED: dict[str, str] = {}

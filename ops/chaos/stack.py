@@ -30,12 +30,19 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def free_runner_http_port(nodes: int = 1) -> int:
-    """The first of ``nodes`` consecutive free HTTP ports the devstack's OpenSearch runner accepts
-    (it binds only up to 9299)."""
+    """``nodes`` consecutive free HTTP ports the devstack's OpenSearch runner accepts (it binds only
+    up to 9299), searched from a random start: two runs starting at once (parallel CI jobs, several
+    engineers on one box) would both see the first free port while neither JVM has bound it yet;
+    the loser's node then binds the next free port of its range, and the start-up wait polls the
+    other run's cluster at the chosen one until it times out."""
+    import random
+
     from ops.devstack.opensearch_node import RUNNER_MAX_HTTP_PORT
     from ops.devstack.process import port_in_use
 
-    for port in range(9211, RUNNER_MAX_HTTP_PORT - nodes + 2):
+    span = list(range(9211, RUNNER_MAX_HTTP_PORT - nodes + 2))
+    start = random.randrange(len(span))
+    for port in span[start:] + span[:start]:
         if not any(port_in_use(port + i) for i in range(nodes)):
             return port
     raise RuntimeError("no free HTTP ports in 9211..9299 for the chaos run's own OpenSearch")
@@ -124,6 +131,7 @@ class ChaosStack:
         self.own_opensearch = own_opensearch
         self.opensearch_nodes = opensearch_nodes
         self.opensearch_settings: Any = None
+        self.opensearch_started = False
         self.fault_s: float | None = None  # how long a timed fault lasts (--fault-seconds); None = its default
         self.want_netns = netns
         self.netns: Any = None  # ops.chaos.netns.NetNs: shipper-0 runs inside it
@@ -263,7 +271,24 @@ class ChaosStack:
             base = self.opensearch_settings.opensearch_port
             # every LogHarbor process gets every node: requests move to another when one is down
             self.os_url = ",".join(f"http://127.0.0.1:{base + i}" for i in range(n))
+        first = not self.opensearch_started
         devstack.up(self.opensearch_settings, ["opensearch"], log=lambda _msg: None)
+        self.opensearch_started = True
+        if first:
+            self.set_disk_check_interval()
+
+    def set_disk_check_interval(self) -> None:
+        """The run's own cluster checks disk usage every 10 s (OpenSearch's minimum; 30 s by
+        default), set as soon as it is up so a watermark change (disk-watermark) acts within
+        seconds under load: the interval in force is only replaced after its next check."""
+        from logharbor.config import OpenSearchSettings
+        from opensearch.client import sync_client
+
+        client = sync_client(OpenSearchSettings(url=self.os_url, timeout_s=30))
+        try:
+            client.cluster.put_settings(body={"persistent": {"cluster.info.update.interval": "10s"}})
+        finally:
+            client.close()
 
     def opensearch_node_pids(self) -> dict[str, int]:
         """Node name → pid of the run's own cluster (one JVM per node when it has several)."""

@@ -321,3 +321,35 @@ def test_pretty_printed_single_object_and_mislabelled_ndjson() -> None:
     r = run(nd(ev(message="a"), ev(message="b")), "json")  # NDJSON sent as application/json
     assert [e.message for e in r.envelopes] == ["a", "b"]
     assert [e.message for e in run(orjson.dumps(ev(message="one")), "json").envelopes] == ["one"]
+
+
+def _time_forms(d: datetime) -> list[str]:
+    from datetime import timedelta, timezone
+
+    return [
+        d.isoformat(), d.isoformat().replace("+00:00", "Z"),
+        d.isoformat(timespec="milliseconds").replace("+00:00", "Z"), d.isoformat(timespec="milliseconds"),
+        d.replace(tzinfo=None).isoformat(), d.isoformat(sep=" "), d.isoformat(timespec="seconds"),
+        d.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat(), d.strftime("%Y-%m-%dT%H:%M:%S,%fZ"),
+        d.isoformat() + " ", d.strftime("%Y%m%dT%H%M%SZ"), str(int(d.timestamp() * 1000)), d.isoformat()[:-6] + "z",
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2999, 12, 31)))
+def test_the_gateways_timestamp_fast_paths_agree_with_the_shared_rules(naive: datetime) -> None:
+    """validate.py reads fromisoformat's common forms and writes the wire form without
+    logharbor.timestamps (issue 13, CPU per event); the answer must be that module's, or the same error."""
+    from gateway.validate import ValidationLimits, _timestamp
+    from logharbor.timestamps import format_wire, parse_event_time
+
+    now = datetime(9999, 1, 1, tzinfo=UTC)  # the future-skew rule is not under test here
+    for value in _time_forms(naive.replace(tzinfo=UTC)):
+        errors: list[str] = []
+        got = _timestamp(value, now, ValidationLimits(), errors, "timestamp", True, {})
+        try:
+            want = format_wire(parse_event_time(value))
+        except ValueError as exc:
+            assert got is None and errors == [f"timestamp: {exc}"], value
+        else:
+            assert got == want and not errors, value

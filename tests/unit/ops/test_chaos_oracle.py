@@ -26,6 +26,12 @@ def test_line_format_round_trips() -> None:
 def test_scenario_table() -> None:
     assert {"gateway-kill", "pipeline-kill", "rolling-restart"} <= set(SCENARIOS)
     assert not set(SCENARIOS) & set(PLANNED)
+    # every scenario issue 20 names is implemented; the ones that change server state run only on
+    # servers of the run's own
+    named = {"kafka-leader-kill", "opensearch-node-kill", "opensearch-pause", "gateway-kill", "pipeline-kill",
+             "rolling-restart", "network-partition", "disk-watermark"}
+    assert named <= set(SCENARIOS) and not PLANNED
+    assert SCENARIOS["disk-watermark"].own_opensearch and SCENARIOS["opensearch-pause"].own_opensearch
 
 
 def test_soak_slope_per_minute() -> None:
