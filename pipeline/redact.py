@@ -138,6 +138,8 @@ API_KEY_HINTS = ("_live_", "_test_", "akia", "ghp_", "gho_", "ghu_", "ghs_", "gh
 SECRET_HINTS = ("pass", "pwd", "secret", "token", "_key", "-key", "apikey", "credential")
 _PLAIN, _SKIP, _SECRET, _CARD = 0, 1, 2, 3
 _NON_DIGITS = bytes(set(range(256)) - set(b"0123456789"))
+_ZERO_DIGITS = bytes.maketrans(b"0123456789", b"0000000000")
+GATE_CACHE_SIZE = 20_000
 
 
 @dataclass(slots=True)
@@ -155,18 +157,21 @@ class _Rule:
     confirm: re.Pattern[str] | None = None
     counter: Any = None
 
-    def wanted(self, text: str, lowered: str, digits: int, card_run: bool) -> bool:
-        """Could this rule change ``text``? (gate first, then one search of the whole text)"""
+    def gated(self, lowered: str, digits: int, card_run: bool) -> bool:
+        """The cheap gate: enough digits, a card-like run, one of the hints — none reads a digit's value."""
         if digits < self.min_digits or (self.needs_card_run and not card_run):
             return False
         hints = self.hints
         if hints is not None:
             for hint in hints:
                 if hint in lowered:
-                    break
-            else:
-                return False
-        return (self.confirm or self.rx).search(text) is not None
+                    return True
+            return False
+        return True
+
+    def wanted(self, text: str, lowered: str, digits: int, card_run: bool) -> bool:
+        """Could this rule change ``text``? (gate first, then one search of the whole text)"""
+        return self.gated(lowered, digits, card_run) and (self.confirm or self.rx).search(text) is not None
 
     def apply(self, text: str) -> str:
         hits = 0
@@ -239,6 +244,9 @@ class RedactStep(Step):
         for rule in rules:
             rule.counter = metrics.REDACTED.labels(rule.name)
         self.rules = rules
+        # The gate memo needs hints without ASCII digits (a custom secret word may hold one).
+        digit_hints = any(c in "0123456789" for rule in rules for hint in rule.hints or () for c in hint)
+        self._gate_cache: dict[bytes, tuple[_Rule, ...]] | None = None if digit_hints else {}
         self.secrets = config.secrets
         self.cards = config.cards
         self._name_is_secret: dict[str, bool] = {}
@@ -249,9 +257,32 @@ class RedactStep(Step):
         self._card_field = metrics.REDACTED.labels("card_keyed")
 
     def _active(self, text: str) -> list[_Rule]:
+        """The rules that can change ``text``: their cheap gates, then one search each.
+
+        The gates read no digit's value (digit counts, card-like runs, hints without digits), so
+        texts that differ only in their digits pass the same gates — a line template with new
+        numbers. They are memoised per digit skeleton (one C-level ``translate``), which spares
+        the ~25 substring scans of a clean line (≈ 3 µs of the ≈ 7 µs this step cost, issue 13);
+        the searches, which do read digits, still run on the text itself.
+        """
+        if self._gate_cache is None:
+            gated = self._gated(text)
+        else:
+            key = text.encode("utf-8", "surrogatepass").translate(_ZERO_DIGITS)
+            gated = self._gate_cache.get(key)
+            if gated is None:
+                gated = self._gated(text)
+                if len(self._gate_cache) >= GATE_CACHE_SIZE:
+                    self._gate_cache.clear()
+                self._gate_cache[key] = gated
+        if not gated:
+            return []
+        return [rule for rule in gated if (rule.confirm or rule.rx).search(text) is not None]
+
+    def _gated(self, text: str) -> tuple[_Rule, ...]:
         lowered = text.lower()
         digits, card_run = _digit_shape(text)
-        return [rule for rule in self.rules if rule.wanted(text, lowered, digits, card_run)]
+        return tuple(rule for rule in self.rules if rule.gated(lowered, digits, card_run))
 
     def _classify(self, key: str) -> int:
         if key in SKIP_FIELDS:

@@ -65,8 +65,34 @@ class RouteStep(Step):
             )
             for r in config.rules
         ]
+        # Without field rules the class depends only on (level, source, service, meta flags):
+        # memoised, because those repeat in every batch (~1.3 µs of globs per event, issue 13).
+        self._flags = tuple(dict.fromkeys(r.meta_flag for r in config.rules if r.meta_flag is not None))
+        self._memo: dict[tuple[Any, ...], str] | None = (
+            None if any(r.field is not None for r in config.rules) else {}
+        )
 
     def classify(self, event: Event) -> str:
+        memo = self._memo
+        if memo is None:
+            return self._classify(event)
+        doc = event.doc
+        env = event.envelope
+        meta = env.meta
+        key = (doc.get(ecs.LEVEL), env.source, str(doc.get(ecs.SERVICE, "")),
+               *[bool(meta.get(f)) for f in self._flags])
+        try:
+            found = memo.get(key)
+        except TypeError:  # an unhashable level or service value: decide it directly
+            return self._classify(event)
+        if found is None:
+            found = self._classify(event)
+            if len(memo) >= 10_000:
+                memo.clear()
+            memo[key] = found
+        return found
+
+    def _classify(self, event: Event) -> str:
         doc = event.doc
         level = doc.get(ecs.LEVEL)
         for rule, levels, sources in self.rules:

@@ -85,7 +85,7 @@ def parse_timestamp(value: object, tz: tzinfo = UTC) -> datetime | None:
             dt = value
         elif isinstance(value, bool):
             return None
-        elif isinstance(value, int | float):
+        elif isinstance(value, (int, float)):
             return _epoch(float(value))
         elif isinstance(value, str):
             text = value.strip()

@@ -716,6 +716,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C (or kill -INT) stops and cleans up even when started from a script, which leaves
+    # SIGINT ignored in background jobs
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     bench = ScalingBench(args)
     try:
         summary = bench.run()

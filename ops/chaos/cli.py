@@ -27,7 +27,7 @@ def register(subparsers: Any) -> None:
     run.add_argument("--seconds", type=float, default=30.0, help="load duration (default 30)")
     run.add_argument("--drain", type=float, default=120.0, help="most seconds to wait for the drain (default 120)")
     run.add_argument("--fault-seconds", type=float, default=None,
-                     help="how long a timed fault lasts (opensearch-pause: default 60)")
+                     help="how long a timed fault lasts (opensearch-pause: default 60; disk-watermark: hold, 30)")
     run.add_argument("--json", action="store_true", help="print only the JSON summary")
     soak = sub.add_parser("soak", help="steady load, no fault: RSS and open files of every process, with slopes")
     soak.add_argument("--minutes", type=float, default=30.0, help="load duration (default 30)")

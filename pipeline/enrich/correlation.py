@@ -55,6 +55,7 @@ for _target, _names in (
     for _name in _names:
         ALIASES[_name] = _target
 
+_ALIAS_NAMES = frozenset(ALIASES)
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?P<trace>[0-9a-f]{32})-(?P<span>[0-9a-f]{16})-[0-9a-f]{2}$")
 IN_MESSAGE = re.compile(
     r"(?i)\b(?P<key>trace[_-]?id|span[_-]?id|request[_-]?id|req[_-]?id|correlation[_-]?id|"
@@ -88,7 +89,8 @@ class CorrelationStep(Step):
 
     def process(self, event: Event) -> Event:
         doc = event.doc
-        for name in [k for k in doc if k in ALIASES]:
+        # Most events carry none of the spellings: one C-level pass decides (issue 13).
+        for name in () if _ALIAS_NAMES.isdisjoint(doc) else [k for k in doc if k in ALIASES]:
             value = doc.pop(name)
             if value is not None and value != "":
                 doc.setdefault(ALIASES[name], value if isinstance(value, str) else str(value))

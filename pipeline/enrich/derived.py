@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import re
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -44,7 +44,7 @@ def duration_ms(field: str, value: object) -> float | None:
     """Milliseconds for a duration value; a bare number is ms unless the field says seconds."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
+    if isinstance(value, (int, float)):
         number, unit = float(value), None
     elif isinstance(value, str):
         m = _DURATION_TEXT.match(value)
@@ -87,31 +87,43 @@ class DerivedStep(Step):
         self.tz = tz
         self.start, self.end = config.business_hours
         self.days = frozenset(config.business_days)
+        # Read per event: plain attributes, not the pydantic model's (issue 13).
+        self.slow_ms = config.slow_threshold_ms
+        self.duration_fields = tuple(config.duration_fields)
+        self._any_duration = frozenset(self.duration_fields)
+        self._clock: dict[datetime, tuple[int, int, bool]] = {}  # a burst shares its seconds
 
     def process(self, event: Event) -> Event:
         doc = event.doc
-        if "event.duration_ms" not in doc or not isinstance(doc["event.duration_ms"], int | float):
+        given = doc.get("event.duration_ms")
+        if not isinstance(given, (int, float)):
             ms = None
-            if isinstance(doc.get(ecs.DURATION), int | float) and not isinstance(doc[ecs.DURATION], bool):
-                ms = doc[ecs.DURATION] / 1e6  # ECS event.duration is nanoseconds
-            else:
-                for name in self.cfg.duration_fields:
+            nanos = doc.get(ecs.DURATION)
+            if isinstance(nanos, (int, float)) and nanos.__class__ is not bool:
+                ms = nanos / 1e6  # ECS event.duration is nanoseconds
+            elif not self._any_duration.isdisjoint(doc):
+                for name in self.duration_fields:
                     if name in doc:
                         ms = duration_ms(name, doc[name])
                         if ms is not None:
                             break
         else:
-            ms = float(doc["event.duration_ms"])
+            ms = float(given)
         if ms is not None:
             doc["event.duration_ms"] = ms
             doc[ecs.DURATION] = int(ms * 1e6)
-            doc["event.duration_category"] = "slow" if ms >= self.cfg.slow_threshold_ms else "normal"
+            doc["event.duration_category"] = "slow" if ms >= self.slow_ms else "normal"
         status = doc.get(ecs.STATUS_CODE)
         doc["event.is_error"] = doc.get(ecs.LEVEL) in ("ERROR", "FATAL") or (isinstance(status, int) and status >= 500)
-        if event.ts is not None:
-            local = event.ts.astimezone(self.tz)
-            dow = local.isoweekday()
-            doc["event.hour_of_day"] = local.hour
-            doc["event.day_of_week"] = dow
-            doc["event.business_hours"] = dow in self.days and self.start <= local.hour < self.end
+        ts = event.ts
+        if ts is not None:
+            clock = self._clock.get(ts)
+            if clock is None:
+                local = ts.astimezone(self.tz)
+                dow = local.isoweekday()
+                clock = (local.hour, dow, dow in self.days and self.start <= local.hour < self.end)
+                if len(self._clock) >= 4096:
+                    self._clock.clear()
+                self._clock[ts] = clock
+            doc["event.hour_of_day"], doc["event.day_of_week"], doc["event.business_hours"] = clock
         return event

@@ -66,6 +66,7 @@ class PatternsStep(Step):
         self.client = client
         self.writer: pattern_store.StoreWriter | None = None
         self.last_flush = time.monotonic()
+        self.max_chars = config.max_message_chars  # read per event: a plain attribute (issue 13)
         if config.store and client is None:
             from opensearch.client import sync_client
 
@@ -103,11 +104,13 @@ class PatternsStep(Step):
         message = doc.get(ecs.MESSAGE)
         if not isinstance(message, str) or not message:
             return event
-        if len(message) > self.cfg.max_message_chars:
-            message = message[: self.cfg.max_message_chars]
-        tenant = doc.get(ecs.TENANT) or ""
-        service = doc.get(ecs.SERVICE) or ""
-        template = self.miner(str(tenant), str(service)).add(message, self.tokens.tokens(message))
+        if len(message) > self.max_chars:
+            message = message[: self.max_chars]
+        key = (str(doc.get(ecs.TENANT) or ""), str(doc.get(ecs.SERVICE) or ""))
+        miner = self.miners.get(key)
+        if miner is None or key in self.unloaded:
+            miner = self.miner(*key)
+        template = miner.add(message, self.tokens.tokens(message))
         doc[PATTERN_ID] = template.id
         doc[PATTERN_TEMPLATE] = template.text
         return event

@@ -27,14 +27,13 @@ def parse(line: str) -> dict[str, Any] | None:
     m = ACCESS_RE.match(line)
     if m is None:
         return None
-    ts = parse_clf(m["ts"])
+    ip, _, user, ts_text, request, status, size, referrer, agent, rest = m.groups()  # one C call
+    ts = parse_clf(ts_text)
     if ts is None:
         return None
-    out: dict[str, Any] = {ecs.CLIENT_IP: m["ip"], ecs.TIMESTAMP: ts}
-    user = m["user"]
+    out: dict[str, Any] = {ecs.CLIENT_IP: ip, ecs.TIMESTAMP: ts}
     if user and user != "-":
         out["user.name"] = user
-    request = m["request"]
     parts = request.split(" ")
     if len(parts) == 3:
         method, target, protocol = parts
@@ -50,20 +49,17 @@ def parse(line: str) -> dict[str, Any] | None:
             out["network.protocol"] = protocol
     elif request and request != "-":
         out["url.original"] = request
-    status = m["status"]
     if status != "-":
         code = int(status)
         out[ecs.STATUS_CODE] = code
         out[ecs.LEVEL] = "ERROR" if code >= 500 else "WARN" if code >= 400 else "INFO"
-    if m["bytes"] != "-":
-        out["http.response.body.bytes"] = int(m["bytes"])
-    referrer = m["referrer"]
+    if size != "-":
+        out["http.response.body.bytes"] = int(size)
     if referrer and referrer != "-":
         out["http.request.referrer"] = referrer
-    agent = m["agent"]
     if agent and agent != "-":
         out["user_agent.original"] = agent
-    rest = m["rest"].strip()
+    rest = rest.strip()
     if rest:
         _trailing(rest, out)
     out[ecs.MESSAGE] = line

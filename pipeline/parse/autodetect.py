@@ -39,6 +39,10 @@ _SHAPE = str.maketrans(
 )
 
 
+def _legacy(fn: Callable[[str], Fields | None]) -> Callable[[str, tzinfo, datetime | None], Fields | None]:
+    return lambda line, tz, now: fn(line)
+
+
 def shape(line: str) -> str:
     """The header shape of a line: digits → 9, letters → a / A, punctuation and spaces kept."""
     return line[:SHAPE_CHARS].translate(_SHAPE)
@@ -54,28 +58,31 @@ class Detector:
         self._cache: OrderedDict[tuple[str, str, str] | str, list[str]] = OrderedDict()
         self.hits = 0
         self.misses = 0
+        # name → parse(line, tz, now), decided once: the cache hit path is one dict lookup and
+        # one call (issue 13). A family shadows a code parser of its name, as in the walk.
+        self._parsers: dict[str, Callable[[str, tzinfo, datetime | None], Fields | None]] = {
+            fallback.NAME: fallback.parse,
+            **{name: _legacy(fn) for name, fn in LEGACY_BY_NAME.items()},
+            **{name: fam.parse for name, fam in library.families.items()},
+        }
 
     def parse_as(self, name: str, line: str, tz: tzinfo, now: datetime | None = None) -> Fields | None:
         """Fields of ``line`` in family/format ``name`` only, or None."""
-        fam = self.library.get(name)
-        if fam is not None:
-            return fam.parse(line, tz, now)
-        legacy = LEGACY_BY_NAME.get(name)
-        if legacy is not None:
-            return legacy(line)
-        if name == fallback.NAME:
-            return fallback.parse(line, tz, now)
-        return None
+        parse = self._parsers.get(name)
+        return None if parse is None else parse(line, tz, now)
 
     def detect(
         self, line: str, key: tuple[str, str] | None = None, tz: tzinfo = UTC, now: datetime | None = None
     ) -> tuple[str, Fields] | None:
         """(family, fields) for ``line``, trying the families recently seen for ``key`` first."""
-        ckey = (key[0], key[1], shape(line)) if key is not None else shape(line)
+        head = line[:SHAPE_CHARS].translate(_SHAPE)
+        ckey = (key[0], key[1], head) if key is not None else head
         recent = self._cache.get(ckey)
         if recent is not None:
+            parsers = self._parsers
             for name in recent:
-                out = self.parse_as(name, line, tz, now)
+                parse = parsers.get(name)
+                out = None if parse is None else parse(line, tz, now)
                 if out is not None:
                     self.hits += 1
                     return name, out

@@ -182,7 +182,7 @@ class Family:
         for key in self.fields:
             value = _dig(obj, key)
             if value is not None:
-                groups[key] = value if isinstance(value, str | int | float | bool) else orjson.dumps(value).decode()
+                groups[key] = value if isinstance(value, (str, int, float, bool)) else orjson.dumps(value).decode()
         groups["_obj"] = obj
         return self._build(groups, self.ts_layout, tz, now)
 

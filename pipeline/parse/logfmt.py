@@ -11,7 +11,8 @@ from typing import Any
 
 from pipeline.parse.json_lines import normalise
 
-PAIR_RE = re.compile(r'([^\s="]++)(?:=("[^"\\]*+(?:\\.[^"\\]*+)*+"|[^\s"]*+))?+\s*+')
+# One pair, for findall (in C): (the whole pair, key, "=value" or "" for a bare flag).
+PAIR_RE = re.compile(r'(([^\s="]++)((?:=(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"|[^\s"]*+))?+)\s*+)')
 
 
 def parse(line: str) -> dict[str, Any] | None:
@@ -19,22 +20,22 @@ def parse(line: str) -> dict[str, Any] | None:
     if "=" not in line:
         return None
     text = line.strip()
+    found = PAIR_RE.findall(text)
+    # Matches never overlap, so they cover the line (no text between or around pairs) exactly
+    # when their lengths add up to it: one sum instead of a position check per pair.
+    if sum(len(whole) for whole, _, _ in found) != len(text):
+        return None
     pairs: dict[str, Any] = {}
-    covered, with_value = 0, 0
-    for m in PAIR_RE.finditer(text):
-        if m.start() != covered:
-            return None  # something between pairs that is not a pair: not logfmt
-        covered = m.end()
-        key, value = m.group(1), m.group(2)
-        if value is None:
+    with_value = 0
+    for _, key, value in found:
+        if not value:
             pairs[key] = True
             continue
         with_value += 1
+        value = value[1:]
         if value.startswith('"'):
             value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
         pairs[key] = value
-    if covered != len(text):
-        return None
     # Mostly pairs: at least two, and bare words a minority.
     if with_value < 2 or with_value * 2 < len(pairs):
         return None

@@ -111,6 +111,7 @@ class ParseStep(Step):
         # The format library (built-in families + pipeline.formats_path), detection cached per
         # (tenant, source); see pipeline/parse/library.py and docs/PIPELINE.md "Log formats".
         self.detector = Detector(load_library(settings.formats_path))
+        self._zones_by_source: dict[str, tzinfo] = {}
         self._parsed: dict[str, int] = {}
         self._failures: dict[str, int] = {}
 
@@ -134,10 +135,25 @@ class ParseStep(Step):
         name = self.zones.get(source)
         return zone(name) if name else self.default_zone
 
+    def _source_zone(self, source: str) -> tzinfo:
+        """``zone_for`` of a source that declares no zone, memoised (read for every event)."""
+        found = self._zones_by_source.get(source)
+        if found is None:
+            found = self.zone_for(source)
+            if len(self._zones_by_source) >= 10_000:
+                self._zones_by_source.clear()
+            self._zones_by_source[source] = found
+        return found
+
     def process(self, event: Event) -> Event:
         env = event.envelope
-        tz = self.zone_for(env.source, env.meta, event.doc.get("event.timezone"))
         doc = event.doc
+        declared = doc.get("event.timezone")
+        meta = env.meta
+        if declared or (meta and "timezone" in meta):
+            tz = self.zone_for(env.source, meta, declared)
+        else:
+            tz = self._source_zone(env.source)
         line = env.raw
         parsed_ts: object = None
         if line is not None:
@@ -145,12 +161,15 @@ class ParseStep(Step):
             hint = env.format or "auto"
             if hint == "auto":
                 hint = self.formats.get(env.source) or self.default_format
-            fmt = hint if hint in _ALIASES else hint_family(hint)  # nginx_error is stored as nginx-error
             fields = None
-            if hint == "text":  # declared unstructured: nothing to parse, nothing failed
-                fields = {}
-            elif hint != "auto":
-                fields = self.detector.parse_as(hint_family(hint), line, tz)
+            if hint == "auto":
+                fmt = hint
+            else:
+                fmt = hint if hint in _ALIASES else hint_family(hint)  # nginx_error is stored as nginx-error
+                if hint == "text":  # declared unstructured: nothing to parse, nothing failed
+                    fields = {}
+                else:
+                    fields = self.detector.parse_as(hint_family(hint), line, tz)
             if fields is None and hint != "text":
                 found = self.detector.detect(line, (env.tenant, env.source), tz)
                 if found is not None:

@@ -135,7 +135,7 @@ def fold(observations: Iterable[Observation], rules: AggregationRules) -> dict[t
         duration = f.get(dur_field)
         if duration is None and dur_head is not None and type(f.get(dur_head)) is dict:
             duration = flat_get(f, dur_field)  # a nested document (the pipeline's are flat)
-        if duration is not None and isinstance(duration, int | float) and not isinstance(duration, bool):
+        if duration is not None and isinstance(duration, (int, float)) and not isinstance(duration, bool):
             g[1].append(float(duration))
         present = False
         for name, head in uniq_heads:

@@ -85,3 +85,17 @@ def test_extra_patterns_emails() -> None:
 def test_toggles() -> None:
     step = RedactStep(RedactConfig(cards=False, secrets=False))
     assert step.redact_text("password=x card=4532-1111-2222-3333") == "password=x card=4532-1111-2222-3333"
+
+
+def test_gate_memo_per_digit_skeleton_still_reads_each_lines_digits(redactor: RedactStep) -> None:
+    # Same skeleton (only digits differ): the memoised gate lets both through, the search and
+    # Luhn still decide per line — a card is masked, a near-miss or an epoch survives.
+    lines = ["paid 4111 1111 1111 1111 ok", "paid 4111 1111 1111 1112 ok", "paid 1111 1111 1111 1111 ok",
+             "paid 4111 1111 1111 1111 ok"]
+    assert [redactor.redact_text(x) for x in lines] == [
+        "paid **** **** **** 1111 ok", lines[1], lines[2], "paid **** **** **** 1111 ok"]
+    assert len(redactor._gate_cache or {}) >= 1
+    # A secret word holding a digit would be hidden by the skeleton: no memo then.
+    digit_word = RedactStep(RedactConfig(secret_words=["pin2"]))
+    assert digit_word._gate_cache is None
+    assert digit_word.redact_text("pin2=1234 pin3=5678") == "pin2=[REDACTED] pin3=5678"

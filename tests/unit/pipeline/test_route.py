@@ -38,3 +38,19 @@ def test_route_rules_configurable() -> None:
 def test_route_unknown_class_fails_at_build() -> None:
     with pytest.raises(ConfigError, match="unknown retention class 'forever'"):
         RouteConfig(default_class="forever").build(None)  # type: ignore[arg-type]
+
+
+def test_memoised_routes_follow_level_source_and_meta_flag() -> None:
+    # One step, the inputs interleaved: the memo must never hand one event's class to another.
+    step = RouteStep(RouteConfig())
+    cases = [("INFO", "api", {}, "standard"), ("INFO", "api", {"audit": True}, "audit"),
+             ("ERROR", "api", {}, "errors"), ("INFO", "db-audit", {}, "audit"), ("INFO", "api", {}, "standard"),
+             ("INFO", "api", {"audit": 0}, "standard")]
+    for level, source, meta, expected in cases * 2:
+        ev = make_event(None, message="m", level=level, source=source, meta=meta)
+        assert step.process(ev).retention_class == expected
+    ev = make_event(None, message="m", level="INFO", source="api")
+    ev.doc["service.name"] = "x-audit"  # a step renamed the service: its glob still decides
+    assert step.process(ev).retention_class == "audit"
+    # A field rule reads any value of the event: no memo.
+    assert RouteStep(RouteConfig(rules=[{"retention_class": "audit", "field": "a", "equals": 1}]))._memo is None
