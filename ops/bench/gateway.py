@@ -27,7 +27,7 @@ import gzip
 import os
 import statistics
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -38,13 +38,22 @@ from gateway.testing import GatewayProcess, create_topic, keys
 from logharbor.config import KafkaSettings, OpenSearchSettings
 
 
-def make_batches(n_batches: int, per_batch: int) -> list[bytes]:
-    ts = datetime.now(UTC).isoformat()
+def make_batches(n_batches: int, per_batch: int, distinct_times: bool = False) -> list[bytes]:
+    """100-event gzip bodies; every event stamped with one time, or (``distinct_times``) each with its
+    own millisecond in the shipper's form, so no two events of a batch share a timestamp string."""
+    now = datetime.now(UTC)
+    ts = now.isoformat()
+
+    def stamp(n: int) -> str:
+        if not distinct_times:
+            return ts
+        return (now - timedelta(milliseconds=n)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
     out = []
     for b in range(n_batches):
         events = [
             {
-                "timestamp": ts,
+                "timestamp": stamp(b * per_batch + i),
                 "level": "info",
                 "host": "bench-host",
                 "message": f"GET /api/items/{b * per_batch + i} 200 {i % 97} ms user={i % 13}",
@@ -281,9 +290,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="--baseline rounds (default 3); --stages: best of this many timings")
     parser.add_argument("--stages", action="store_true", help="CPU per event of the pure /ingest steps, no server")
+    parser.add_argument("--distinct-times", action="store_true",
+                        help="each event its own millisecond timestamp (default: one timestamp for all)")
     args = parser.parse_args()
     if args.stages:
-        stages(args, make_batches(200, args.batch))
+        stages(args, make_batches(200, args.batch, args.distinct_times))
         return
     if args.protocols:
         from ops.bench.gateway_protocols import run
@@ -292,10 +303,11 @@ def main() -> None:
         return
     os_settings = OpenSearchSettings()
     key, _ = keys(os_settings.url, "create", tenant="bench", source="bench", scopes=["ingest"], rate=1e9, burst=1e9)
-    bodies = make_batches(200, args.batch)
+    bodies = make_batches(200, args.batch, args.distinct_times)
     print(
         f"gateway bench: {os.cpu_count()} CPUs, {args.clients} clients, {args.batch}-event gzip batches "
         f"(~{sum(map(len, bodies)) // len(bodies)} B each), {args.duration:g} s per phase, acks=all"
+        + (", a timestamp per event" if args.distinct_times else "")
     )
     if args.baseline:
         compare(args, key, bodies)
