@@ -22,7 +22,8 @@ is unmapped — OpenSearch rewrites the clause to match_none — on the other ge
 an expensive query anywhere):
 
 1. before issue 13: text fields ``text`` with ``index_prefixes`` on the field itself — ``x*`` is a
-   term on ``<field>._index_prefix`` (the field OpenSearch builds for them); keyword fields with
+   term on ``<field>._index_prefix`` (the field OpenSearch builds for them), ``*x`` ``prefix`` on
+   the ``.reversed`` twin (``index_prefixes`` too); keyword fields with
    ``.prefix``/``.reversed`` text subfields carrying ``index_prefixes``;
 2. the lean mapping (2026-12-01): text fields ``match_only_text`` (which refuses
    ``index_prefixes``) with docs-only ``.prefix``/``.reversed`` subfields carrying them — ``x*`` is
