@@ -7,7 +7,8 @@ single-process ``logharbor pipeline`` processes share it as one consumer group a
 the run's own tenant. The runner acts as their supervisor: scenarios kill, stop and restart
 them through :class:`Proc`. Servers (OpenSearch, Kafka) are the ones configured
 (``LOGHARBOR_OPENSEARCH_URL``, ``LOGHARBOR_KAFKA_BOOTSTRAP``); nothing here touches them beyond
-the run's own topics, key and data streams, which :meth:`ChaosStack.close` deletes.
+the run's own topics, keys (one per shipper) and data streams, which :meth:`ChaosStack.close`
+deletes.
 """
 
 from __future__ import annotations
@@ -57,6 +58,18 @@ def free_port_run(n: int) -> int:
         if base + n < 65535 and not any(port_in_use(base + i) for i in range(n)):
             return base
     raise RuntimeError(f"no run of {n} free ports")
+
+
+def source_for_partition(prefix: str, partition: int, partitions: int) -> str:
+    """``prefix-N`` with the smallest N whose Kafka key lands on ``partition`` of ``partitions``
+    (the partitioner the gateway uses: murmur2 of the key, as aiokafka's and Java's default)."""
+    from aiokafka.partitioner import murmur2
+
+    for n in range(10_000):
+        source = f"{prefix}-{n}"
+        if (murmur2(source.encode()) & 0x7FFFFFFF) % partitions == partition:
+            return source
+    raise RuntimeError(f"no source for partition {partition} of {partitions}")
 
 
 class Proc:
@@ -148,7 +161,8 @@ class ChaosStack:
         self.pipelines: list[Proc] = []
         self.shippers: list[Proc] = []
         self.files: list[Path] = []
-        self.key_id: str | None = None
+        self.key_id: str | None = None  # shipper-0's key (kept for callers of one key)
+        self.key_ids: list[str | None] = []  # every shipper's key
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
@@ -191,9 +205,19 @@ class ChaosStack:
         create_topic(self.bootstrap, self.raw, self.partitions)
         create_topic(self.bootstrap, self.processed, 1)
         create_topic(self.bootstrap, self.dlq, 1)
-        key, record = keys(self.os_url, "create", tenant=self.tenant, source="chaos", scopes=["ingest"],
-                      description="logharbor chaos run " + self.run_id)
-        self.key_id = getattr(record, "key_id", None) or getattr(record, "id", None)
+        # one key per shipper, each with a source of its own: the gateway keys every Kafka record by
+        # its key's source, so one shared key put every line on one raw partition and only one of
+        # the two pipelines ever worked (the other stood by). The sources are chosen to land on the
+        # first and the last partition, which every assignor gives to different members of a
+        # two-member group (range: 0-1 | 2-3, round robin: 0,2 | 1,3).
+        api_keys = []
+        for i, partition in enumerate((0, self.partitions - 1)):
+            key, record = keys(self.os_url, "create", tenant=self.tenant,
+                               source=source_for_partition(f"chaos-{i}", partition, self.partitions),
+                               scopes=["ingest"], description=f"logharbor chaos run {self.run_id} shipper-{i}")
+            api_keys.append(key)
+            self.key_ids.append(getattr(record, "key_id", None) or getattr(record, "id", None))
+        self.key_id = self.key_ids[0]
         py = [sys.executable, "-m", "ops.cli"]
         for i in range(2):
             port = free_port()
@@ -214,7 +238,7 @@ class ChaosStack:
             path.touch()
             self.files.append(path)
             cfg = {
-                "gateway": {"urls": urls[i:] + urls[:i], "api_key": key, "timeout_s": 5, "probe_interval_s": 1},
+                "gateway": {"urls": urls[i:] + urls[:i], "api_key": api_keys[i], "timeout_s": 5, "probe_interval_s": 1},
                 "data_dir": str(self.workdir / f"shipper-{i}"),
                 "sources": [{"type": "file", "name": f"app-{i}", "paths": [str(path)], "format": "auto",
                              "start_at": "beginning"}],
@@ -393,9 +417,10 @@ class ChaosStack:
             with contextlib.suppress(Exception):
                 devstack.down(self.opensearch_settings, ["opensearch"], log=lambda _msg: None)
             return  # the node and its data go with the run's workdir
-        if self.key_id:
-            with contextlib.suppress(Exception):
-                keys(self.os_url, "revoke", self.key_id)
+        for key_id in self.key_ids:
+            if key_id:
+                with contextlib.suppress(Exception):
+                    keys(self.os_url, "revoke", key_id)
         from logharbor.config import OpenSearchSettings
         from opensearch.client import sync_client
 

@@ -40,3 +40,18 @@ def test_soak_slope_per_minute() -> None:
     assert slope_per_min([(0, 100.0), (30, 101.0), (60, 102.0)]) == 2.0  # +1 MB per 30 s
     assert slope_per_min([(0, 5.0), (60, 5.0), (120, 5.0)]) == 0.0
     assert slope_per_min([(0, 1.0)]) is None
+
+
+def test_shipper_sources_land_on_partitions_owned_by_different_pipelines() -> None:
+    """Each shipper's key source must put its lines on the first / last raw partition with the
+    partitioner the gateway uses, so both members of the two-pipeline group get work."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    from ops.chaos.stack import source_for_partition
+
+    partitioner = DefaultPartitioner()
+    parts = [0, 1, 2, 3]
+    for prefix, target in (("chaos-0", 0), ("chaos-1", 3)):
+        source = source_for_partition(prefix, target, 4)
+        assert source.startswith(prefix + "-")
+        assert partitioner(source.encode(), parts, parts) == target
