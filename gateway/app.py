@@ -238,7 +238,8 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
     m.bytes_decoded.observe(len(body))
 
     try:
-        entries = parse_batch(body, kind, state.validation_limits)
+        limits = state.validation_limits
+        entries = parse_batch(body, kind, limits)
     except BatchError as exc:
         return problem(exc.status, str(exc))
     digest = body_digest(record.key_id, body)
@@ -256,7 +257,7 @@ async def _ingest(request: web.Request, state: GatewayState) -> web.StreamRespon
         environment=record.environment,
         audit=bool(record.audit),
     )
-    result = await _validate_yielding(entries, key, idem, state.validation_limits)
+    result = await _validate_yielding(entries, key, idem, limits)
     m.events_rejected.inc(len(result.rejected))
     if result.rejected and (s.policy == "strict" or not result.envelopes):
         # strict: one bad entry refuses the batch; partial: a batch with no acceptable entry is a 400

@@ -199,6 +199,7 @@ class EventProducer:
         self._failures = 0
         self._retired: list[AIOKafkaProducer] = []
         self._lanes: dict[int, _Lane] = {}
+        self._partition_memo: dict[tuple[bytes, tuple[int, ...], tuple[int, ...]], int] = {}
         self._max_record = max(settings.kafka_max_batch_bytes, 2 * settings.max_entry_bytes)
 
     def _make(self) -> AIOKafkaProducer:
@@ -368,9 +369,16 @@ class EventProducer:
                 await asyncio.wait_for(self._retired.pop().stop(), 5)
 
     async def _partition(self, producer: AIOKafkaProducer, key: bytes) -> int:
-        partitions = sorted(await producer.partitions_for(self.topic))
-        available = sorted(producer.client.cluster.available_partitions_for_topic(self.topic)) or partitions
-        return int(self._partitioner(key, partitions, available))
+        partitions = tuple(sorted(await producer.partitions_for(self.topic)))
+        available = tuple(sorted(producer.client.cluster.available_partitions_for_topic(self.topic))) or partitions
+        # the partitioner's answer for a key and these partition lists (murmur2 in pure Python, per request)
+        memo = (key, partitions, available)
+        partition = self._partition_memo.get(memo)
+        if partition is None:
+            if len(self._partition_memo) >= 10_000:
+                self._partition_memo.clear()
+            partition = self._partition_memo[memo] = int(self._partitioner(key, list(partitions), list(available)))
+        return partition
 
     async def check(self, timeout_s: float = 2.0) -> bool:
         """Kafka reachable: a metadata round trip succeeds (for /ready)."""

@@ -210,6 +210,14 @@ def wait_healthy(settings: DevstackSettings, record: ProcessRecord, log=print) -
                 f"OpenSearch exited during start-up; see {dead[0].log}. Last lines:\n{tail(Path(dead[0].log))}"
             )
         health = http_json(f"{url}/_cluster/health?wait_for_status=yellow&timeout=2s", timeout=5)
+        if isinstance(health, dict) and health.get("cluster_name") not in (None, settings.cluster_name):
+            # the port answers, but for another cluster: ours could not bind it (two stacks
+            # picked one port) — waiting out the timeout against a foreign cluster helps nobody
+            raise ConfigError(
+                f"{url} answers for cluster {health['cluster_name']!r}, not {settings.cluster_name!r}: "
+                f"another OpenSearch holds the port. Stop it or pick another port "
+                f"(LOGHARBOR_DEVSTACK_OPENSEARCH_PORT); this node's log: {record.log}"
+            )
         if isinstance(health, dict) and health.get("number_of_nodes") == settings.nodes and \
                 health.get("status") in ("yellow", "green"):
             log(f"OpenSearch is {health['status']} at {url} after {time.monotonic() - started:.0f}s")
