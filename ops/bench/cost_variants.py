@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,23 +133,29 @@ def before_13_document(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def _mapping_nodes(mappings: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every dict in a mapping tree (properties, subfields, dynamic templates), depth first."""
+    stack: list[Any] = [mappings]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(v for v in node.values() if isinstance(v, dict | list))
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
 def _without_keyword_wildcards(mappings: dict[str, Any]) -> dict[str, Any]:
     """The wildcard subfields of keyword fields (``source:web*``) removed: ``.prefix``/``.reversed``
     (templates before 2026-12-02) or ``.prefixes``/``.suffixes`` (now)."""
     mappings = copy.deepcopy(mappings)
-    stack = [mappings]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            subs = node.get("fields")
-            if node.get("type") == "keyword" and isinstance(subs, dict):
-                for sub in ("prefix", "reversed", "prefixes", "suffixes"):
-                    subs.pop(sub, None)
-                if not subs:
-                    node.pop("fields")
-            stack.extend(v for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            stack.extend(node)
+    for node in list(_mapping_nodes(mappings)):
+        subs = node.get("fields")
+        if node.get("type") == "keyword" and isinstance(subs, dict):
+            for sub in ("prefix", "reversed", "prefixes", "suffixes"):
+                subs.pop(sub, None)
+            if not subs:
+                node.pop("fields")
     return mappings
 
 
@@ -251,16 +257,7 @@ def _edge_clause(fld: str, kind: str, word: str) -> dict[str, Any]:
 
 def _keyword_wildcard_nodes(mappings: dict[str, Any]) -> list[dict[str, Any]]:
     """Every keyword mapping in ``mappings`` that carries ``.prefix``/``.reversed`` subfields."""
-    out, stack = [], [mappings]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("type") == "keyword" and "prefix" in node.get("fields", {}):
-                out.append(node)
-            stack.extend(v for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            stack.extend(node)
-    return out
+    return [n for n in _mapping_nodes(mappings) if n.get("type") == "keyword" and "prefix" in n.get("fields", {})]
 
 
 def _keyword_subfields(mappings: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:

@@ -135,17 +135,22 @@ def gateway_cpu_s(gw: GatewayProcess) -> float:
     return total
 
 
-def saturation_cpu(
-    workers: int, args: argparse.Namespace, key: str, bodies: list[bytes], repo: Path | None = None
-) -> dict:
-    """Saturate one fresh gateway (of ``repo``, default this checkout): events/s and CPU µs per event."""
-    kafka = KafkaSettings()
-    topic = create_topic(kafka.bootstrap, partitions=6)
-    env = {
+def _saturation_env() -> dict[str, str]:
+    """A fresh 6-partition raw topic and a gateway that never sheds load (no lag gate, a high
+    in-flight cap): what every saturating run of this bench gives its gateway."""
+    topic = create_topic(KafkaSettings().bootstrap, partitions=6)
+    return {
         "LOGHARBOR_KAFKA_RAW_TOPIC": topic,
         "LOGHARBOR_GATEWAY_MAX_CONSUMER_LAG": "0",
         "LOGHARBOR_GATEWAY_MAX_CONCURRENT_REQUESTS": "4096",
     }
+
+
+def saturation_cpu(
+    workers: int, args: argparse.Namespace, key: str, bodies: list[bytes], repo: Path | None = None
+) -> dict:
+    """Saturate one fresh gateway (of ``repo``, default this checkout): events/s and CPU µs per event."""
+    env = _saturation_env()
     with GatewayProcess(env=env, workers=workers, repo=repo) as gw:
         gw.wait_ready()
         url = gw.url + "/ingest"
@@ -243,13 +248,7 @@ def stages(args: argparse.Namespace, bodies: list[bytes]) -> None:
 
 
 def run_one(workers: int, args: argparse.Namespace, key: str, bodies: list[bytes]) -> dict:
-    kafka = KafkaSettings()
-    topic = create_topic(kafka.bootstrap, partitions=6)
-    env = {
-        "LOGHARBOR_KAFKA_RAW_TOPIC": topic,
-        "LOGHARBOR_GATEWAY_MAX_CONSUMER_LAG": "0",
-        "LOGHARBOR_GATEWAY_MAX_CONCURRENT_REQUESTS": "4096",
-    }
+    env = _saturation_env()
     with GatewayProcess(env=env, workers=workers) as gw:
         gw.wait_ready()
         url = gw.url + "/ingest"
