@@ -2,7 +2,8 @@
 
 Rules in order, first match wins; the default rules send audit sources to ``audit``,
 ERROR/FATAL to ``errors``, DEBUG to ``debug`` and everything else to ``standard``. Classes must
-exist in ``storage.retention_days`` so every stream has a lifecycle policy.
+exist in ``storage.retention_days`` so every stream has a lifecycle policy. A class set to
+``false`` in ``storage.keep_original`` stores its events without the raw line (``event.original``).
 """
 
 from __future__ import annotations
@@ -50,12 +51,16 @@ class RouteConfig(StepConfig):
         for rule in self.rules:
             storage.check_class(rule.retention_class)
         storage.check_class(self.default_class)
-        return RouteStep(self)
+        for name in storage.keep_original:
+            storage.check_class(name)
+        return RouteStep(self, frozenset(c for c, keep in storage.keep_original.items() if not keep))
 
 
 class RouteStep(Step):
-    def __init__(self, config: RouteConfig) -> None:
+    def __init__(self, config: RouteConfig, no_original: frozenset[str] = frozenset()) -> None:
         self.name = config.rule_name
+        # classes whose events store no raw line (``storage.keep_original: {class: false}``)
+        self.no_original = no_original
         self.default = config.default_class
         self.rules = [
             (
@@ -110,5 +115,7 @@ class RouteStep(Step):
         return self.default
 
     def process(self, event: Event) -> Event:
-        event.retention_class = self.classify(event)
+        cls = event.retention_class = self.classify(event)
+        if self.no_original and cls in self.no_original:
+            event.doc.pop(ecs.RAW, None)
         return event

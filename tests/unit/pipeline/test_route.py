@@ -54,3 +54,23 @@ def test_memoised_routes_follow_level_source_and_meta_flag() -> None:
     assert step.process(ev).retention_class == "audit"
     # A field rule reads any value of the event: no memo.
     assert RouteStep(RouteConfig(rules=[{"retention_class": "audit", "field": "a", "equals": 1}]))._memo is None
+
+
+def test_keep_original_false_drops_the_raw_line_in_that_class_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGHARBOR_STORAGE_KEEP_ORIGINAL", '{"debug": false, "errors": true}')
+    step = RouteConfig().build(None)  # type: ignore[arg-type]
+    events = {}
+    for level in ("DEBUG", "ERROR", "INFO"):
+        ev = make_event(None, message="parsed part", level=level)
+        ev.doc["event.original"] = f"2026-12-02 {level} parsed part"
+        events[level] = step.process(ev)
+    assert events["DEBUG"].retention_class == "debug" and "event.original" not in events["DEBUG"].doc
+    assert events["DEBUG"].doc["message"] == "parsed part"
+    assert events["ERROR"].doc["event.original"] == "2026-12-02 ERROR parsed part"  # true: kept
+    assert events["INFO"].doc["event.original"] == "2026-12-02 INFO parsed part"  # unset: kept
+
+
+def test_keep_original_naming_an_unknown_class_fails_at_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGHARBOR_STORAGE_KEEP_ORIGINAL", '{"dbug": false}')
+    with pytest.raises(ConfigError, match="unknown retention class 'dbug'"):
+        RouteConfig().build(None)  # type: ignore[arg-type]
