@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -49,15 +50,30 @@ def free_runner_http_port(nodes: int = 1) -> int:
     raise RuntimeError("no free HTTP ports in 9211..9299 for the chaos run's own OpenSearch")
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port_run(n: int) -> int:
-    """The first of ``n`` consecutive free ports (transport ports of a multi-node cluster)."""
+    """The first of ``n`` consecutive free ports (Kafka brokers and controllers, transport ports
+    of a multi-node cluster), outside the kernel's ephemeral range.
+
+    Why outside: the servers start one after another, and the first ones' outgoing connections
+    (a broker dialling the controller quorum) take ephemeral source ports. A run inside that range
+    once lost its last port that way ("Socket server failed to bind to 127.0.0.1:54370")."""
     from ops.devstack.process import port_in_use
 
-    for _ in range(50):
-        base = free_port()
-        if base + n < 65535 and not any(port_in_use(base + i) for i in range(n)):
+    low, high = _ephemeral_range()
+    span = (20_000, low - n) if low - n > 20_000 else (high + 1, 65_535 - n)
+    for _ in range(200):
+        base = random.randint(*span)
+        if not any(port_in_use(base + i) for i in range(n)):
             return base
-    raise RuntimeError(f"no run of {n} free ports")
+    raise RuntimeError(f"no run of {n} free ports in {span[0]}..{span[1] + n}")
 
 
 def source_for_partition(prefix: str, partition: int, partitions: int) -> str:

@@ -55,3 +55,19 @@ def test_shipper_sources_land_on_partitions_owned_by_different_pipelines() -> No
         source = source_for_partition(prefix, target, 4)
         assert source.startswith(prefix + "-")
         assert partitioner(source.encode(), parts, parts) == target
+
+
+def test_port_runs_avoid_the_ephemeral_range() -> None:
+    """Servers started one after another must not find their port taken by an earlier one's
+    outgoing connection (an ephemeral source port)."""
+    import socket
+
+    from ops.chaos.stack import _ephemeral_range, free_port_run
+
+    low, high = _ephemeral_range()
+    for _ in range(20):
+        base = free_port_run(6)
+        assert not (low <= base + 5 and base <= high), (base, low, high)
+        for port in range(base, base + 6):  # and each port of the run can be bound
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
