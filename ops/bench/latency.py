@@ -61,12 +61,14 @@ async def _produce(kafka: KafkaSettings, topic: str, tenant: str, rate: float, d
 
 
 async def _sample(tenant: str, stop: asyncio.Event, seen: list[tuple[float, int]]) -> None:
+    # ``seq`` is a client name outside ECS, so the pipeline stores it as ``fields.seq`` (the field
+    # vocabulary, issue 11); sampling ``seq`` found nothing and reported every event unsearchable
     client = async_client()
     try:
         while not stop.is_set():
             try:
                 res = await client.search(index=f"logs-{tenant}-*", body={"size": 0, "aggs": {"m": {"max": {
-                    "field": "seq"}}}}, params={"ignore_unavailable": "true", "allow_no_indices": "true"})
+                    "field": "fields.seq"}}}}, params={"ignore_unavailable": "true", "allow_no_indices": "true"})
                 value = res.get("aggregations", {}).get("m", {}).get("value")
                 if value is not None:
                     seen.append((time.monotonic(), int(value)))
