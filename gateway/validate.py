@@ -6,9 +6,11 @@ An error always names the field and the limit (``"message: 40000 bytes exceeds t
 Tenant and source come from the API key, never from the body: an entry that names another
 tenant or source is rejected rather than silently rewritten.
 
-One module over 400 lines on purpose: the per-entry path (shape walk, key-owned metadata, event
-data) is inlined here because it runs for every event and is measured per event; the pieces that
-are not per-event (spellings, timestamps, tenancy) already live in ``logharbor/``.
+One module over 600 lines on purpose: issue 13's memoised fast path for the common
+``timestamp``/``level``/``message`` entry sits beside the general walk it must match, and the
+per-entry path (shape walk, key-owned metadata, event data) is inlined here because it runs for
+every event and is measured per event; the pieces that are not per-event (spellings,
+timestamps, tenancy) already live in ``logharbor/``.
 """
 
 from __future__ import annotations
