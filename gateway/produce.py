@@ -96,6 +96,30 @@ class _SealedOnDrain(BatchBuilder):
         self.close()
         super()._set_producer_state(producer_id, producer_epoch, base_sequence)
 
+    def append_from(self, key: bytes, payloads: Sequence[bytes], start: int) -> int:
+        """Append ``payloads[start:]`` until the batch is full or closed; the index of the first left out.
+
+        ``BatchBuilder.append`` per record, minus its Python layers (keyword arguments, the
+        serializer hooks this producer does not set, a check per call): the C record builder's
+        ``append`` called in one loop, which then closes a full batch as ``append`` would.
+        """
+        if self._closed:
+            return start
+        add = self._builder.append
+        offset = self._relative_offset
+        i, n = start, len(payloads)
+        while i < n:
+            if add(offset, None, key=key, value=payloads[i], headers=_NO_HEADERS) is None:
+                self.close()
+                break
+            offset += 1
+            i += 1
+        self._relative_offset = offset
+        return i
+
+
+_NO_HEADERS: list[Any] = []  # what BatchBuilder.append passes for no headers; never mutated
+
 
 class _Batch:
     """One aiokafka batch (``BatchBuilder``) that requests append to, and its delivery."""
@@ -129,15 +153,22 @@ class _Lane:
         self.open: _Batch | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def append(self, key: bytes, value: bytes) -> _Batch:
-        """Add one record; the batch it went into (a new one when the open one is full or drained)."""
+    def append_all(self, key: bytes, payloads: Sequence[bytes], parts: list[list[Any]]) -> None:
+        """Add every record, in order, to the open batch and new ones when it is full or drained;
+        ``parts`` gets [batch, how many of these records it holds] per batch used, in order."""
         batch = self.open
-        if batch is not None and batch.builder.append(timestamp=None, key=key, value=value) is not None:
-            return batch
-        batch = self._start()
-        if batch.builder.append(timestamp=None, key=key, value=value) is None:  # pragma: no cover
-            raise MessageSizeTooLargeError("record does not fit an empty batch")
-        return batch
+        i, n = 0, len(payloads)
+        while i < n:
+            fresh = batch is None
+            if batch is None:
+                batch = self._start()
+            j = batch.builder.append_from(key, payloads, i)
+            if j > i:
+                parts.append([batch, j - i])
+                i = j
+            elif fresh:  # pragma: no cover - send_all refused records larger than a batch
+                raise MessageSizeTooLargeError("record does not fit an empty batch")
+            batch = None
 
     def _start(self) -> _Batch:
         loop = asyncio.get_running_loop()
@@ -306,15 +337,7 @@ class EventProducer:
                 # partitioner is the same one aiokafka would use, and murmur2 in pure Python was
                 # a quarter of the per-event cost.
                 partition = await self._partition(producer, key)
-                lane = self._lane(producer, partition)
-                batch = None
-                for payload in payloads:
-                    b = lane.append(key, payload)
-                    if b is batch:
-                        parts[-1][1] += 1
-                    else:
-                        batch = b
-                        parts.append([b, 1])
+                self._lane(producer, partition).append_all(key, payloads, parts)
                 for b, _ in parts:  # shielded: the future is shared by every request in that batch
                     await asyncio.shield(b.delivered)
         except (KafkaError, TimeoutError, OSError) as exc:

@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from gateway.wire import WireEnvelope
 from logharbor import event_shape as shape
 from logharbor.envelope import RAW_FORMATS, Envelope
 from logharbor.ids import new_ulid, stable_id
@@ -475,6 +476,7 @@ def validate_entry(
     return _entry(entry, key, now, received_at, idempotency_key, limits, new_id, seen_times)
 
 
+_UNPLANNED: Any = object()
 _LEVEL_MEMO: dict[str, str] = {}  # level string under "level" → canonical level; bounded below
 _LEVEL_MEMO_MAX = 1024
 
@@ -613,6 +615,131 @@ def _entry(
     ), []
 
 
+# -- the common shape, decided once per key set ------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the key names alone decide for an entry: which key is the time, level, message and
+    host, and which keys are event data. Entries of one shipper repeat the same keys, so this is
+    worked out once per key set (``_plan``) and each entry then checks only its values."""
+
+    time_name: str
+    has_level: bool  # "level" present (the first level spelling): its value decides
+    host_name: str | None
+    has_fields: bool
+    data_names: tuple[str, ...]  # top-level keys that are event data, in entry order
+
+
+# key names that send an entry down the general path: owner and client metadata, ids, raw lines
+_PLAN_EXCLUDED = frozenset({"tenant", "id", "raw", *shape.SERVICE_KEYS}) | _META_INPUTS
+_OTHER_LEVEL_KEYS = frozenset(shape.LEVEL_KEYS) - {"level"}
+_PLANS: dict[tuple[str, ...], _Plan | None] = {}
+_PLANS_MAX = 4096
+_DATA_NAMES: set[str] = set()  # names under "fields" seen to be no key-owned path (nor below one)
+_DATA_NAMES_MAX = 65_536
+
+
+def _plan(names: tuple[str, ...]) -> _Plan | None:
+    """The plan for entries with these keys, or None: their shape needs the general path."""
+    keys = frozenset(names)
+    if not keys.isdisjoint(_PLAN_EXCLUDED) or "message" not in keys:
+        return None
+    time_name = next((n for n in shape.TIME_KEYS if n in keys), None)
+    if time_name is None:
+        return None
+    has_level = "level" in keys
+    if not has_level and not keys.isdisjoint(_OTHER_LEVEL_KEYS):
+        return None  # whether "severity" is a level depends on its value
+    host_name = next((n for n in shape.HOST_KEYS if n in keys), None)
+    chosen = {time_name, "level", "message", host_name}
+    data_names = tuple(n for n in names if n not in shape.ENVELOPE_KEYS and n not in chosen)
+    if any(n in _KEY_ROOTS or n.startswith(_KEY_PREFIXES) for n in data_names):
+        return None
+    return _Plan(time_name, has_level, host_name, "fields" in keys, data_names)
+
+
+def _planned(
+    entry: ParsedEntry, value: dict[str, Any], plan: _Plan, key: KeyContext, received_at: str,
+    idem: str | None, limits: ValidationLimits, new_id: Callable[[], str], seen_times: dict[str, str],
+    key_meta: dict[str, Any], now: datetime,
+) -> Envelope | None:
+    """The envelope of a valid entry of a planned shape, built as its record dict; None when any
+    check would fail or a value is not of the usual type — the caller then runs :func:`_entry`,
+    which stays the definition of every rule and error message."""
+    if entry.size > limits.max_entry_bytes:
+        return None
+    n = 0
+    try:
+        for item in value.values():
+            cls = item.__class__
+            if cls is dict or cls is list:
+                n += _leaves(item, 2, limits.max_depth)
+            else:
+                n += 1
+    except _TooDeep:
+        return None
+    if n > limits.max_fields:
+        return None
+    ts_value = value[plan.time_name]
+    timestamp = seen_times.get(ts_value) if ts_value.__class__ is str else None
+    if timestamp is None:
+        errors: list[str] = []
+        timestamp = _timestamp(ts_value, now, limits, errors, plan.time_name, True, seen_times)
+        if errors:
+            return None
+    meta = dict(key_meta) if key_meta else None
+    if plan.has_level:
+        raw_level = value["level"]
+        level = _LEVEL_MEMO.get(raw_level) if raw_level.__class__ is str else None
+        if level is None:
+            return None
+        if raw_level != level:
+            if meta is None:
+                meta = {}
+            meta["level_original"] = raw_level
+    else:
+        level = "INFO"
+    message = value["message"]
+    if message.__class__ is not str or not message.strip():
+        return None
+    if len(message) * 4 > limits.max_message_bytes and len(message.encode()) > limits.max_message_bytes:
+        return None
+    host = None
+    if plan.host_name is not None:
+        host = value[plan.host_name]
+        if host.__class__ is not str or (len(host) * 4 > MAX_HOST_BYTES and len(host.encode()) > MAX_HOST_BYTES):
+            return None
+    if plan.has_fields:
+        wrapper = value["fields"]
+        if wrapper.__class__ is not dict:
+            return None
+        if not _DATA_NAMES.issuperset(wrapper):  # one C-level pass for the names already cleared
+            for name in wrapper:
+                if name in _KEY_ROOTS or name.startswith(_KEY_PREFIXES):
+                    return None
+            if len(_DATA_NAMES) < _DATA_NAMES_MAX:
+                _DATA_NAMES.update(wrapper)
+        if plan.data_names:
+            data = {**wrapper}
+            for name in plan.data_names:
+                data[name] = value[name]  # a top-level key wins over the same name under "fields"
+        else:
+            data = wrapper  # the parsed entry's own dict: nothing else holds it
+    else:
+        data = {name: value[name] for name in plan.data_names}
+    event_id = stable_id(key.key_id, idem, entry.index) if idem else new_id()
+    record = {
+        "id": event_id, "tenant": key.tenant, "source": key.source, "received_at": received_at,
+        "key_id": key.key_id, "timestamp": timestamp, "level": level, "message": message,
+    }
+    if host is not None:
+        record["host"] = host
+    if data:
+        record["fields"] = data
+    if meta:
+        record["meta"] = meta
+    return WireEnvelope(record)
+
+
 def validate_batch(
     entries: list[ParsedEntry],
     key: KeyContext,
@@ -627,10 +754,33 @@ def validate_batch(
     new_id = UlidBatch(int(now.timestamp() * 1000))
     seen_times: dict[str, str] = {}
     result = BatchResult()
+    envelopes = result.envelopes
+    # the planned path puts the key's members into the record as they are; Envelope.to_bytes would
+    # drop a None one, so a key with a member that is not a string takes the general path
+    planning = key.key_id.__class__ is key.tenant.__class__ is key.source.__class__ is str
+    key_meta: dict[str, Any] = {}
+    if key.environment:
+        key_meta["environment"] = key.environment
+    if key.audit:
+        key_meta["audit"] = True
     for entry in entries:
+        value = entry.value
+        if planning and value.__class__ is dict and not entry.error:
+            names = tuple(value)
+            plan = _PLANS.get(names, _UNPLANNED)
+            if plan is _UNPLANNED:
+                if len(_PLANS) >= _PLANS_MAX:
+                    _PLANS.clear()
+                plan = _PLANS[names] = _plan(names)
+            if plan is not None:
+                env = _planned(entry, value, plan, key, received_at, idempotency_key, limits, new_id,
+                               seen_times, key_meta, now)
+                if env is not None:
+                    envelopes.append(env)
+                    continue
         env, errors = _entry(entry, key, now, received_at, idempotency_key, limits, new_id, seen_times)
         if env is None:
             result.rejected.append({"index": entry.index, "errors": errors})
         else:
-            result.envelopes.append(env)
+            envelopes.append(env)
     return result

@@ -209,6 +209,32 @@ async def test_a_batch_takes_no_records_once_aiokafkas_sender_drained_it() -> No
         assert builder.append(timestamp=None, key=b"k", value=b"queued, not drained") is not None
         acc._pop_batch(tp)  # what the sender's drain_by_nodes does
         assert builder.append(timestamp=None, key=b"k", value=b"too late") is None
+        assert builder.append_from(b"k", [b"too late"], 0) == 0
         assert producer._txn_manager.sequence_number(tp) == builder.record_count() == 4
     finally:
         await producer.stop()
+
+
+def test_append_from_fills_a_batch_as_append_does() -> None:
+    """The lanes' bulk append (the C builder called directly) takes the records ``append`` would, in
+    order, and closes a full batch the same way."""
+    from aiokafka.producer.message_accumulator import BatchBuilder
+    from aiokafka.record.default_records import DefaultRecordBatch
+
+    from gateway.produce import _SealedOnDrain
+
+    values = [b"value %d " % i * (i % 7 + 1) for i in range(200)]
+    one, bulk = BatchBuilder(2048, 0), BatchBuilder(2048, 0)
+    bulk.__class__ = _SealedOnDrain
+    taken = 0
+    while taken < len(values) and one.append(timestamp=None, key=b"k", value=values[taken]) is not None:
+        taken += 1
+    assert 0 < taken < len(values) and one.closed()
+    assert bulk.append_from(b"k", values, 0) == taken and bulk.closed()
+    assert bulk.append_from(b"k", values, taken) == taken  # closed: takes nothing more
+    assert bulk.record_count() == one.record_count() == taken
+
+    def records(builder: BatchBuilder) -> list[tuple[int, bytes | None, bytes | None]]:
+        return [(r.offset, r.key, r.value) for r in DefaultRecordBatch(bytes(builder._build()))]
+
+    assert records(bulk) == records(one) == [(i, b"k", v) for i, v in enumerate(values[:taken])]
