@@ -46,6 +46,8 @@ class PipelineSettings(SectionSettings):
     publish_processed: bool = True
     # Processed batches waiting for the sink (OpenSearch/Kafka) while the next one is processed.
     inflight_batches: int = Field(default=2, ge=1)
+    # Bulk requests in flight at once (pipeline/worker.py ``_sink``); batches still finish in order.
+    sink_concurrency: int = Field(default=2, ge=1)
 
     # Bulk indexing: a bulk request is cut at whichever limit is hit first.
     bulk_max_docs: int = Field(default=2000, ge=1)

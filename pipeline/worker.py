@@ -27,7 +27,7 @@ from opensearch.client import async_client
 from pipeline import metrics
 from pipeline.crashguard import CrashGuard, Marker
 from pipeline.dlq import DeadLetterSink
-from pipeline.indexer import BulkIndexer, Stopping
+from pipeline.indexer import BulkIndexer, OrjsonSerializer, Stopping
 from pipeline.offsets import OffsetTracker
 from pipeline.prepare import Prepared, dead_letter, prepare_records, processed_messages, settle_outcomes
 from pipeline.publish import BatchPublisher
@@ -86,7 +86,7 @@ class PipelineWorker:
         self.paused = False
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
-        self.client = async_client(self.os_settings)
+        self.client = async_client(self.os_settings, serializer=OrjsonSerializer())
         self.indexer = BulkIndexer(
             self.client,
             max_docs=settings.bulk_max_docs,
@@ -133,7 +133,7 @@ class PipelineWorker:
             bootstrap_servers=self.kafka.bootstrap,
             acks="all",
             enable_idempotence=True,
-            linger_ms=20,
+            linger_ms=5,  # the batch's own publish is on the way to its commit
             max_batch_size=1024 * 1024,
             max_request_size=8 * 1024 * 1024,
         )
@@ -231,13 +231,52 @@ class PipelineWorker:
             log.info("stopped during backoff; unsettled batches will be redelivered")
 
     async def _sink(self, queue: asyncio.Queue[Prepared]) -> None:
-        while True:
-            prepared = await queue.get()
-            try:
-                await self.settle(prepared)
-                await self.commit()
-            finally:
-                queue.task_done()
+        """Bulk-index up to ``sink_concurrency`` batches at once; finish them strictly in order.
+
+        One bulk at a time left OpenSearch idle while the previous batch was published to Kafka
+        and committed, and each batch waited for the whole settle of the one before it (at
+        5,000 events/s: bulks of ~80 ms in a ~130 ms cycle). Only the bulk request overlaps: the
+        rest of a batch (outcomes, DLQ, publish, aggregates, marking records done, the watermark
+        the alert evaluator reads, the commit) runs in queue order, so per-source order on the
+        processed topic and "a batch is settled before its offsets are committed" still hold.
+        """
+        bulks = asyncio.Semaphore(self.settings.sink_concurrency)  # batches between bulk start and finish
+        started: asyncio.Queue[tuple[Prepared, asyncio.Task[None]]] = asyncio.Queue()
+        running: set[asyncio.Task[None]] = set()
+
+        async def bulk(prepared: Prepared) -> None:
+            if prepared.items:
+                await self.indexer.index(prepared.items)
+
+        async def start() -> None:
+            while True:
+                prepared = await queue.get()
+                await bulks.acquire()
+                task = asyncio.create_task(bulk(prepared), name="pipeline-bulk")
+                running.add(task)
+                task.add_done_callback(running.discard)
+                started.put_nowait((prepared, task))
+
+        async def finish() -> None:
+            while True:
+                prepared, task = await started.get()
+                try:
+                    await task
+                    await self.finish(prepared)
+                    await self.commit()
+                finally:
+                    bulks.release()  # a batch counts until it is finished: the slots bound memory and commit lag
+                    queue.task_done()
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(start(), name="pipeline-sink-start")
+                group.create_task(finish(), name="pipeline-sink-finish")
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        finally:
+            for task in running:
+                task.cancel()
 
     async def drain(self) -> None:
         """Wait until every batch handed to the sink is settled (used before a rebalance commit)."""
@@ -314,6 +353,10 @@ class PipelineWorker:
         """Index, dead-letter, publish; then mark every record of the batch done."""
         if prepared.items:
             await self.indexer.index(prepared.items)
+        await self.finish(prepared)
+
+    async def finish(self, prepared: Prepared) -> None:
+        """Everything after the bulk: count outcomes, dead-letter, publish, mark the records done."""
         settled = settle_outcomes(prepared, time.time(), self.default_tenant)
         for seconds in settled.latencies:
             metrics.E2E_LATENCY.observe(seconds)
