@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from aiohttp import web
@@ -46,7 +47,8 @@ class GatewayState:
     ready_cache: tuple[float, bool, dict[str, str]] = field(default=(0.0, False, {}))
     retry_ids: PartialWriteMemo = field(default_factory=PartialWriteMemo)
 
-    @property
+    # built once: read per request, and the settings of a running app do not change
+    @cached_property
     def decompress_limits(self) -> DecompressLimits:
         s = self.settings
         return DecompressLimits(
@@ -56,7 +58,7 @@ class GatewayState:
             max_members=s.max_gzip_members,
         )
 
-    @property
+    @cached_property
     def validation_limits(self) -> ValidationLimits:
         s = self.settings
         return ValidationLimits(

@@ -88,7 +88,7 @@ class ParsedEntry:
 
     index: int
     value: Any = None
-    size: int = 0
+    size: int = 0  # its compact JSON bytes, or a bound of them within the entry limit (_parse_array)
     error: str | None = None
 
 
@@ -142,6 +142,9 @@ def parse_batch(body: bytes, kind: str, limits: ValidationLimits) -> list[Parsed
     return _parse_ndjson(stripped, limits)
 
 
+_SIZE_WINDOW = 100  # entries sized by one serialisation in _parse_array
+
+
 def _parse_array(body: bytes, limits: ValidationLimits) -> list[ParsedEntry]:
     try:
         items = orjson.loads(body)
@@ -152,14 +155,28 @@ def _parse_array(body: bytes, limits: ValidationLimits) -> list[ParsedEntry]:
     if len(items) > limits.max_events:
         raise BatchError(f"body: {len(items)} events exceeds the limit of {limits.max_events} per batch", 413)
     out = []
-    for i, item in enumerate(items):
-        # Re-serialising is the honest way to size an array element; orjson makes it cheap.
+    for start in range(0, len(items), _SIZE_WINDOW):
+        window = items[start : start + _SIZE_WINDOW]
+        # One serialisation of a window of entries bounds each of them: an entry's compact JSON is
+        # part of the window's. Within the entry limit, that bound is its size (only the limit
+        # check reads it) and spares a re-serialisation per event; otherwise each is measured.
         try:
-            size = len(orjson.dumps(item)) if not isinstance(item, str) else len(item.encode()) + 2
-        except orjson.JSONEncodeError:  # nested deeper than orjson serialises (254 levels)
-            out.append(ParsedEntry(index=i, error=f"entry: nested deeper than the limit of {limits.max_depth} levels"))
+            bound = len(orjson.dumps(window))
+        except orjson.JSONEncodeError:  # an entry nested deeper than orjson serialises: measured below
+            bound = limits.max_entry_bytes + 1
+        if bound <= limits.max_entry_bytes:
+            out.extend([ParsedEntry(i, item, bound) for i, item in enumerate(window, start)])
             continue
-        out.append(ParsedEntry(i, item, size))  # positional: once per event
+        for i, item in enumerate(window, start):
+            # Re-serialising is the honest way to size an array element; orjson makes it cheap.
+            try:
+                size = len(orjson.dumps(item)) if not isinstance(item, str) else len(item.encode()) + 2
+            except orjson.JSONEncodeError:  # nested deeper than orjson serialises (254 levels)
+                out.append(
+                    ParsedEntry(index=i, error=f"entry: nested deeper than the limit of {limits.max_depth} levels")
+                )
+                continue
+            out.append(ParsedEntry(i, item, size))  # positional: once per event
     if not out:
         raise BatchError("body: the JSON array is empty")
     return out
@@ -660,7 +677,7 @@ def _plan(names: tuple[str, ...]) -> _Plan | None:
 def _planned(
     entry: ParsedEntry, value: dict[str, Any], plan: _Plan, key: KeyContext, received_at: str,
     idem: str | None, limits: ValidationLimits, new_id: Callable[[], str], seen_times: dict[str, str],
-    key_meta: dict[str, Any], now: datetime,
+    key_meta: dict[str, Any], now: datetime, template: dict[str, Any],
 ) -> Envelope | None:
     """The envelope of a valid entry of a planned shape, built as its record dict; None when any
     check would fail or a value is not of the usual type — the caller then runs :func:`_entry`,
@@ -727,10 +744,11 @@ def _planned(
     else:
         data = {name: value[name] for name in plan.data_names}
     event_id = stable_id(key.key_id, idem, entry.index) if idem else new_id()
-    record = {
-        "id": event_id, "tenant": key.tenant, "source": key.source, "received_at": received_at,
-        "key_id": key.key_id, "timestamp": timestamp, "level": level, "message": message,
-    }
+    record = template.copy()  # id, tenant, source, received_at, key_id, timestamp, level, message
+    record["id"] = event_id
+    record["timestamp"] = timestamp
+    record["level"] = level
+    record["message"] = message
     if host is not None:
         record["host"] = host
     if data:
@@ -763,6 +781,9 @@ def validate_batch(
         key_meta["environment"] = key.environment
     if key.audit:
         key_meta["audit"] = True
+    # the first members of every planned record, in wire order; the None ones are set per event
+    template = {"id": None, "tenant": key.tenant, "source": key.source, "received_at": received_at,
+                "key_id": key.key_id, "timestamp": None, "level": None, "message": None}
     for entry in entries:
         value = entry.value
         if planning and value.__class__ is dict and not entry.error:
@@ -774,7 +795,7 @@ def validate_batch(
                 plan = _PLANS[names] = _plan(names)
             if plan is not None:
                 env = _planned(entry, value, plan, key, received_at, idempotency_key, limits, new_id,
-                               seen_times, key_meta, now)
+                               seen_times, key_meta, now, template)
                 if env is not None:
                     envelopes.append(env)
                     continue

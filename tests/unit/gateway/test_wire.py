@@ -133,3 +133,21 @@ def test_wire_envelope_behaves_as_the_dataclass() -> None:
     plain.fields.clear()
     assert wire.to_bytes() == plain.to_bytes()
     assert b'"fields"' not in wire.to_bytes()
+
+
+def test_array_entries_sized_by_window_keep_the_exact_limit_error() -> None:
+    """_parse_array bounds a window's entries by one serialisation; an entry over the limit is still
+    measured on its own, so its error quotes its exact size."""
+    limits = ValidationLimits(max_entry_bytes=2000)
+    small = {"timestamp": "2026-05-01T11:00:00.123Z", "message": "m"}
+    big = {"timestamp": "2026-05-01T11:00:00.123Z", "message": "é" * 1500}
+    items = [small] * 150 + [big] + [small] * 10
+    entries = V.parse_batch(orjson.dumps(items), "json", limits)
+    assert [e.index for e in entries] == list(range(len(items)))
+    assert all(e.size >= len(orjson.dumps(e.value)) for e in entries)
+    assert entries[150].size == len(orjson.dumps(big)) > 2000
+    got = validate_batch(entries, KEYS[0], limits=limits, now=NOW)
+    assert got.rejected == [
+        {"index": 150, "errors": [f"entry: {len(orjson.dumps(big))} bytes exceeds the limit of 2000 bytes"]}
+    ]
+    assert len(got.envelopes) == len(items) - 1
