@@ -90,12 +90,13 @@ async def test_sigkill_a_worker_every_id_exactly_once(
         cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
     )
     try:
-        # SIGKILL a worker (alternating, pid from the supervisor's /ready) each time another tenth
-        # of the events is stored, so kills land all through the run with work in flight.
+        # SIGKILL a worker (alternating, pid from the supervisor's /ready) each time another
+        # sixteenth of the events is stored, so kills land all through the run with work in flight
+        # (a tenth left only 4 kills once the sink overlapped its bulks: the run got faster).
         deadline = time.monotonic() + 600
         victims: list[int] = []
         killed_at: list[int] = []
-        next_kill = n // 10
+        next_kill = n // 16
         while time.monotonic() < deadline:
             assert proc.poll() is None, "supervisor exited"
             stored = await asyncio.to_thread(stored_count, os_client, unique_tenant)
@@ -104,12 +105,17 @@ async def test_sigkill_a_worker_every_id_exactly_once(
             if stored >= next_kill and len(victims) < MIN_KILLS + 3:
                 status, body = await asyncio.to_thread(_get, f"http://127.0.0.1:{port}/ready")
                 workers = json.loads(body)["workers"] if status == 200 else {}
-                target = workers.get(str(len(victims) % 2)) or {}
-                if target.get("alive") and target.get("pid") not in victims:
+                # alternate, but take the other worker while this one is still being restarted
+                # (waiting for it let the survivor index a third of the run between two kills)
+                order = [str(len(victims) % 2), str((len(victims) + 1) % 2)]
+                slots = [workers.get(k) or {} for k in order]
+                alive = [w for w in slots if w.get("alive") and w.get("pid") not in victims]
+                target = alive[0] if alive else {}
+                if target:
                     os.kill(target["pid"], signal.SIGKILL)
                     victims.append(target["pid"])
                     killed_at.append(stored)
-                    next_kill = stored + n // 10
+                    next_kill = stored + n // 16
             await asyncio.sleep(0.3)
         assert len(victims) >= MIN_KILLS, f"only {len(victims)} kills before the run ended (at {killed_at}); raise n"
         assert stored_count(os_client, unique_tenant) == n, f"killed at {killed_at}"
