@@ -29,7 +29,7 @@ from logharbor.config import ConfigError, OpenSearchSettings, StorageSettings
 from opensearch import aggregate as agg
 from opensearch import field_stats
 from opensearch import tenant_overview as overview
-from opensearch.client import sync_client
+from opensearch.client import shards_starting, sync_client
 from opensearch.export import Formatter, formatter_for, iter_batches, source_filter
 from opensearch.search import (
     Page,
@@ -83,6 +83,10 @@ def opensearch_errors() -> Iterator[None]:
             raise ApiError(400, f"OpenSearch rejected the request: {reason}") from exc
         if status == 429:
             raise ApiError(503, f"OpenSearch is overloaded: {reason}") from exc
+        if shards_starting(exc):
+            raise ApiError(503, "OpenSearch has no started copy of a shard this search needs (a new index "
+                                "still starting, or a red cluster): retry shortly, and see GET /api/v1/status "
+                                "if it persists", retry_after_s=1) from exc
         raise ApiError(502, f"OpenSearch error {status}: {reason}") from exc
 
 

@@ -86,3 +86,21 @@ def test_several_node_urls_become_several_hosts():
     finally:
         client.close()
     assert _kwargs(OpenSearchSettings(url="http://a:9200"))["hosts"] == ["http://a:9200"]
+
+
+def test_shards_starting_is_only_the_no_shard_started_503():
+    from opensearchpy import TransportError
+
+    from opensearch.client import shards_starting
+
+    def err(status: int, **error: object) -> TransportError:
+        return TransportError(status, "search_phase_execution_exception", {"error": error, "status": status})
+
+    starting = {"type": "search_phase_execution_exception", "reason": "all shards failed",
+                "root_cause": [], "failed_shards": []}
+    assert shards_starting(err(503, **starting))
+    assert not shards_starting(err(500, **starting))
+    failed = {**starting, "failed_shards": [{"shard": 0, "reason": {"type": "query_shard_exception"}}]}
+    assert not shards_starting(err(503, **failed))
+    assert not shards_starting(err(503, type="circuit_breaking_exception", reason="data too large"))
+    assert not shards_starting(ValueError("x"))
