@@ -109,11 +109,17 @@ class Envelope:
     def from_bytes(cls, data: bytes) -> Envelope:
         """Parse a record value; raises ValueError naming what is wrong."""
         obj = orjson.loads(data)
-        if not isinstance(obj, dict):
+        if obj.__class__ is not dict:
             raise ValueError("envelope: record value is not a JSON object")
-        for required in ("id", "tenant", "source", "received_at"):
-            if not isinstance(obj.get(required), str):
-                raise ValueError(f"envelope: missing or non-string '{required}'")
-        known = {k: obj.get(k) for k in cls.__slots__ if k in obj}  # type: ignore[attr-defined]
-        known.setdefault("meta", {})
-        return cls(**known)
+        g = obj.get
+        # Positional, not ``cls(**known)``: the pipeline decodes every record, and building a
+        # kwargs dict of the members present cost about a third of the decode.
+        id_, tenant, source, received_at = g("id"), g("tenant"), g("source"), g("received_at")
+        if (id_.__class__ is not str or tenant.__class__ is not str or source.__class__ is not str
+                or received_at.__class__ is not str):
+            for required in ("id", "tenant", "source", "received_at"):
+                if not isinstance(obj.get(required), str):
+                    raise ValueError(f"envelope: missing or non-string '{required}'")
+        meta = obj["meta"] if "meta" in obj else {}
+        return cls(id_, tenant, source, received_at, g("key_id"), g("timestamp"), g("level"), g("message"),
+                   g("host"), g("fields"), g("raw"), g("format"), meta)
