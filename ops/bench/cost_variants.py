@@ -42,6 +42,7 @@ QUERY_FIELDS = {"source:svc-1*": ("service.name",), "host:*-1": ("host.name",),
 BEFORE_13 = Path(__file__).resolve().parents[2] / "tests/data/templates/logharbor-ecs-mappings-v1.json"
 # ... and as the lean mapping left it (2026-12-01), before the further lean mapping.
 LEAN_V2 = Path(__file__).resolve().parents[2] / "tests/data/templates/logharbor-ecs-mappings-v2.json"
+LEAN_V3 = Path(__file__).resolve().parents[2] / "tests/data/templates/logharbor-ecs-mappings-v3.json"
 _WORD = "[^a-z0-9_]"  # approximates a standard-tokenizer boundary for the regexp forms
 
 
@@ -416,8 +417,10 @@ def build_variants(template: dict[str, Any]) -> list[Variant]:
     before_13 = json.loads(BEFORE_13.read_text())["template"]
     before = before_13["mappings"]
     lean_v2 = json.loads(LEAN_V2.read_text())["template"]
+    lean_v3 = json.loads(LEAN_V3.read_text())["template"]
     out = [
-        Variant("template", "LogHarbor's data-stream template today (match_only_text + edge-gram .prefixes/.suffixes)",
+        Variant("template", "LogHarbor's data-stream template today (text with positions, no norms, + edge-gram "
+                ".prefixes/.suffixes)",
                 body(), _edge_clause, current_allowed),
         Variant("before-13", "the template and document before issue 13 (text + index_prefixes, .keyword, "
                 "event.original always)", body(mappings=before, analysis=before_13["settings"]["index"]["analysis"]),
@@ -427,6 +430,10 @@ def build_variants(template: dict[str, Any]) -> list[Variant]:
                 "index_prefixes; keyword .prefix/.reversed)", body(mappings=lean_v2["mappings"],
                                                                    analysis=lean_v2["settings"]["index"]["analysis"]),
                 _mot_prefix_clause, current_allowed),
+        Variant("lean-v3", "the template of 2026-12-02 morning (match_only_text + edge-gram .prefixes/.suffixes: "
+                "phrases confirmed from _source)", body(mappings=lean_v3["mappings"],
+                                                        analysis=lean_v3["settings"]["index"]["analysis"]),
+                _edge_clause, current_allowed),
         Variant("default", "OpenSearch default dynamic mapping, default codec",
                 {"settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}}},
                 _plain_clause, {"prefix": False, "suffix": False, "infix": True}, compiler_dsl=False),

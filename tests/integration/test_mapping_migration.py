@@ -1,12 +1,14 @@
 """Issue 13's migration: one data stream holding a backing index made from the OLDEST template
 (message/event.original as text with index_prefixes, a .reversed twin and .keyword), one made
 from the lean mapping of 2026-12-01 (match_only_text with docs-only .prefix/.reversed subfields
-carrying index_prefixes) and one from the CURRENT one (match_only_text with edge-gram
-.prefixes/.suffixes subfields, keyword fields likewise) answers every query type exactly like a
-single oldest-template index holding all events, and like the in-memory matcher.
+carrying index_prefixes), one from that of 2026-12-02 morning (match_only_text with edge-gram
+.prefixes/.suffixes subfields, keyword fields likewise) and one from the CURRENT one (the same
+with message/event.original as text with positions and no norms, so phrases are not confirmed
+from _source) answers every query type exactly like a single oldest-template index holding all
+events, and like the in-memory matcher.
 
-The older component templates are the fixtures tests/data/templates/logharbor-ecs-mappings-v1.json
-and -v2.json (from git history); the current one is index_templates/ as it is now. The test builds its own
+The older component templates are the fixtures tests/data/templates/logharbor-ecs-mappings-v1.json,
+-v2.json and -v3.json (from git history); the current one is index_templates/ as it is now. The test builds its own
 component and index templates under unique names (the shared ``logs-*`` templates are left
 alone), replaces the ECS component template in place the way ``logharbor indices bootstrap``
 does, and rolls the stream over. The whole comparison runs twice: as the cluster is, and with
@@ -32,6 +34,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 OLD_ECS = ROOT / "tests/data/templates/logharbor-ecs-mappings-v1.json"
 LEAN_V2_ECS = ROOT / "tests/data/templates/logharbor-ecs-mappings-v2.json"
+EDGE_V3_ECS = ROOT / "tests/data/templates/logharbor-ecs-mappings-v3.json"
 NEW_ECS = ROOT / "index_templates/component_templates/logharbor-ecs-mappings.json"
 SETTINGS_CT = ROOT / "index_templates/component_templates/logharbor-settings.json"
 
@@ -64,26 +67,24 @@ def _bulk(client, index: str, ids: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def migrated(os_client) -> Iterator[tuple[str, str]]:
-    """(data stream with one v1, one v2 and one current backing index, single v1 reference index)."""
+    """(data stream with one v1, one v2, one v3 and one current backing index, single v1 reference index)."""
     uid = uuid.uuid4().hex[:8]
     names = {"settings": f"lhmig-{uid}-settings", "ecs": f"lhmig-{uid}-ecs", "index": f"lhmig-{uid}"}
     stream, reference = f"lhmig-{uid}-standard", f"lhref-{uid}"
     old_body = json.loads(OLD_ECS.read_text())
     ids = sorted(diff.CORPUS)
-    third = len(ids) // 3
+    part = len(ids) // 4
     try:
         _put_templates(os_client, names, old_body)
         os_client.indices.put_index_template(name=names["index"], body={
             "index_patterns": [f"lhmig-{uid}-*"], "data_stream": {"timestamp_field": {"name": "@timestamp"}},
             "composed_of": [names["settings"], names["ecs"]], "priority": 500})
-        _bulk(os_client, stream, ids[:third])
+        _bulk(os_client, stream, ids[:part])
         # bootstrap replaces the component template in place; the next backing index gets it
-        _put_templates(os_client, names, json.loads(LEAN_V2_ECS.read_text()))
-        os_client.indices.rollover(alias=stream)
-        _bulk(os_client, stream, ids[third:2 * third])
-        _put_templates(os_client, names, json.loads(NEW_ECS.read_text()))
-        os_client.indices.rollover(alias=stream)
-        _bulk(os_client, stream, ids[2 * third:])
+        for n, ecs in enumerate((LEAN_V2_ECS, EDGE_V3_ECS, NEW_ECS), start=1):
+            _put_templates(os_client, names, json.loads(ecs.read_text()))
+            os_client.indices.rollover(alias=stream)
+            _bulk(os_client, stream, ids[n * part:(n + 1) * part] if n < 3 else ids[n * part:])
 
         ref_settings = {**json.loads(SETTINGS_CT.read_text())["template"]["settings"]["index"],
                         **old_body["template"]["settings"]["index"]}
@@ -121,19 +122,21 @@ def _compare_all(client, stream: str, reference: str) -> list[str]:
     return wrong
 
 
-def test_the_stream_really_has_three_generations_of_backing_index(os_client, migrated):
+def test_the_stream_really_has_four_generations_of_backing_index(os_client, migrated):
     stream, _ = migrated
     backing = sorted(os_client.indices.get_data_stream(name=stream)["data_streams"][0]["indices"],
                      key=lambda i: i["index_name"])
-    assert len(backing) == 3
+    assert len(backing) == 4
     kinds = []
     for item in backing:
         props = os_client.indices.get_mapping(index=item["index_name"])[item["index_name"]]["mappings"]["properties"]
-        kinds.append((props["message"]["type"], sorted(props["message"].get("fields", {})),
+        kinds.append((props["message"]["type"], props["message"].get("norms"),
+                      sorted(props["message"].get("fields", {})),
                       sorted(props["service"]["properties"]["name"].get("fields", {}))))
-    assert kinds == [("text", ["keyword", "reversed"], ["prefix", "reversed"]),
-                     ("match_only_text", ["prefix", "reversed"], ["prefix", "reversed"]),
-                     ("match_only_text", ["prefixes", "suffixes"], ["prefixes", "suffixes"])]
+    assert kinds == [("text", None, ["keyword", "reversed"], ["prefix", "reversed"]),
+                     ("match_only_text", None, ["prefix", "reversed"], ["prefix", "reversed"]),
+                     ("match_only_text", None, ["prefixes", "suffixes"], ["prefixes", "suffixes"]),
+                     ("text", False, ["prefixes", "suffixes"], ["prefixes", "suffixes"])]
 
 
 def test_every_query_type_answers_the_same_across_old_and_new_backing_indices(os_client, migrated):

@@ -2,7 +2,7 @@
 
 A seeded random corpus of a few hundred log events is indexed into a real OpenSearch with the
 mapping the query engine requires (opensearch/query/mapping_requirements.json: message as
-match_only_text with edge-gram .prefixes/.suffixes subfields, keyword fields likewise, numbers, dates).
+text with positions and edge-gram .prefixes/.suffixes subfields, keyword fields likewise, numbers, dates).
 Hypothesis then generates queries from the whole syntax; for each one the ids OpenSearch returns
 must equal the ids :func:`matches` accepts. Events are written in both nested and dotted shapes
 and with three timestamp formats, so the matcher's field access and date parsing are checked too.

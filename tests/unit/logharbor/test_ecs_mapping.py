@@ -27,9 +27,9 @@ FAMILIES = (
 # Deliberate deviations, each with its reason (docs/QUERY.md "Storage").
 DEVIATIONS = {
     # ECS: keyword, not indexed. LogHarbor searches unparsed lines by their words (free text,
-    # wildcards), which needs an analysed field: match_only_text like message (issue 13; the
-    # .keyword subfield is gone — it cost 5-10 % of the store and nothing aggregates raw lines).
-    "event.original": "match_only_text",
+    # wildcards, phrases), which needs an analysed field: text with positions like message (issue
+    # 13; the .keyword subfield is gone — it cost 5-10 % of the store and nothing aggregates raw lines).
+    "event.original": "text",
     # ECS leaves labels.* as keyword; LogHarbor maps the tenant and environment labels the same
     # way, the object itself is just the container.
     "labels": "object",

@@ -62,7 +62,9 @@ def test_mapping_requirements_cover_the_field_specs():
             for p in parts[:-1]:
                 node = node[p]["properties"]
             assert leaf in node[parts[-1]]["fields"], sub
-    assert props["message"]["type"] == "match_only_text"
+    # text with positions (phrases from the index, not confirmed from _source), no norms (issue 13)
+    assert (props["message"]["type"], props["message"]["index_options"], props["message"]["norms"]) == (
+        "text", "positions", False)
     assert props["message"]["fields"]["prefixes"]["analyzer"] == "lh_prefixes"
     # every wildcard word the parser accepts (max_prefix_chars, at most 19) is one gram
     assert body["settings"]["analysis"]["filter"]["lh_edge"] == {"type": "edge_ngram", "min_gram": 1, "max_gram": 19}
