@@ -262,6 +262,19 @@ def _leaves(value: Any, depth: int, max_depth: int) -> int:
     return n
 
 
+def _entry_leaves(value: dict[str, Any], max_depth: int) -> int:
+    """Leaf values of an entry (its field count); raises _TooDeep past ``max_depth``. The top
+    level is walked here rather than by :func:`_leaves`, since most of its values are scalars."""
+    n = 0
+    for item in value.values():
+        cls = item.__class__
+        if cls is dict or cls is list:
+            n += _leaves(item, 2, max_depth)
+        else:
+            n += 1
+    return n
+
+
 _META_INPUTS = frozenset({"meta", "path", "labels", "environment"})
 
 
@@ -523,14 +536,8 @@ def _entry(
     if entry.size > limits.max_entry_bytes:
         errors.append(f"entry: {entry.size} bytes exceeds the limit of {limits.max_entry_bytes} bytes")
     # depth and field count before anything else reads the entry (the top level inline)
-    n = 0
     try:
-        for item in value.values():
-            cls = item.__class__
-            if cls is dict or cls is list:
-                n += _leaves(item, 2, limits.max_depth)
-            else:
-                n += 1
+        n = _entry_leaves(value, limits.max_depth)
     except _TooDeep:
         errors.append(f"entry: nested deeper than the limit of {limits.max_depth} levels")
         return None, errors
@@ -684,14 +691,8 @@ def _planned(
     which stays the definition of every rule and error message."""
     if entry.size > limits.max_entry_bytes:
         return None
-    n = 0
     try:
-        for item in value.values():
-            cls = item.__class__
-            if cls is dict or cls is list:
-                n += _leaves(item, 2, limits.max_depth)
-            else:
-                n += 1
+        n = _entry_leaves(value, limits.max_depth)
     except _TooDeep:
         return None
     if n > limits.max_fields:
