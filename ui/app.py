@@ -72,8 +72,10 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     try:
         return await handler(request)
     except ApiError as exc:
-        # Unavailable dependencies are usually brief: tell clients when to retry.
-        return json_response(exc.body(), exc.status, {"Retry-After": "5"} if exc.status == 503 else None)
+        # Unavailable dependencies are usually brief: tell clients when to retry (the error's own
+        # retry_after_s where it knows better, e.g. a shard still starting).
+        retry = exc.extra.get("retry_after_s") or 5
+        return json_response(exc.body(), exc.status, {"Retry-After": str(retry)} if exc.status == 503 else None)
     except AuthError as exc:
         headers = {"Retry-After": str(max(1, int(exc.retry_after + 0.999)))} if exc.retry_after else None
         if exc.status == 401:
