@@ -535,7 +535,7 @@ def _entry(
     errors: list[str] = []
     if entry.size > limits.max_entry_bytes:
         errors.append(f"entry: {entry.size} bytes exceeds the limit of {limits.max_entry_bytes} bytes")
-    # depth and field count before anything else reads the entry (the top level inline)
+    # depth and field count before anything else reads the entry
     try:
         n = _entry_leaves(value, limits.max_depth)
     except _TooDeep:
